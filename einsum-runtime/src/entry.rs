@@ -1,0 +1,119 @@
+//! The functions the macro's expansion calls: check, then compute.
+//!
+//! Each takes the call site's constant [`Spec`], the operands as
+//! [`RawOperand`]s (one element type for all, so a mismatch is a type error at
+//! the call site), and the fixed sizes bound with `; label = size`.
+//! Every check runs before the first write, so an error leaves the output
+//! untouched.
+
+use ndarray::{Array, ArrayViewMut, Dimension};
+
+use crate::error::{EinsumError, ErrorKind};
+use crate::kernel;
+use crate::operand::RawOperand;
+use crate::resolve::{resolve, Layout};
+use crate::scalar::Scalar;
+use crate::spec::Spec;
+
+fn pointers<T, const K: usize>(ops: &[RawOperand<'_, T>; K]) -> [*const T; K] {
+    core::array::from_fn(|k| ops[k].ptr())
+}
+
+/// Runs the kernel over `layout` into `out`, whose strides are the layout's.
+///
+/// # Safety
+/// `out` must address, for every index within `layout.out_shape()`, a distinct
+/// element valid for writes under the strides given to
+/// `layout.set_out_strides`, not overlapping any operand.
+unsafe fn compute<T: Scalar, const K: usize>(
+    layout: &Layout<K>,
+    ops: &[RawOperand<'_, T>; K],
+    out: *mut T,
+) {
+    // SAFETY: `resolve` built the layout from the operands' own shapes and
+    // strides (each operand's index range within its shape, broadcast axes
+    // at stride 0, diagonals only over equal lengths), and the caller vouches
+    // for the output.
+    unsafe { kernel::contract(layout.axes(), pointers(ops), out) }
+}
+
+/// Refuses shapes whose element count or byte size overflows `isize`, which
+/// ndarray would panic on.
+fn check_allocation<T>(subscripts: &'static str, shape: &[usize]) -> Result<(), EinsumError> {
+    let elems = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize);
+    let bytes = elems.and_then(|n| n.checked_mul(core::mem::size_of::<T>().max(1)));
+    match bytes {
+        Some(b) if b <= isize::MAX as usize => Ok(()),
+        _ => Err(EinsumError::new(
+            subscripts,
+            ErrorKind::OutputTooLarge {
+                shape: shape.to_vec(),
+            },
+        )),
+    }
+}
+
+/// `einsum!` and `try_einsum!` with an array result of dimension `D`.
+pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+) -> Result<Array<T, D>, EinsumError> {
+    let mut layout = resolve(spec, &ops, fixed)?;
+    let shape = layout.out_shape();
+    check_allocation::<T>(spec.subscripts, shape)?;
+    let mut dim = D::zeros(shape.len());
+    dim.slice_mut().copy_from_slice(shape);
+    let mut out = Array::from_elem(dim, T::zero());
+    layout.set_out_strides(out.strides());
+    let ptr = out.as_mut_ptr();
+    // SAFETY: `out` is a fresh array of exactly the layout's output shape and
+    // its strides were given to the layout; nothing else can see it.
+    unsafe { compute(&layout, &ops, ptr) };
+    Ok(out)
+}
+
+/// `einsum!` and `try_einsum!` with a scalar result (no output axis).
+pub fn einsum_scalar<T: Scalar, const K: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+) -> Result<T, EinsumError> {
+    let layout = resolve(spec, &ops, fixed)?;
+    debug_assert!(layout.out_shape().is_empty());
+    let mut out = T::zero();
+    // SAFETY: the output has no axes, so its only element is `out`, a local
+    // the operands cannot overlap.
+    unsafe { compute(&layout, &ops, &mut out) };
+    Ok(out)
+}
+
+/// `einsum_into!` and `try_einsum_into!`: overwrites `out`, allocating
+/// nothing, or returns an error and leaves `out` untouched.
+pub fn einsum_into<T: Scalar, D: Dimension, const K: usize>(
+    spec: &Spec,
+    mut out: ArrayViewMut<'_, T, D>,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+) -> Result<(), EinsumError> {
+    let mut layout = resolve(spec, &ops, fixed)?;
+    if out.shape() != layout.out_shape() {
+        return Err(EinsumError::new(
+            spec.subscripts,
+            ErrorKind::OutputShape {
+                expected: layout.out_shape().to_vec(),
+                found: out.shape().to_vec(),
+            },
+        ));
+    }
+    layout.set_out_strides(out.strides());
+    let ptr = out.as_mut_ptr();
+    // SAFETY: `out` has the layout's output shape (checked above) and gave
+    // it its strides; a mutable view's elements are distinct and valid for
+    // writes, and its unique borrow keeps every operand from overlapping it.
+    unsafe { compute(&layout, &ops, ptr) };
+    Ok(())
+}

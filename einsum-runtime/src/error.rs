@@ -1,0 +1,258 @@
+//! The one error type of the crate: a shape that does not fit the subscripts.
+
+use std::fmt;
+
+/// A run-time error of an einsum call: the operands' shapes do not fit the
+/// subscripts, a fixed-size binding is contradicted, or the output array has
+/// the wrong shape.
+///
+/// Nothing has been written to the output when this error is returned.
+///
+/// The message names the subscripts, the labels, the operands (counted from
+/// 0 in the order they were passed), the axes and the sizes involved:
+///
+/// ```text
+/// einsum "ij,jk->ik": label `j` has size 3 in operand 0 (axis 1) but 4 in operand 1 (axis 0)
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EinsumError {
+    subscripts: &'static str,
+    kind: ErrorKind,
+}
+
+/// Where a dimension comes from: an operand and one of its axes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AxisRef {
+    /// The operand, counted from 0 in the order the operands were passed.
+    pub operand: usize,
+    /// The axis of that operand.
+    pub axis: usize,
+    /// The length of that axis.
+    pub size: usize,
+}
+
+/// What went wrong, in detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A label has two different sizes (neither of them 1) in two operands.
+    LabelSize {
+        /// The label.
+        label: char,
+        /// Where the label first had a size other than 1.
+        first: AxisRef,
+        /// Where it had another size.
+        second: AxisRef,
+    },
+    /// A label repeated inside one operand (a diagonal) has unequal sizes
+    /// there.
+    DiagonalSize {
+        /// The label.
+        label: char,
+        /// The operand and the first axis with the label.
+        first: AxisRef,
+        /// The other axis with the label, in the same operand.
+        second: AxisRef,
+    },
+    /// The `...` dimensions of two operands cannot be broadcast together.
+    EllipsisBroadcast {
+        /// Which of the broadcast `...` dimensions, counted from the left of
+        /// the broadcast shape.
+        dim: usize,
+        /// Where that dimension first had a size other than 1.
+        first: AxisRef,
+        /// Where it had another size.
+        second: AxisRef,
+    },
+    /// An operand's number of axes does not fit its subscript term.
+    Rank {
+        /// The operand.
+        operand: usize,
+        /// Its subscript term, as written.
+        term: &'static str,
+        /// The number of labels in the term.
+        labels: usize,
+        /// Whether the term has an ellipsis (then `ndim >= labels` fits).
+        ellipsis: bool,
+        /// The operand's number of axes.
+        ndim: usize,
+    },
+    /// A size bound with `; i = 3` differs from the operand's.
+    FixedSize {
+        /// The label.
+        label: char,
+        /// The bound size.
+        bound: usize,
+        /// An axis of an operand under that label with another size.
+        found: AxisRef,
+    },
+    /// The output array of `einsum_into!` has the wrong shape.
+    OutputShape {
+        /// The shape the subscripts produce for these operands.
+        expected: Vec<usize>,
+        /// The shape of the array that was passed.
+        found: Vec<usize>,
+    },
+    /// The expression has more axes than a loop nest supports (labels plus
+    /// `...` dimensions).
+    TooManyAxes {
+        /// Number of distinct axes the expression needs.
+        axes: usize,
+        /// The supported maximum.
+        max: usize,
+    },
+    /// The output would have more elements than fit in memory (its element
+    /// count or byte size overflows `isize`).
+    OutputTooLarge {
+        /// The shape that was asked for.
+        shape: Vec<usize>,
+    },
+}
+
+impl EinsumError {
+    /// Creates an error for the expression `subscripts`.
+    pub fn new(subscripts: &'static str, kind: ErrorKind) -> Self {
+        EinsumError { subscripts, kind }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The subscripts of the expression that failed, as written.
+    pub fn subscripts(&self) -> &'static str {
+        self.subscripts
+    }
+}
+
+impl fmt::Display for EinsumError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.subscripts.is_empty() {
+            write!(f, "einsum {:?}: ", self.subscripts)?;
+        }
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::LabelSize {
+                label,
+                first,
+                second,
+            } => write!(
+                f,
+                "label `{label}` has size {} in operand {} (axis {}) but {} in operand {} (axis {})",
+                first.size, first.operand, first.axis, second.size, second.operand, second.axis
+            ),
+            ErrorKind::DiagonalSize {
+                label,
+                first,
+                second,
+            } => write!(
+                f,
+                "label `{label}` is repeated in operand {} on axes {} and {}, which need equal \
+                 sizes for a diagonal, but have sizes {} and {}",
+                first.operand, first.axis, second.axis, first.size, second.size
+            ),
+            ErrorKind::EllipsisBroadcast { dim, first, second } => write!(
+                f,
+                "`...` dimension {dim} has size {} in operand {} (axis {}) but {} in operand {} \
+                 (axis {}), which cannot be broadcast together",
+                first.size, first.operand, first.axis, second.size, second.operand, second.axis
+            ),
+            ErrorKind::Rank {
+                operand,
+                term,
+                labels,
+                ellipsis,
+                ndim,
+            } => {
+                if *ellipsis {
+                    write!(
+                        f,
+                        "operand {operand} has {ndim} axes but its term {term:?} needs at least \
+                         {labels}"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "operand {operand} has {ndim} axes but its term {term:?} has {labels} \
+                         labels"
+                    )
+                }
+            }
+            ErrorKind::FixedSize {
+                label,
+                bound,
+                found,
+            } => write!(
+                f,
+                "label `{label}` is bound to size {bound} but has size {} in operand {} (axis {})",
+                found.size, found.operand, found.axis
+            ),
+            ErrorKind::OutputShape { expected, found } => write!(
+                f,
+                "the output array has shape {found:?} but the result has shape {expected:?}"
+            ),
+            ErrorKind::TooManyAxes { axes, max } => write!(
+                f,
+                "the expression needs {axes} distinct axes (labels and `...` dimensions), more \
+                 than the {max} supported"
+            ),
+            ErrorKind::OutputTooLarge { shape } => write!(
+                f,
+                "the result of shape {shape:?} has more elements than fit in memory"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EinsumError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_size_message_names_everything() {
+        let e = EinsumError::new(
+            "ij,jk->ik",
+            ErrorKind::LabelSize {
+                label: 'j',
+                first: AxisRef {
+                    operand: 0,
+                    axis: 1,
+                    size: 3,
+                },
+                second: AxisRef {
+                    operand: 1,
+                    axis: 0,
+                    size: 4,
+                },
+            },
+        );
+        assert_eq!(
+            e.to_string(),
+            "einsum \"ij,jk->ik\": label `j` has size 3 in operand 0 (axis 1) but 4 in operand 1 \
+             (axis 0)"
+        );
+    }
+
+    #[test]
+    fn output_shape_message() {
+        let e = EinsumError::new(
+            "ij->j",
+            ErrorKind::OutputShape {
+                expected: vec![3],
+                found: vec![4],
+            },
+        );
+        assert_eq!(
+            e.to_string(),
+            "einsum \"ij->j\": the output array has shape [4] but the result has shape [3]"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! Kernels: the code that reads operands and writes results, once every shape
+//! has been checked.
+
+mod nest;
+
+pub(crate) use nest::contract;

@@ -1,0 +1,289 @@
+//! The general strided loop nest: `out[o] ← Σ_s Π_k in_k[o, s]` over any
+//! number of operands, axes and strides.
+//!
+//! The loop order is chosen from the strides at run time, as ndarray's `Zip`
+//! does: axes of length 1 are dropped, the axis with the smallest strides
+//! goes innermost, and neighbouring axes that step through every operand as
+//! one longer axis are merged. Then one of three shapes of nest runs:
+//! - **map** (no summed axis): `out[o] ← Π_k in_k[o]`, each output element
+//!   written once;
+//! - **reduce** (the innermost axis is summed): output axes outside, summed
+//!   axes inside, the sum kept in a register and written once;
+//! - **accumulate** (the innermost axis is an output axis, with summed axes
+//!   too): the output is zeroed, then `out[o] += Π_k in_k[o, s]` with the
+//!   output's unit-stride axis innermost, so the inner loop vectorizes.
+
+use crate::resolve::{Axis, MAX_AXES};
+use crate::scalar::Scalar;
+
+/// The loop axes of one call, reordered and merged for the kernel.
+struct Nest<const K: usize> {
+    axes: [Axis<K>; MAX_AXES],
+    n: usize,
+}
+
+impl<const K: usize> Nest<K> {
+    fn new<'a>(axes: impl IntoIterator<Item = &'a Axis<K>>) -> Self {
+        let mut nest = Nest {
+            axes: [Axis::EMPTY; MAX_AXES],
+            n: 0,
+        };
+        for a in axes.into_iter().filter(|a| a.size != 1) {
+            nest.axes[nest.n] = *a;
+            nest.n += 1;
+        }
+        nest.sort();
+        nest.merge();
+        nest
+    }
+
+    fn axes(&self) -> &[Axis<K>] {
+        &self.axes[..self.n]
+    }
+
+    /// Orders axes from the largest strides (outermost) to the smallest
+    /// (innermost). Stable, so ties keep the expression's order.
+    fn sort(&mut self) {
+        fn weight<const K: usize>(a: &Axis<K>) -> usize {
+            a.strides
+                .iter()
+                .fold(a.out.unsigned_abs(), |w, s| w.saturating_add(s.unsigned_abs()))
+        }
+        let axes = &mut self.axes[..self.n];
+        for i in 1..axes.len() {
+            let mut j = i;
+            while j > 0 && weight(&axes[j - 1]) < weight(&axes[j]) {
+                axes.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+    }
+
+    /// Merges an axis into the one inside it when, for every operand and the
+    /// output, one step of the outer axis is a whole run of the inner one.
+    fn merge(&mut self) {
+        let mut w = 0;
+        for r in 0..self.n {
+            let inner = self.axes[r];
+            if w > 0 {
+                let outer = &mut self.axes[w - 1];
+                let isize_len = inner.size as isize;
+                let fits = outer.summed == inner.summed
+                    && outer.out == inner.out.wrapping_mul(isize_len)
+                    && (0..K).all(|k| outer.strides[k] == inner.strides[k].wrapping_mul(isize_len));
+                if fits {
+                    if let Some(size) = outer.size.checked_mul(inner.size) {
+                        *outer = Axis { size, ..inner };
+                        continue;
+                    }
+                }
+            }
+            self.axes[w] = inner;
+            w += 1;
+        }
+        self.n = w;
+    }
+}
+
+/// Visits every point of the nest `axes` (outermost first), calling `f` with
+/// each operand's and the output's address there.
+///
+/// # Safety
+/// Addresses are computed with wrapping arithmetic and never dereferenced
+/// here; `f` may dereference them only if every point of the nest is a valid
+/// element of each operand (and of the output).
+#[inline(always)]
+unsafe fn walk<T, const K: usize, F>(axes: &[Axis<K>], ptrs: [*const T; K], out: *mut T, f: &mut F)
+where
+    F: FnMut([*const T; K], *mut T),
+{
+    match axes {
+        [] => f(ptrs, out),
+        [axis, rest @ ..] => {
+            let mut p = ptrs;
+            let mut o = out;
+            for _ in 0..axis.size {
+                if rest.is_empty() {
+                    f(p, o);
+                } else {
+                    // SAFETY: the caller's promise covers every point of the
+                    // sub-nest, which are points of this nest.
+                    unsafe { walk(rest, p, o, f) };
+                }
+                for k in 0..K {
+                    p[k] = p[k].wrapping_offset(axis.strides[k]);
+                }
+                o = o.wrapping_offset(axis.out);
+            }
+        }
+    }
+}
+
+/// `Π_k *ptrs[k]`, in operand order.
+///
+/// # Safety
+/// Every pointer must be valid for reads.
+#[inline(always)]
+unsafe fn product<T: Scalar, const K: usize>(ptrs: [*const T; K]) -> T {
+    // SAFETY: the caller promises each pointer is readable.
+    let mut x = unsafe { *ptrs[0] };
+    for p in &ptrs[1..] {
+        // SAFETY: as above.
+        x = x.mul(unsafe { **p });
+    }
+    x
+}
+
+/// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`.
+///
+/// `ptrs[k]` is operand `k`'s element at index zero, `out` the output's.
+///
+/// # Safety
+/// For every index within the axes' sizes, `ptrs[k]` offset by
+/// `Σ index · strides[k]` must be a valid, initialized element for reads, and
+/// `out` offset by `Σ index · out` valid for writes, distinct for distinct
+/// output indices and not overlapping any operand. [`crate::resolve`] builds
+/// such axes from live views; the output is a unique borrow.
+pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
+    assert!(K >= 1, "an einsum has at least one operand");
+    if axes.iter().any(|a| a.size == 0) {
+        if axes.iter().any(|a| a.size == 0 && !a.summed) {
+            return; // the output is empty
+        }
+        // A sum over an empty range is zero.
+        let outputs = Nest::new(axes.iter().filter(|a| !a.summed));
+        // SAFETY: the output points are valid for writes (caller).
+        unsafe { walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| o.write(T::zero())) };
+        return;
+    }
+    let nest = Nest::new(axes);
+    let axes = nest.axes();
+    match axes.last() {
+        Some(inner) if inner.summed => {
+            // Reduce: output axes outside, summed axes inside.
+            let outer = Nest::new(axes.iter().filter(|a| !a.summed));
+            let summed = Nest::new(axes.iter().filter(|a| a.summed));
+            let summed = summed.axes();
+            // SAFETY: every (output, summed) point is a point of the caller's
+            // nest, so each address is valid (caller).
+            unsafe {
+                walk(outer.axes(), ptrs, out, &mut |p, o: *mut T| {
+                    let mut acc = T::zero();
+                    walk(summed, p, o, &mut |q, _| acc = acc.add(product(q)));
+                    o.write(acc);
+                });
+            }
+        }
+        _ if axes.iter().all(|a| !a.summed) => {
+            // Map: every point is an output element, written once.
+            // SAFETY: as above (caller).
+            unsafe { walk(axes, ptrs, out, &mut |p, o: *mut T| o.write(product(p))) };
+        }
+        _ => {
+            // Accumulate: zero, then add with the output's inner axis inside.
+            let outputs = Nest::new(axes.iter().filter(|a| !a.summed));
+            // SAFETY: as above (caller); the output is zeroed before it is read.
+            unsafe {
+                walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| o.write(T::zero()));
+                walk(axes, ptrs, out, &mut |p, o: *mut T| {
+                    o.write((*o).add(product(p)));
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn axis<const K: usize>(size: usize, strides: [isize; K], out: isize) -> Axis<K> {
+        Axis {
+            size,
+            strides,
+            out,
+            summed: out == 0,
+        }
+    }
+
+    #[test]
+    fn contiguous_axes_merge_and_smallest_stride_goes_inside() {
+        // A (4, 3) C-order copy given in Fortran order: merges into one axis.
+        let n = Nest::new(&[axis(3, [1], 1), axis(4, [3], 3)]);
+        assert_eq!(n.axes(), &[axis(12, [1], 1)]);
+        // A transposed copy cannot merge; the axis with the smaller strides in
+        // all (1 + 3 against 4 + 1) goes inside, and the length-1 axis goes.
+        let n = Nest::new(&[axis(4, [1], 3), axis(3, [4], 1), axis(1, [7], 0)]);
+        assert_eq!(n.axes(), &[axis(3, [4], 1), axis(4, [1], 3)]);
+    }
+
+    #[test]
+    fn matmul_through_each_nest_shape() {
+        // a: 2x3, b: 3x2, both C order; out 2x2.
+        let a = [1i64, 2, 3, 4, 5, 6];
+        let b = [7i64, 8, 9, 10, 11, 12];
+        let expect = [58i64, 64, 139, 154];
+        let i = Axis {
+            size: 2,
+            strides: [3, 0],
+            out: 2,
+            summed: false,
+        };
+        let j = Axis {
+            size: 3,
+            strides: [1, 2],
+            out: 0,
+            summed: true,
+        };
+        let k = Axis {
+            size: 2,
+            strides: [0, 1],
+            out: 1,
+            summed: false,
+        };
+        for axes in [[i, j, k], [i, k, j], [k, j, i]] {
+            let mut out = [-1i64; 4];
+            // SAFETY: every index stays inside the 6-element inputs and the
+            // 4-element output.
+            unsafe { contract(&axes, [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
+            assert_eq!(out, expect);
+        }
+        // Reduce shape: make j the smallest stride.
+        let j_inner = Axis {
+            strides: [1, 0],
+            ..j
+        };
+        let i2 = Axis { out: 1, ..i };
+        let mut out = [-1i64; 2];
+        // SAFETY: as above; b is read at index 0 only.
+        unsafe { contract(&[i2, j_inner], [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
+        assert_eq!(out, [6 * 7, 15 * 7]);
+    }
+
+    #[test]
+    fn empty_sum_is_zero_and_empty_output_is_untouched() {
+        let a = [1.0f64];
+        let mut out = [5.0f64; 2];
+        let axes = [
+            Axis {
+                size: 2,
+                strides: [0],
+                out: 1,
+                summed: false,
+            },
+            Axis {
+                size: 0,
+                strides: [1],
+                out: 0,
+                summed: true,
+            },
+        ];
+        // SAFETY: the empty axis means no input element is read.
+        unsafe { contract(&axes, [a.as_ptr()], out.as_mut_ptr()) };
+        assert_eq!(out, [0.0, 0.0]);
+    }
+}

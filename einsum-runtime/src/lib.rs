@@ -1,0 +1,24 @@
+//! Run-time support for the `einsum` crate: operand adapters, shape checks,
+//! errors and kernels.
+//!
+//! This crate is an implementation detail. Use the `einsum` crate, which
+//! re-exports what users need; the macro's expansion calls the rest through
+//! `einsum::__private`.
+
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod entry;
+mod error;
+mod kernel;
+mod operand;
+mod resolve;
+mod scalar;
+mod spec;
+
+pub use entry::{einsum_into, einsum_owned, einsum_scalar};
+pub use error::{AxisRef, EinsumError, ErrorKind};
+pub use operand::{Operand, OutputOperand, RawOperand};
+pub use resolve::MAX_AXES;
+pub use scalar::Scalar;
+pub use spec::{Spec, Term};

@@ -1,0 +1,99 @@
+//! The element types an einsum can compute in.
+
+use num_complex::Complex;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// An element type of einsum operands and results.
+///
+/// Implemented for `f32`, `f64`, every primitive integer type, and
+/// [`Complex<f32>`](num_complex::Complex) and `Complex<f64>`. No conjugation is
+/// ever implied for complex numbers.
+///
+/// Sums and products are those of `T` itself: floats accumulate in `T`, and
+/// integers wrap on overflow exactly as `wrapping_add` and `wrapping_mul` do
+/// (what release-mode arithmetic does), so a result never depends on the build
+/// profile or on the order the kernel chose.
+///
+/// The trait is sealed: its methods may grow as kernels do.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an element type that einsum supports",
+    note = "einsum computes in f32, f64, the primitive integer types, Complex<f32> and Complex<f64>"
+)]
+pub trait Scalar: Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static + sealed::Sealed {
+    /// The additive identity.
+    fn zero() -> Self;
+    /// The multiplicative identity.
+    fn one() -> Self;
+    /// `self + rhs`, wrapping for integers.
+    fn add(self, rhs: Self) -> Self;
+    /// `self * rhs`, wrapping for integers.
+    fn mul(self, rhs: Self) -> Self;
+}
+
+macro_rules! int_scalar {
+    ($($t:ty)*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Scalar for $t {
+            #[inline(always)]
+            fn zero() -> Self { 0 }
+            #[inline(always)]
+            fn one() -> Self { 1 }
+            #[inline(always)]
+            fn add(self, rhs: Self) -> Self { self.wrapping_add(rhs) }
+            #[inline(always)]
+            fn mul(self, rhs: Self) -> Self { self.wrapping_mul(rhs) }
+        }
+    )*};
+}
+
+int_scalar!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize);
+
+macro_rules! float_scalar {
+    ($($t:ty)*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Scalar for $t {
+            #[inline(always)]
+            fn zero() -> Self { 0.0 }
+            #[inline(always)]
+            fn one() -> Self { 1.0 }
+            #[inline(always)]
+            fn add(self, rhs: Self) -> Self { self + rhs }
+            #[inline(always)]
+            fn mul(self, rhs: Self) -> Self { self * rhs }
+        }
+
+        impl sealed::Sealed for Complex<$t> {}
+        impl Scalar for Complex<$t> {
+            #[inline(always)]
+            fn zero() -> Self { Complex::new(0.0, 0.0) }
+            #[inline(always)]
+            fn one() -> Self { Complex::new(1.0, 0.0) }
+            #[inline(always)]
+            fn add(self, rhs: Self) -> Self { self + rhs }
+            #[inline(always)]
+            fn mul(self, rhs: Self) -> Self { self * rhs }
+        }
+    )*};
+}
+
+float_scalar!(f32 f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_wrap() {
+        assert_eq!(Scalar::add(i8::MAX, 1), i8::MIN);
+        assert_eq!(Scalar::mul(200u8, 2), 144);
+    }
+
+    #[test]
+    fn complex_is_not_conjugated() {
+        let i = Complex::new(0.0f64, 1.0);
+        assert_eq!(Scalar::mul(i, i), Complex::new(-1.0, 0.0));
+    }
+}
