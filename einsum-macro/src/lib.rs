@@ -1,1 +1,41 @@
+//! The procedural macros of the `einsum` crate. Use them through `einsum`,
+//! which re-exports them and provides the run-time support their expansion
+//! names.
+//!
+//! Each call goes through the same stages, one module each: [`args`] splits
+//! the call's arguments, [`parse`] reads the subscript literal, [`valid`]
+//! checks across terms and arguments, [`plan`] turns the subscripts into
+//! plain data, and [`expand`] emits the code.
 
+mod args;
+mod expand;
+mod parse;
+mod plan;
+mod valid;
+
+use expand::Form;
+use proc_macro::TokenStream;
+
+/// See `einsum::einsum!`.
+#[proc_macro]
+pub fn einsum(input: TokenStream) -> TokenStream {
+    expand::expand(input.into(), Form::Einsum).into()
+}
+
+/// See `einsum::try_einsum!`.
+#[proc_macro]
+pub fn try_einsum(input: TokenStream) -> TokenStream {
+    expand::expand(input.into(), Form::TryEinsum).into()
+}
+
+/// See `einsum::einsum_into!`.
+#[proc_macro]
+pub fn einsum_into(input: TokenStream) -> TokenStream {
+    expand::expand(input.into(), Form::Into).into()
+}
+
+/// See `einsum::try_einsum_into!`.
+#[proc_macro]
+pub fn try_einsum_into(input: TokenStream) -> TokenStream {
+    expand::expand(input.into(), Form::TryInto).into()
+}

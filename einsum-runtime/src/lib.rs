@@ -10,6 +10,7 @@
 
 mod entry;
 mod error;
+mod fallback;
 mod kernel;
 mod operand;
 mod resolve;
@@ -18,6 +19,7 @@ mod spec;
 
 pub use entry::{einsum_into, einsum_owned, einsum_scalar};
 pub use error::{AxisRef, EinsumError, ErrorKind};
+pub use fallback::{fallback_owned, fallback_scalar};
 pub use operand::{Operand, OutputOperand, RawOperand};
 pub use resolve::MAX_AXES;
 pub use scalar::Scalar;

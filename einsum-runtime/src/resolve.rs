@@ -323,11 +323,7 @@ mod tests {
         assert_eq!(shape, [2, 4]);
         assert_eq!(
             axes,
-            [
-                (2, [3, 0], false),
-                (3, [1, 4], true),
-                (4, [0, 1], false)
-            ]
+            [(2, [3, 0], false), (3, [1, 4], true), (4, [0, 1], false)]
         );
     }
 
@@ -424,6 +420,9 @@ mod tests {
         let (_, axes) = run(&TRACE, [&zeros(&[3, 3])], &[]).unwrap();
         assert_eq!(axes[0], (3, [4], false));
         let e = run(&TRACE, [&zeros(&[1, 3])], &[]).unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::DiagonalSize { label: 'i', .. }));
+        assert!(matches!(
+            e.kind(),
+            ErrorKind::DiagonalSize { label: 'i', .. }
+        ));
     }
 }

@@ -22,7 +22,9 @@ mod sealed {
     message = "`{Self}` is not an element type that einsum supports",
     note = "einsum computes in f32, f64, the primitive integer types, Complex<f32> and Complex<f64>"
 )]
-pub trait Scalar: Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static + sealed::Sealed {
+pub trait Scalar:
+    Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static + sealed::Sealed
+{
     /// The additive identity.
     fn zero() -> Self;
     /// The multiplicative identity.

@@ -45,9 +45,9 @@ impl<const K: usize> Nest<K> {
     /// (innermost). Stable, so ties keep the expression's order.
     fn sort(&mut self) {
         fn weight<const K: usize>(a: &Axis<K>) -> usize {
-            a.strides
-                .iter()
-                .fold(a.out.unsigned_abs(), |w, s| w.saturating_add(s.unsigned_abs()))
+            a.strides.iter().fold(a.out.unsigned_abs(), |w, s| {
+                w.saturating_add(s.unsigned_abs())
+            })
         }
         let axes = &mut self.axes[..self.n];
         for i in 1..axes.len() {
@@ -157,7 +157,11 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
         // A sum over an empty range is zero.
         let outputs = Nest::new(axes.iter().filter(|a| !a.summed));
         // SAFETY: the output points are valid for writes (caller).
-        unsafe { walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| o.write(T::zero())) };
+        unsafe {
+            walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| {
+                o.write(T::zero())
+            })
+        };
         return;
     }
     let nest = Nest::new(axes);
@@ -188,7 +192,9 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
             let outputs = Nest::new(axes.iter().filter(|a| !a.summed));
             // SAFETY: as above (caller); the output is zeroed before it is read.
             unsafe {
-                walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| o.write(T::zero()));
+                walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| {
+                    o.write(T::zero())
+                });
                 walk(axes, ptrs, out, &mut |p, o: *mut T| {
                     o.write((*o).add(product(p)));
                 });

@@ -1,0 +1,232 @@
+//! The macro's arguments: `[out,] "subscripts", operand, … [; label = size, …]`.
+//!
+//! Operands are kept as token streams, split at the top-level commas, so any
+//! expression can be an operand without parsing Rust expressions (commas
+//! inside brackets are inside groups; those of a turbofish `::<A, B>` are
+//! skipped).
+
+use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
+use syn::LitStr;
+
+/// An argument as written: its tokens and the span to point errors at.
+#[derive(Clone)]
+pub struct Arg {
+    pub tokens: TokenStream,
+    pub span: Span,
+}
+
+/// A fixed-size binding `name = value`.
+pub struct Binding {
+    pub name: Ident,
+    pub value: TokenStream,
+}
+
+pub struct Args {
+    /// The output expression of the `_into` forms.
+    pub out: Option<Arg>,
+    /// The subscripts: a string literal, or the error for what stood there.
+    pub subscripts: Result<LitStr, syn::Error>,
+    pub operands: Vec<Arg>,
+    pub bindings: Vec<Binding>,
+}
+
+/// Splits `tokens` at top-level commas, stopping at a top-level `;`, whose
+/// remainder is returned too.
+fn split(tokens: TokenStream) -> (Vec<Vec<TokenTree>>, Option<Vec<TokenTree>>) {
+    let mut parts = vec![Vec::new()];
+    let mut angle = 0usize;
+    let mut iter = tokens.into_iter().peekable();
+    let mut prev_colons = 0;
+    while let Some(tt) = iter.next() {
+        if let TokenTree::Punct(p) = &tt {
+            let c = p.as_char();
+            if angle == 0 && c == ',' {
+                parts.push(Vec::new());
+                prev_colons = 0;
+                continue;
+            }
+            if angle == 0 && c == ';' {
+                let rest: Vec<TokenTree> = iter.collect();
+                return (trim(parts), Some(rest));
+            }
+            if c == '<' && (prev_colons == 2 || angle > 0) {
+                angle += 1;
+            } else if c == '>' && angle > 0 {
+                angle -= 1;
+            }
+            prev_colons = if c == ':' { prev_colons + 1 } else { 0 };
+        } else {
+            prev_colons = 0;
+        }
+        parts.last_mut().expect("never empty").push(tt);
+    }
+    (trim(parts), None)
+}
+
+/// Drops the empty part a trailing comma leaves.
+fn trim(mut parts: Vec<Vec<TokenTree>>) -> Vec<Vec<TokenTree>> {
+    if parts.len() > 1 && parts.last().is_some_and(Vec::is_empty) {
+        parts.pop();
+    }
+    parts
+}
+
+fn arg(tokens: Vec<TokenTree>) -> Arg {
+    let span = tokens.first().map_or_else(Span::call_site, TokenTree::span);
+    Arg {
+        tokens: tokens.into_iter().collect(),
+        span,
+    }
+}
+
+/// Reads the literal out of its tokens, looking through the invisible group
+/// a `macro_rules!` `$s:literal` or `$s:expr` wraps it in.
+fn literal(tokens: &[TokenTree], usage: &str) -> Result<LitStr, syn::Error> {
+    if let [TokenTree::Group(g)] = tokens {
+        if g.delimiter() == Delimiter::None {
+            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+            return literal(&inner, usage);
+        }
+    }
+    let stream: TokenStream = tokens.iter().cloned().collect();
+    syn::parse2::<LitStr>(stream.clone()).map_err(|_| {
+        let message = format!("expected a string literal with the subscripts, as in {usage}");
+        if stream.is_empty() {
+            syn::Error::new(Span::call_site(), message)
+        } else {
+            syn::Error::new_spanned(stream, message)
+        }
+    })
+}
+
+fn binding(tokens: Vec<TokenTree>) -> Result<Binding, syn::Error> {
+    let mut iter = tokens.clone().into_iter();
+    match (iter.next(), iter.next()) {
+        (Some(TokenTree::Ident(name)), Some(TokenTree::Punct(eq))) if eq.as_char() == '=' => {
+            let value: TokenStream = iter.collect();
+            if value.is_empty() {
+                return Err(syn::Error::new(
+                    eq.span(),
+                    "expected a size after `=`, as in `i = 3`",
+                ));
+            }
+            Ok(Binding { name, value })
+        }
+        _ => {
+            let stream: TokenStream = tokens.into_iter().collect();
+            Err(syn::Error::new_spanned(
+                stream,
+                "expected a fixed size `label = size`, as in `i = 3`",
+            ))
+        }
+    }
+}
+
+/// Reads the arguments of a macro whose call looks like `usage`; `with_out`
+/// for the `_into` forms, which take the output first.
+pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, syn::Error> {
+    let (parts, rest) = split(tokens);
+    let mut parts = parts.into_iter();
+    let out = if with_out {
+        match parts.next() {
+            Some(p) if !p.is_empty() => Some(arg(p)),
+            _ => {
+                return Err(syn::Error::new(
+                    Span::call_site(),
+                    format!("expected the output array first, as in {usage}"),
+                ))
+            }
+        }
+    } else {
+        None
+    };
+    let subscripts = literal(&parts.next().unwrap_or_default(), usage);
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    let mut operands = Vec::new();
+    for p in parts {
+        if p.is_empty() {
+            push(syn::Error::new(
+                Span::call_site(),
+                "expected an operand between commas",
+            ));
+        } else {
+            operands.push(arg(p));
+        }
+    }
+    let mut bindings = Vec::new();
+    if let Some(rest) = rest {
+        let (parts, more) = split(rest.into_iter().collect());
+        if let Some(more) = more {
+            let stream: TokenStream = more.into_iter().collect();
+            push(syn::Error::new_spanned(
+                stream,
+                "unexpected tokens after a second `;`",
+            ));
+        }
+        for p in parts.into_iter().filter(|p| !p.is_empty()) {
+            match binding(p) {
+                Ok(b) => bindings.push(b),
+                Err(e) => push(e),
+            }
+        }
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok(Args {
+            out,
+            subscripts,
+            operands,
+            bindings,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn strings(args: &Args) -> Vec<String> {
+        args.operands.iter().map(|a| a.tokens.to_string()).collect()
+    }
+
+    #[test]
+    fn splits_at_top_level_commas_only() {
+        let args = parse(
+            quote!("ij,jk", f(a, b), x.sum_axis::<A, B>(c), [1, 2],; i = 3, j = N),
+            false,
+            "",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.subscripts.as_ref().unwrap().value(), "ij,jk");
+        assert_eq!(
+            strings(&args),
+            ["f (a , b)", "x . sum_axis :: < A , B > (c)", "[1 , 2]"]
+        );
+        let b: Vec<String> = args
+            .bindings
+            .iter()
+            .map(|b| format!("{} {}", b.name, b.value))
+            .collect();
+        assert_eq!(b, ["i 3", "j N"]);
+    }
+
+    #[test]
+    fn output_first_in_into_forms() {
+        let args = parse(quote!(&mut out, "i->i", a), true, "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(args.out.as_ref().unwrap().tokens.to_string(), "& mut out");
+        assert_eq!(strings(&args), ["a"]);
+    }
+
+    #[test]
+    fn not_a_literal() {
+        let args = parse(quote!(S, a), false, "`einsum!(\"ij->ji\", a)`")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(args.subscripts.is_err());
+        assert!(parse(quote!("i", a; i 3), false, "").is_err());
+    }
+}

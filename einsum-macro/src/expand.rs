@@ -1,0 +1,339 @@
+//! Tokens out: the pipeline parse → check → plan → emit, and the fallback
+//! that keeps a mistake to one error.
+//!
+//! The expansion evaluates the operands once, in a `match` so that their
+//! temporaries live to the end, checks each operand's static rank against its
+//! term (a compile error naming the operand), emits the plan as a constant
+//! [`Spec`](../einsum_runtime/struct.Spec.html), and calls the run-time entry
+//! point for the form. Generated code names only `::einsum::__private::…` and
+//! `::core::…`, and its local names are hygienic (`Span::mixed_site`).
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::LitStr;
+
+use crate::args::{self, Args};
+use crate::parse::{self, Subscripts};
+use crate::plan::{self, Output, Plan, PlanTerm, MAX_STATIC_RANK};
+use crate::valid::{self, At};
+
+/// The four macro forms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Einsum,
+    TryEinsum,
+    Into,
+    TryInto,
+}
+
+impl Form {
+    fn has_out(self) -> bool {
+        matches!(self, Form::Into | Form::TryInto)
+    }
+
+    fn is_try(self) -> bool {
+        matches!(self, Form::TryEinsum | Form::TryInto)
+    }
+
+    fn usage(self) -> &'static str {
+        match self {
+            Form::Einsum => "`einsum!(\"ij,jk->ik\", a, b)`",
+            Form::TryEinsum => "`try_einsum!(\"ij,jk->ik\", a, b)`",
+            Form::Into => "`einsum_into!(&mut out, \"ij,jk->ik\", a, b)`",
+            Form::TryInto => "`try_einsum_into!(&mut out, \"ij,jk->ik\", a, b)`",
+        }
+    }
+}
+
+/// Expands one macro call.
+pub fn expand(input: TokenStream, form: Form) -> TokenStream {
+    let args = match args::parse(input, form.has_out(), form.usage()) {
+        Ok(args) => args,
+        Err(e) => return fallback(form, e.to_compile_error(), None, None),
+    };
+    let lit = match &args.subscripts {
+        Ok(lit) => lit.clone(),
+        Err(e) => return fallback(form, e.to_compile_error(), None, Some(&args)),
+    };
+    let text = lit.value();
+    let (subs, syntax) = parse::parse(&text);
+    let names: Vec<String> = args.bindings.iter().map(|b| b.name.to_string()).collect();
+    let mut errors: Vec<syn::Error> = syntax
+        .into_iter()
+        .map(|e| syn::Error::new(lit.span(), e.message))
+        .collect();
+    for d in valid::check(&text, &subs, args.operands.len(), &names) {
+        let span = match d.at {
+            At::Literal => lit.span(),
+            At::Operand(k) => args.operands[k].span,
+            At::Binding(b) => args.bindings[b].name.span(),
+        };
+        errors.push(syn::Error::new(span, d.message));
+    }
+    if !errors.is_empty() {
+        let tokens = errors.iter().map(syn::Error::to_compile_error).collect();
+        return fallback(form, tokens, Some(stated_output(&subs)), Some(&args));
+    }
+    emit(form, &args, &lit, &Plan::new(&subs, &names))
+}
+
+/// The result type the user asked for, read from subscripts that may have
+/// mistakes, to type the fallback.
+fn stated_output(subs: &Subscripts) -> Output {
+    let term = subs
+        .output
+        .clone()
+        .unwrap_or_else(|| plan::implicit_output(subs));
+    plan::output_kind(term.labels().count(), term.ellipsis().is_some())
+}
+
+fn private() -> TokenStream {
+    quote!(::einsum::__private)
+}
+
+fn dim_type(rank: Option<usize>) -> TokenStream {
+    let p = private();
+    match rank {
+        Some(n) if n <= MAX_STATIC_RANK => {
+            let ix = format_ident!("Ix{}", n);
+            quote!(#p::#ix)
+        }
+        _ => quote!(#p::IxDyn),
+    }
+}
+
+fn op_ident(k: usize) -> syn::Ident {
+    format_ident!("__einsum_op{}", k, span = Span::mixed_site())
+}
+
+/// The errors, and an expression of the type the call would have had, so
+/// that one mistake gives one error and not a cascade of type errors.
+fn fallback(
+    form: Form,
+    errors: TokenStream,
+    output: Option<Output>,
+    args: Option<&Args>,
+) -> TokenStream {
+    let p = private();
+    let first = args.and_then(|a| a.operands.first());
+    let value = match (form, output, first) {
+        (Form::Into | Form::TryInto, _, _) => quote!(()),
+        (_, Some(Output::Scalar), Some(op)) => {
+            let e = &op.tokens;
+            quote!(#p::fallback_scalar(&(#e)))
+        }
+        (_, Some(Output::Static(n)), Some(op)) => {
+            let (e, d) = (&op.tokens, dim_type(Some(n)));
+            quote!(#p::fallback_owned::<_, #d>(&(#e)))
+        }
+        (_, Some(Output::Dyn), Some(op)) => {
+            let (e, d) = (&op.tokens, dim_type(None));
+            quote!(#p::fallback_owned::<_, #d>(&(#e)))
+        }
+        _ => quote!(::core::unreachable!()),
+    };
+    let value = if form.is_try() {
+        quote!(::core::result::Result::<_, #p::EinsumError>::Ok(#value))
+    } else {
+        value
+    };
+    quote!({
+        #errors
+        #[allow(unreachable_code)]
+        #value
+    })
+}
+
+fn term_tokens(t: &PlanTerm) -> TokenStream {
+    let p = private();
+    let text = &t.text;
+    let labels = t.labels.iter().map(|&l| Literal::u8_unsuffixed(l));
+    let ellipsis = match t.ellipsis {
+        Some(e) => {
+            let e = Literal::u8_unsuffixed(e);
+            quote!(::core::option::Option::Some(#e))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    quote!(#p::Term { text: #text, labels: &[#(#labels),*], ellipsis: #ellipsis })
+}
+
+/// A local trait implemented by the dimension types whose rank fits a term
+/// with `labels` labels (at least that many with an ellipsis), with the
+/// message shown when it does not.
+fn rank_trait(
+    trait_name: &syn::Ident,
+    labels: usize,
+    ellipsis: bool,
+    message: String,
+) -> TokenStream {
+    let fits: Vec<usize> = if ellipsis {
+        (labels..=MAX_STATIC_RANK).collect()
+    } else if labels <= MAX_STATIC_RANK {
+        vec![labels]
+    } else {
+        Vec::new()
+    };
+    let dims = fits.iter().map(|&n| dim_type(Some(n)));
+    let ixdyn = dim_type(None);
+    quote! {
+        #[diagnostic::on_unimplemented(
+            message = #message,
+            label = "dimension type `{Self}`",
+            note = "an operand of dynamic rank (`IxDyn`) is checked at run time instead"
+        )]
+        trait #trait_name {}
+        #(impl #trait_name for #dims {})*
+        impl #trait_name for #ixdyn {}
+    }
+}
+
+fn axes_needed(labels: usize, ellipsis: bool) -> String {
+    let noun = if labels == 1 { "axis" } else { "axes" };
+    if ellipsis {
+        format!("at least {labels} {noun}")
+    } else {
+        format!("{labels} {noun}")
+    }
+}
+
+fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
+    let p = private();
+    let text = lit.value();
+    let k = plan.inputs.len();
+    let k_lit = Literal::usize_unsuffixed(k);
+    let ops: Vec<syn::Ident> = (0..k).map(op_ident).collect();
+    let exprs: Vec<&TokenStream> = args.operands.iter().map(|a| &a.tokens).collect();
+    let mut items = TokenStream::new();
+    let mut views = Vec::new();
+
+    for (i, term) in plan.inputs.iter().enumerate() {
+        let trait_name = format_ident!("__EinsumRank{}", i, span = Span::mixed_site());
+        let view_fn = format_ident!("__einsum_view{}", i, span = Span::mixed_site());
+        let labels = term.labels.len();
+        let ellipsis = term.ellipsis.is_some();
+        let message = format!(
+            "operand {i} has the wrong number of axes: its term {:?} in {text:?} needs {}, but its \
+             dimension type is `{{Self}}`",
+            term.text,
+            axes_needed(labels, ellipsis)
+        );
+        items.extend(rank_trait(&trait_name, labels, ellipsis, message));
+        items.extend(quote! {
+            #[inline(always)]
+            fn #view_fn<O: #p::Operand + ?::core::marker::Sized>(
+                operand: &O,
+            ) -> #p::ArrayView<'_, <O as #p::Operand>::Elem, <O as #p::Operand>::Dim>
+            where
+                <O as #p::Operand>::Dim: #trait_name,
+            {
+                #p::Operand::einsum_view(operand)
+            }
+        });
+        let view = format_ident!("__einsum_v{}", i, span = Span::mixed_site());
+        let op = &ops[i];
+        let span = args.operands[i].span;
+        views.push(quote_spanned!(span=> let #view = #view_fn(&#op);));
+    }
+    let raw: Vec<TokenStream> = (0..k)
+        .map(|i| {
+            let view = format_ident!("__einsum_v{}", i, span = Span::mixed_site());
+            quote!(#p::RawOperand::new(&#view))
+        })
+        .collect();
+
+    let labels = proc_macro2::Literal::byte_string(
+        &plan.labels.iter().map(|&c| c as u8).collect::<Vec<u8>>(),
+    );
+    let inputs = plan.inputs.iter().map(term_tokens);
+    let output = term_tokens(&plan.output);
+    let spec = format_ident!("__EINSUM_SPEC", span = Span::mixed_site());
+    items.extend(quote! {
+        const #spec: #p::Spec = #p::Spec {
+            subscripts: #text,
+            labels: #labels,
+            inputs: &[#(#inputs),*],
+            output: #output,
+        };
+    });
+
+    let mut fixed_lets = TokenStream::new();
+    let mut fixed = Vec::new();
+    for &(id, b) in &plan.fixed {
+        let var = format_ident!("__einsum_fixed{}", b, span = Span::mixed_site());
+        let value = &args.bindings[b].value;
+        let span = args.bindings[b].name.span();
+        fixed_lets.extend(quote_spanned!(span=> let #var: usize = const { #value };));
+        let id = Literal::u8_unsuffixed(id);
+        fixed.push(quote!((#id, #var)));
+    }
+
+    let (out_pattern, out_expr, call) = match (form, plan.output_kind()) {
+        (Form::Into | Form::TryInto, _) => {
+            let out = args.out.as_ref().expect("the _into forms have an output");
+            let out_ident = format_ident!("__einsum_out", span = Span::mixed_site());
+            let trait_name = format_ident!("__EinsumOutRank", span = Span::mixed_site());
+            let view_fn = format_ident!("__einsum_out_view", span = Span::mixed_site());
+            let n = plan.output.labels.len();
+            let ellipsis = plan.output.ellipsis.is_some();
+            let message = format!(
+                "the output array has the wrong number of axes: {text:?} produces {}, but its \
+                 dimension type is `{{Self}}`",
+                axes_needed(n, ellipsis)
+            );
+            items.extend(rank_trait(&trait_name, n, ellipsis, message));
+            items.extend(quote! {
+                #[inline(always)]
+                fn #view_fn<'a, O: #p::OutputOperand<'a>>(
+                    out: O,
+                ) -> #p::ArrayViewMut<'a, <O as #p::OutputOperand<'a>>::Elem, <O as #p::OutputOperand<'a>>::Dim>
+                where
+                    <O as #p::OutputOperand<'a>>::Dim: #trait_name,
+                {
+                    #p::OutputOperand::einsum_view_mut(out)
+                }
+            });
+            let out_tokens = &out.tokens;
+            let call = quote_spanned! {out.span=>
+                #p::einsum_into::<_, _, #k_lit>(&#spec, #view_fn(#out_ident), [#(#raw),*], &[#(#fixed),*])
+            };
+            (quote!(#out_ident,), quote!(#out_tokens,), call)
+        }
+        (_, Output::Scalar) => (
+            quote!(),
+            quote!(),
+            quote!(#p::einsum_scalar::<_, #k_lit>(&#spec, [#(#raw),*], &[#(#fixed),*])),
+        ),
+        (_, kind) => {
+            let dim = dim_type(match kind {
+                Output::Static(n) => Some(n),
+                _ => None,
+            });
+            (
+                quote!(),
+                quote!(),
+                quote!(#p::einsum_owned::<_, #dim, #k_lit>(&#spec, [#(#raw),*], &[#(#fixed),*])),
+            )
+        }
+    };
+    let finish = if form.is_try() {
+        quote!(#call)
+    } else {
+        quote! {
+            match #call {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(error) => ::core::panic!("{}", error),
+            }
+        }
+    };
+    quote! {
+        match (#out_expr #(#exprs,)*) {
+            (#out_pattern #(#ops,)*) => {
+                #items
+                #fixed_lets
+                #(#views)*
+                #finish
+            }
+        }
+    }
+}
