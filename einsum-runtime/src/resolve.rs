@@ -91,8 +91,8 @@ fn operand_axis_ids(spec: &Spec, term: &Term, ndim: usize, frame: usize, ids: &m
         Some(p) => {
             let p = usize::from(p);
             let e = ndim - nl;
-            for a in 0..ndim {
-                ids[a] = if a < p {
+            for (a, id) in ids[..ndim].iter_mut().enumerate() {
+                *id = if a < p {
                     term.labels[a]
                 } else if a < p + e {
                     // Right-aligned in the broadcast `...` frame of `frame` dims.
@@ -301,11 +301,14 @@ mod tests {
         Array::zeros(IxDyn(shape))
     }
 
+    /// The output shape and each axis as (size, strides, summed).
+    type Resolved<const K: usize> = (Vec<usize>, Vec<(usize, [isize; K], bool)>);
+
     fn run<const K: usize>(
         spec: &Spec,
         arrays: [&Array<f64, IxDyn>; K],
         fixed: &[(u8, usize)],
-    ) -> Result<(Vec<usize>, Vec<(usize, [isize; K], bool)>), EinsumError> {
+    ) -> Result<Resolved<K>, EinsumError> {
         let views: Vec<ArrayView<'_, f64, IxDyn>> = arrays.iter().map(|a| a.view()).collect();
         let ops: [RawOperand<'_, f64>; K] = core::array::from_fn(|k| RawOperand::new(&views[k]));
         let layout = resolve(spec, &ops, fixed)?;

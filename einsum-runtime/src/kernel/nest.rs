@@ -110,8 +110,8 @@ where
                     // sub-nest, which are points of this nest.
                     unsafe { walk(rest, p, o, f) };
                 }
-                for k in 0..K {
-                    p[k] = p[k].wrapping_offset(axis.strides[k]);
+                for (p, &stride) in p.iter_mut().zip(&axis.strides) {
+                    *p = p.wrapping_offset(stride);
                 }
                 o = o.wrapping_offset(axis.out);
             }
