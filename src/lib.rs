@@ -146,9 +146,12 @@ pub use einsum_macro::try_einsum_into;
 #[doc(hidden)]
 pub mod __private {
     //! What the macros' expansion names. Not a public API.
+    pub use core::marker::PhantomData;
     pub use einsum_runtime::{
-        einsum_into, einsum_owned, einsum_scalar, fallback_owned, fallback_scalar, EinsumError,
-        Operand, OutputOperand, RawOperand, Spec, Term,
+        einsum_into, einsum_owned, einsum_scalar, elem_of, fallback_any, fallback_owned,
+        fallback_scalar, EinsumError, Operand, OutputOperand, RawOperand, SameElem, Spec, Term,
     };
-    pub use ndarray::{ArrayView, ArrayViewMut, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
+    pub use ndarray::{
+        ArrayView, ArrayViewMut, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn,
+    };
 }

@@ -13,4 +13,7 @@ fn matmul() {
     einsum_into!(&mut out, "ij,jk->ik", &a, &b; j = 2);
     assert_eq!(out, c);
     assert!(try_einsum!("ij,jk->ik", &a, &b; j = 3).is_err());
+    // Literal operands take the element type of the others.
+    let v = einsum!("ij,j->i", &a, &[1.0, -1.0][..]);
+    assert_eq!(v, array![-1.0, -1.0]);
 }

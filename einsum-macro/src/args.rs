@@ -32,8 +32,11 @@ pub struct Args {
 
 /// Splits `tokens` at top-level commas, stopping at a top-level `;`, whose
 /// remainder is returned too.
-fn split(tokens: TokenStream) -> (Vec<Vec<TokenTree>>, Option<Vec<TokenTree>>) {
-    let mut parts = vec![Vec::new()];
+fn split(tokens: TokenStream) -> (Vec<Part>, Option<Vec<TokenTree>>) {
+    let mut parts = vec![Part {
+        tokens: Vec::new(),
+        after: None,
+    }];
     let mut angle = 0usize;
     let mut iter = tokens.into_iter().peekable();
     let mut prev_colons = 0;
@@ -41,7 +44,10 @@ fn split(tokens: TokenStream) -> (Vec<Vec<TokenTree>>, Option<Vec<TokenTree>>) {
         if let TokenTree::Punct(p) = &tt {
             let c = p.as_char();
             if angle == 0 && c == ',' {
-                parts.push(Vec::new());
+                parts.push(Part {
+                    tokens: Vec::new(),
+                    after: Some(p.span()),
+                });
                 prev_colons = 0;
                 continue;
             }
@@ -58,14 +64,21 @@ fn split(tokens: TokenStream) -> (Vec<Vec<TokenTree>>, Option<Vec<TokenTree>>) {
         } else {
             prev_colons = 0;
         }
-        parts.last_mut().expect("never empty").push(tt);
+        parts.last_mut().expect("never empty").tokens.push(tt);
     }
     (trim(parts), None)
 }
 
+/// The tokens between two top-level commas.
+struct Part {
+    tokens: Vec<TokenTree>,
+    /// The comma before them, if any.
+    after: Option<Span>,
+}
+
 /// Drops the empty part a trailing comma leaves.
-fn trim(mut parts: Vec<Vec<TokenTree>>) -> Vec<Vec<TokenTree>> {
-    if parts.len() > 1 && parts.last().is_some_and(Vec::is_empty) {
+fn trim(mut parts: Vec<Part>) -> Vec<Part> {
+    if parts.len() > 1 && parts.last().is_some_and(|p| p.tokens.is_empty()) {
         parts.pop();
     }
     parts
@@ -129,7 +142,16 @@ pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, s
     let mut parts = parts.into_iter();
     let out = if with_out {
         match parts.next() {
-            Some(p) if !p.is_empty() => Some(arg(p)),
+            Some(p) if !p.tokens.is_empty() && literal(&p.tokens, usage).is_err() => {
+                Some(arg(p.tokens))
+            }
+            Some(p) if !p.tokens.is_empty() => {
+                let stream: TokenStream = p.tokens.into_iter().collect();
+                return Err(syn::Error::new_spanned(
+                    stream,
+                    format!("expected the output array before the subscripts, as in {usage}"),
+                ));
+            }
             _ => {
                 return Err(syn::Error::new(
                     Span::call_site(),
@@ -140,7 +162,7 @@ pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, s
     } else {
         None
     };
-    let subscripts = literal(&parts.next().unwrap_or_default(), usage);
+    let subscripts = literal(&parts.next().map(|p| p.tokens).unwrap_or_default(), usage);
     let mut errors: Option<syn::Error> = None;
     let mut push = |e: syn::Error| match &mut errors {
         Some(all) => all.combine(e),
@@ -148,13 +170,11 @@ pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, s
     };
     let mut operands = Vec::new();
     for p in parts {
-        if p.is_empty() {
-            push(syn::Error::new(
-                Span::call_site(),
-                "expected an operand between commas",
-            ));
+        if p.tokens.is_empty() {
+            let at = p.after.unwrap_or_else(Span::call_site);
+            push(syn::Error::new(at, "expected an operand after this comma"));
         } else {
-            operands.push(arg(p));
+            operands.push(arg(p.tokens));
         }
     }
     let mut bindings = Vec::new();
@@ -167,8 +187,8 @@ pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, s
                 "unexpected tokens after a second `;`",
             ));
         }
-        for p in parts.into_iter().filter(|p| !p.is_empty()) {
-            match binding(p) {
+        for p in parts.into_iter().filter(|p| !p.tokens.is_empty()) {
+            match binding(p.tokens) {
                 Ok(b) => bindings.push(b),
                 Err(e) => push(e),
             }

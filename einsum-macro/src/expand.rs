@@ -130,7 +130,7 @@ fn fallback(
             let (e, d) = (&op.tokens, dim_type(None));
             quote!(#p::fallback_owned::<_, #d>(&(#e)))
         }
-        _ => quote!(::core::unreachable!()),
+        _ => quote!(#p::fallback_any()),
     };
     let value = if form.is_try() {
         quote!(::core::result::Result::<_, #p::EinsumError>::Ok(#value))
@@ -160,13 +160,21 @@ fn term_tokens(t: &PlanTerm) -> TokenStream {
 
 /// A local trait implemented by the dimension types whose rank fits a term
 /// with `labels` labels (at least that many with an ellipsis), with the
-/// message shown when it does not.
+/// message shown when it does not. Its name reads as the rule it checks.
 fn rank_trait(
-    trait_name: &syn::Ident,
+    who: &str,
     labels: usize,
     ellipsis: bool,
-    message: String,
-) -> TokenStream {
+    message: &str,
+    note: &str,
+) -> (syn::Ident, TokenStream) {
+    let name = format_ident!(
+        "{}NeedsRank{}{}",
+        who,
+        if ellipsis { "AtLeast" } else { "" },
+        labels,
+        span = Span::mixed_site()
+    );
     let fits: Vec<usize> = if ellipsis {
         (labels..=MAX_STATIC_RANK).collect()
     } else if labels <= MAX_STATIC_RANK {
@@ -176,16 +184,18 @@ fn rank_trait(
     };
     let dims = fits.iter().map(|&n| dim_type(Some(n)));
     let ixdyn = dim_type(None);
-    quote! {
+    let tokens = quote! {
         #[diagnostic::on_unimplemented(
             message = #message,
             label = "dimension type `{Self}`",
-            note = "an operand of dynamic rank (`IxDyn`) is checked at run time instead"
+            note = #note
         )]
-        trait #trait_name {}
-        #(impl #trait_name for #dims {})*
-        impl #trait_name for #ixdyn {}
-    }
+        trait #name {}
+        #(#[diagnostic::do_not_recommend] impl #name for #dims {})*
+        #[diagnostic::do_not_recommend]
+        impl #name for #ixdyn {}
+    };
+    (name, tokens)
 }
 
 fn axes_needed(labels: usize, ellipsis: bool) -> String {
@@ -205,11 +215,14 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
     let ops: Vec<syn::Ident> = (0..k).map(op_ident).collect();
     let exprs: Vec<&TokenStream> = args.operands.iter().map(|a| &a.tokens).collect();
     let mut items = TokenStream::new();
-    let mut views = Vec::new();
+    let mut views: Vec<TokenStream> = Vec::new();
 
+    let elem = format_ident!("__einsum_elem", span = Span::mixed_site());
     for (i, term) in plan.inputs.iter().enumerate() {
-        let trait_name = format_ident!("__EinsumRank{}", i, span = Span::mixed_site());
-        let view_fn = format_ident!("__einsum_view{}", i, span = Span::mixed_site());
+        let span = args.operands[i].span;
+        // The check's name carries the operand's span, so its errors point
+        // at the operand.
+        let check = format_ident!("check_operand_{}", i, span = span);
         let labels = term.labels.len();
         let ellipsis = term.ellipsis.is_some();
         let message = format!(
@@ -218,22 +231,67 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             term.text,
             axes_needed(labels, ellipsis)
         );
-        items.extend(rank_trait(&trait_name, labels, ellipsis, message));
-        items.extend(quote! {
-            #[inline(always)]
-            fn #view_fn<O: #p::Operand + ?::core::marker::Sized>(
-                operand: &O,
-            ) -> #p::ArrayView<'_, <O as #p::Operand>::Elem, <O as #p::Operand>::Dim>
-            where
-                <O as #p::Operand>::Dim: #trait_name,
-            {
-                #p::Operand::einsum_view(operand)
-            }
-        });
+        let (rank, tokens) = rank_trait(
+            &format!("Operand{i}"),
+            labels,
+            ellipsis,
+            &message,
+            "an operand of dynamic rank (`IxDyn`) is checked when the call runs",
+        );
+        items.extend(tokens);
         let view = format_ident!("__einsum_v{}", i, span = Span::mixed_site());
         let op = &ops[i];
-        let span = args.operands[i].span;
-        views.push(quote_spanned!(span=> let #view = #view_fn(&#op);));
+        // A local trait per operand, called with the operand's span: a
+        // failed check is reported once, at the operand, with the message of
+        // the rule it broke (rank, element type, or not an operand at all).
+        let check_trait = format_ident!("CheckOperand{}", i, span = Span::mixed_site());
+        if i == 0 {
+            items.extend(quote! {
+                trait #check_trait {
+                    type Elem;
+                    type Dim: #p::Dimension;
+                    fn #check(&self) -> #p::ArrayView<'_, Self::Elem, Self::Dim>;
+                }
+                impl<O: #p::Operand + ?::core::marker::Sized> #check_trait for O
+                where
+                    <O as #p::Operand>::Dim: #rank,
+                {
+                    type Elem = <O as #p::Operand>::Elem;
+                    type Dim = <O as #p::Operand>::Dim;
+                    #[inline(always)]
+                    fn #check(&self) -> #p::ArrayView<'_, Self::Elem, Self::Dim> {
+                        #p::Operand::einsum_view(self)
+                    }
+                }
+            });
+            views.push(quote_spanned!(span=> let #view = #check_trait::#check(&#op);));
+            views.push(quote!(let #elem = #p::elem_of(&#view);));
+        } else {
+            // Called on the first operand's element-type marker, so the
+            // element type is known before this operand is looked at.
+            items.extend(quote! {
+                trait #check_trait<O: ?::core::marker::Sized> {
+                    type Elem;
+                    type Dim: #p::Dimension;
+                    fn #check(self, operand: &O) -> #p::ArrayView<'_, Self::Elem, Self::Dim>;
+                }
+                impl<T, O: #p::Operand + ?::core::marker::Sized> #check_trait<O> for #p::PhantomData<T>
+                where
+                    <O as #p::Operand>::Dim: #rank,
+                    <O as #p::Operand>::Elem: #p::SameElem<T>,
+                {
+                    type Elem = T;
+                    type Dim = <O as #p::Operand>::Dim;
+                    #[inline(always)]
+                    fn #check(self, operand: &O) -> #p::ArrayView<'_, T, Self::Dim> {
+                        <<O as #p::Operand>::Elem as #p::SameElem<T>>::same_view(
+                            #p::Operand::einsum_view(operand),
+                        )
+                    }
+                }
+            });
+            views.push(quote_spanned!(span=> let #view = #check_trait::#check(#elem, &#op);));
+        }
     }
     let raw: Vec<TokenStream> = (0..k)
         .map(|i| {
@@ -272,8 +330,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
         (Form::Into | Form::TryInto, _) => {
             let out = args.out.as_ref().expect("the _into forms have an output");
             let out_ident = format_ident!("__einsum_out", span = Span::mixed_site());
-            let trait_name = format_ident!("__EinsumOutRank", span = Span::mixed_site());
-            let view_fn = format_ident!("__einsum_out_view", span = Span::mixed_site());
+            let check = format_ident!("check_output", span = out.span);
             let n = plan.output.labels.len();
             let ellipsis = plan.output.ellipsis.is_some();
             let message = format!(
@@ -281,21 +338,30 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                  dimension type is `{{Self}}`",
                 axes_needed(n, ellipsis)
             );
-            items.extend(rank_trait(&trait_name, n, ellipsis, message));
+            let (rank, tokens) = rank_trait(
+                "Output",
+                n,
+                ellipsis,
+                &message,
+                "an output of dynamic rank (`IxDyn`) is checked when the call runs",
+            );
+            items.extend(tokens);
             items.extend(quote! {
                 #[inline(always)]
-                fn #view_fn<'a, O: #p::OutputOperand<'a>>(
+                fn #check<'a, T, O: #p::OutputOperand<'a, Elem = T>>(
+                    _first: #p::PhantomData<T>,
                     out: O,
-                ) -> #p::ArrayViewMut<'a, <O as #p::OutputOperand<'a>>::Elem, <O as #p::OutputOperand<'a>>::Dim>
+                ) -> #p::ArrayViewMut<'a, T, <O as #p::OutputOperand<'a>>::Dim>
                 where
-                    <O as #p::OutputOperand<'a>>::Dim: #trait_name,
+                    <O as #p::OutputOperand<'a>>::Dim: #rank,
                 {
                     #p::OutputOperand::einsum_view_mut(out)
                 }
             });
             let out_tokens = &out.tokens;
-            let call = quote_spanned! {out.span=>
-                #p::einsum_into::<_, _, #k_lit>(&#spec, #view_fn(#out_ident), [#(#raw),*], &[#(#fixed),*])
+            let out_view = quote_spanned!(out.span=> #check(#elem, #out_ident));
+            let call = quote! {
+                #p::einsum_into::<_, _, #k_lit>(&#spec, #out_view, [#(#raw),*], &[#(#fixed),*])
             };
             (quote!(#out_ident,), quote!(#out_tokens,), call)
         }

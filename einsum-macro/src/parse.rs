@@ -75,6 +75,22 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// Reads an arrow: the current term is the last input and the output starts;
+/// at a second arrow, the rest is no longer read into the output.
+fn arrow(
+    inputs: &mut Vec<Term>,
+    current: &mut Term,
+    output: &mut Option<Term>,
+    discard: &mut bool,
+) {
+    if output.is_some() {
+        *discard = true;
+    } else {
+        inputs.push(std::mem::replace(current, Term { items: Vec::new() }));
+        *output = Some(Term { items: Vec::new() });
+    }
+}
+
 /// Parses `text`, returning the best reading and every mistake found.
 pub fn parse(text: &str) -> (Subscripts, Vec<SyntaxError>) {
     let chars: Vec<char> = text.chars().collect();
@@ -84,40 +100,68 @@ pub fn parse(text: &str) -> (Subscripts, Vec<SyntaxError>) {
     let mut inputs = Vec::new();
     let mut output: Option<Term> = None;
     let mut current = Term { items: Vec::new() };
-    // Where the current term's ellipsis is, to report a second one.
+    // After a second `->`, what follows is reported but not read, so the
+    // mistake does not also change the output.
+    let mut discard = false;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        let push = |current: &mut Term, item| {
+            if !discard {
+                current.items.push(item);
+            }
+        };
         match c {
-            'a'..='z' | 'A'..='Z' => current.items.push(Item::Label(c, i)),
+            'a'..='z' | 'A'..='Z' => push(&mut current, Item::Label(c, i)),
             ' ' => {}
             ',' if output.is_some() => {
-                err(i, format!("the output after `->` is one term, but a `,` follows it at position {i}"));
+                err(
+                    i,
+                    format!(
+                        "the output after `->` is one term, but a `,` follows it at position {i}"
+                    ),
+                );
             }
             ',' => inputs.push(std::mem::replace(&mut current, Term { items: Vec::new() })),
             '-' => {
-                // `->`, or a `-` with spaces before its `>`, or a lone `-`.
+                // `->`, or `-` with spaces before its `>`, or a lone `-`; each
+                // is read as `->` so the rest of the literal reads as meant.
                 let mut j = i + 1;
                 while j < chars.len() && chars[j] == ' ' {
                     j += 1;
                 }
-                if j < chars.len() && chars[j] == '>' {
+                let next = if j < chars.len() && chars[j] == '>' {
                     if j > i + 1 {
-                        err(i, format!("`->` must not contain a space (at position {i})"));
+                        err(
+                            i,
+                            format!("`->` must not contain a space (at position {i})"),
+                        );
                     }
-                    if output.is_some() {
-                        err(i, format!("`->` appears more than once (again at position {i})"));
-                        // Read on as part of the same output.
-                    } else {
-                        inputs.push(std::mem::replace(&mut current, Term { items: Vec::new() }));
-                        output = Some(Term { items: Vec::new() });
-                    }
-                    i = j + 1;
-                    continue;
+                    j + 1
+                } else {
+                    err(i, format!("`-` at position {i} is not followed by `>`"));
+                    i + 1
+                };
+                if output.is_some() {
+                    err(
+                        i,
+                        format!("`->` appears more than once (again at position {i})"),
+                    );
                 }
-                err(i, format!("`-` at position {i} is not followed by `>`"));
+                arrow(&mut inputs, &mut current, &mut output, &mut discard);
+                i = next;
+                continue;
             }
-            '>' => err(i, format!("`>` at position {i} is not preceded by `-`")),
+            '>' => {
+                err(i, format!("`>` at position {i} is not preceded by `-`"));
+                if output.is_some() {
+                    err(
+                        i,
+                        format!("`->` appears more than once (again at position {i})"),
+                    );
+                }
+                arrow(&mut inputs, &mut current, &mut output, &mut discard);
+            }
             '.' => {
                 let run = chars[i..].iter().take_while(|&&c| c == '.').count();
                 // `. ..` and the like: three dots with spaces among them.
@@ -132,7 +176,10 @@ pub fn parse(text: &str) -> (Subscripts, Vec<SyntaxError>) {
                 let (len, ok) = if run == 3 {
                     (3, true)
                 } else if run < 3 && dots == 3 && (j == chars.len() || chars[j] != '.') {
-                    err(i, format!("`...` must not contain a space (at position {i})"));
+                    err(
+                        i,
+                        format!("`...` must not contain a space (at position {i})"),
+                    );
                     (j - i, true)
                 } else {
                     let dots = ".".repeat(run);
@@ -148,19 +195,21 @@ pub fn parse(text: &str) -> (Subscripts, Vec<SyntaxError>) {
                     if current.ellipsis().is_some() {
                         err(i, format!("a term has at most one ellipsis, but a second `...` starts at position {i}"));
                     } else {
-                        current.items.push(Item::Ellipsis(i));
+                        push(&mut current, Item::Ellipsis(i));
                     }
                 }
                 i += len;
                 continue;
             }
-            _ => err(
-                i,
-                format!(
-                    "invalid character `{}` at position {i}: subscripts are letters a-z and A-Z, `,`, `->`, `...` and spaces",
-                    c.escape_debug()
-                ),
-            ),
+            _ => {
+                err(
+                    i,
+                    format!(
+                        "invalid character `{}` at position {i}: subscripts are letters a-z and A-Z, `,`, `->`, `...` and spaces",
+                        c.escape_debug()
+                    ),
+                );
+            }
         }
         i += 1;
     }
@@ -275,5 +324,18 @@ mod tests {
         let (s, errors) = parse("ij+,jk->ik");
         assert_eq!(errors.len(), 1);
         assert_eq!(texts(&s).0, ["ij", "jk"]);
+        // A lone `-` or `>` reads as `->`; a second arrow's output is not read.
+        for text in ["ij-ji", "ij>ji", "ij->ji->ij", "ij->ji>"] {
+            let (s, errors) = parse(text);
+            assert!(!errors.is_empty());
+            assert_eq!(
+                texts(&s),
+                (vec!["ij".to_owned()], Some("ji".to_owned())),
+                "{text}"
+            );
+        }
+        // An invalid character is left out of the reading.
+        let (s, _) = parse("ij->ji+");
+        assert_eq!(texts(&s), (vec!["ij".to_owned()], Some("ji".to_owned())));
     }
 }

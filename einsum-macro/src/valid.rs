@@ -45,7 +45,8 @@ fn output_labels(subs: &Subscripts, out: &mut Vec<Diagnostic>) {
     let Some(output) = &subs.output else { return };
     let mut seen = Vec::new();
     for (c, pos) in output.labels() {
-        if !subs.inputs.iter().any(|t| t.labels().any(|(d, _)| d == c)) {
+        let missing = !subs.inputs.iter().any(|t| t.labels().any(|(d, _)| d == c));
+        if missing && !seen.contains(&c) {
             out.push(Diagnostic {
                 at: At::Literal,
                 message: format!(

@@ -14,3 +14,8 @@ pub fn fallback_owned<O: Operand + ?Sized, D: Dimension>(_: &O) -> Array<O::Elem
 pub fn fallback_scalar<O: Operand + ?Sized>(_: &O) -> O::Elem {
     unreachable!("einsum: this call failed to compile")
 }
+
+/// Stands for a result whose type the call did not say.
+pub fn fallback_any<R>() -> R {
+    unreachable!("einsum: this call failed to compile")
+}

@@ -19,8 +19,8 @@ mod spec;
 
 pub use entry::{einsum_into, einsum_owned, einsum_scalar};
 pub use error::{AxisRef, EinsumError, ErrorKind};
-pub use fallback::{fallback_owned, fallback_scalar};
-pub use operand::{Operand, OutputOperand, RawOperand};
+pub use fallback::{fallback_any, fallback_owned, fallback_scalar};
+pub use operand::{elem_of, Operand, OutputOperand, RawOperand, SameElem};
 pub use resolve::MAX_AXES;
 pub use scalar::Scalar;
 pub use spec::{Spec, Term};

@@ -1,0 +1,9 @@
+use einsum::einsum;
+use einsum::ndarray::Array2;
+
+fn main() {
+    let a = Array2::<f64>::zeros((2, 3));
+    let b = Array2::<f64>::zeros((3, 4));
+    let y = einsum!("ij,jk->ik+", &a, &b);
+    let _z: f64 = y[[0, 0]];
+}

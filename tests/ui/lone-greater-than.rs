@@ -1,0 +1,7 @@
+use einsum::einsum;
+use einsum::ndarray::Array2;
+
+fn main() {
+    let a = Array2::<f64>::zeros((2, 3));
+    let _t: Array2<f64> = einsum!("ij>ji", &a);
+}

@@ -1,0 +1,9 @@
+use einsum::einsum_into;
+use einsum::ndarray::{Array1, Array2};
+
+fn main() {
+    let a = Array2::<f64>::zeros((2, 3));
+    let b = Array2::<f64>::zeros((3, 4));
+    let mut out = Array1::<f64>::zeros(8);
+    einsum_into!(&mut out, "ij,jk->ik", &a, &b);
+}
