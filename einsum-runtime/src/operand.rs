@@ -171,6 +171,33 @@ unsafe impl<T: Sync> Send for RawOperand<'_, T> {}
 // SAFETY: as above, it only reads through the pointer, like `&T`.
 unsafe impl<T: Sync> Sync for RawOperand<'_, T> {}
 
+/// Ties an operand's element type to the first operand's, so that a
+/// mismatch is reported once, at the operand that differs.
+#[diagnostic::on_unimplemented(
+    message = "this operand's elements are `{Self}`, but operand 0's are `{T}`",
+    label = "elements of type `{Self}`, where `{T}` is expected",
+    note = "all operands and the output of an einsum have one element type"
+)]
+pub trait SameElem<T> {
+    /// The view, unchanged, as a view of `T`.
+    fn same_view<D: Dimension>(v: ArrayView<'_, Self, D>) -> ArrayView<'_, T, D>
+    where
+        Self: Sized;
+}
+
+impl<T> SameElem<T> for T {
+    #[inline(always)]
+    fn same_view<D: Dimension>(v: ArrayView<'_, T, D>) -> ArrayView<'_, T, D> {
+        v
+    }
+}
+
+/// A marker of `view`'s element type, for [`SameElem`] checks.
+#[inline(always)]
+pub fn elem_of<T, D>(_view: &ArrayView<'_, T, D>) -> PhantomData<T> {
+    PhantomData
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,31 +225,4 @@ mod tests {
         let raw = RawOperand::new(&view);
         assert_eq!(raw.ptr(), a.as_ptr());
     }
-}
-
-/// Ties an operand's element type to the first operand's, so that a
-/// mismatch is reported once, at the operand that differs.
-#[diagnostic::on_unimplemented(
-    message = "this operand's elements are `{Self}`, but operand 0's are `{T}`",
-    label = "elements of type `{Self}`, where `{T}` is expected",
-    note = "all operands and the output of an einsum have one element type"
-)]
-pub trait SameElem<T> {
-    /// The view, unchanged, as a view of `T`.
-    fn same_view<D: Dimension>(v: ArrayView<'_, Self, D>) -> ArrayView<'_, T, D>
-    where
-        Self: Sized;
-}
-
-impl<T> SameElem<T> for T {
-    #[inline(always)]
-    fn same_view<D: Dimension>(v: ArrayView<'_, T, D>) -> ArrayView<'_, T, D> {
-        v
-    }
-}
-
-/// A marker of `view`'s element type, for [`SameElem`] checks.
-#[inline(always)]
-pub fn elem_of<T, D>(_view: &ArrayView<'_, T, D>) -> PhantomData<T> {
-    PhantomData
 }
