@@ -258,3 +258,17 @@ fn many_operands() {
     let expect = v.dot(&m.dot(&m).dot(&m)).dot(&v);
     assert_eq!(got, expect);
 }
+
+#[test]
+fn overlapping_windows_are_read_in_place() {
+    use einsum::ndarray::{ArrayView, ShapeBuilder};
+    // numpy: as_strided(x, shape=(8, 3), strides=(8, 8)) on 10 float64s.
+    let data: Vec<f64> = (0..10).map(f64::from).collect();
+    let w = ArrayView::from_shape((8, 3).strides((1, 1)), &data).unwrap();
+    let k = [1.0, 2.0, 1.0];
+    let y = einsum!("xi,i->x", w, &k[..]);
+    let expect: Array1<f64> = (0..8)
+        .map(|x| data[x] + 2.0 * data[x + 1] + data[x + 2])
+        .collect();
+    assert_eq!(y, expect);
+}
