@@ -47,7 +47,12 @@ fn main() {
     // Batched products with an ellipsis, broadcasting like numpy.
     let batch = Array3::from_shape_fn((2, 3, 4), |(n, i, j)| (n + i * j) as f64);
     let y = einsum!("...ij,jk->...ik", &batch, &b);
-    println!("\"...ij,jk->...ik\" on {:?} and {:?} gives {:?}", batch.shape(), b.shape(), y.shape());
+    println!(
+        "\"...ij,jk->...ik\" on {:?} and {:?} gives {:?}",
+        batch.shape(),
+        b.shape(),
+        y.shape()
+    );
 
     // Into an existing array, with no allocation.
     let mut out = Array2::<f64>::zeros((2, 3));
