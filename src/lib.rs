@@ -151,7 +151,5 @@ pub mod __private {
         einsum_into, einsum_owned, einsum_scalar, elem_of, fallback_any, fallback_owned,
         fallback_scalar, EinsumError, Operand, OutputOperand, RawOperand, SameElem, Spec, Term,
     };
-    pub use ndarray::{
-        ArrayView, ArrayViewMut, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn,
-    };
+    pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

@@ -249,18 +249,16 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             items.extend(quote! {
                 trait #check_trait {
                     type Elem;
-                    type Dim: #p::Dimension;
-                    fn #check(&self) -> #p::ArrayView<'_, Self::Elem, Self::Dim>;
+                    fn #check(&self) -> #p::RawOperand<'_, Self::Elem>;
                 }
                 impl<O: #p::Operand + ?::core::marker::Sized> #check_trait for O
                 where
                     <O as #p::Operand>::Dim: #rank,
                 {
                     type Elem = <O as #p::Operand>::Elem;
-                    type Dim = <O as #p::Operand>::Dim;
                     #[inline(always)]
-                    fn #check(&self) -> #p::ArrayView<'_, Self::Elem, Self::Dim> {
-                        #p::Operand::einsum_view(self)
+                    fn #check(&self) -> #p::RawOperand<'_, Self::Elem> {
+                        #p::Operand::einsum_operand(self)
                     }
                 }
             });
@@ -272,8 +270,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             items.extend(quote! {
                 trait #check_trait<O: ?::core::marker::Sized> {
                     type Elem;
-                    type Dim: #p::Dimension;
-                    fn #check(self, operand: &O) -> #p::ArrayView<'_, Self::Elem, Self::Dim>;
+                    fn #check(self, operand: &O) -> #p::RawOperand<'_, Self::Elem>;
                 }
                 impl<T, O: #p::Operand + ?::core::marker::Sized> #check_trait<O> for #p::PhantomData<T>
                 where
@@ -281,11 +278,10 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                     <O as #p::Operand>::Elem: #p::SameElem<T>,
                 {
                     type Elem = T;
-                    type Dim = <O as #p::Operand>::Dim;
                     #[inline(always)]
-                    fn #check(self, operand: &O) -> #p::ArrayView<'_, T, Self::Dim> {
-                        <<O as #p::Operand>::Elem as #p::SameElem<T>>::same_view(
-                            #p::Operand::einsum_view(operand),
+                    fn #check(self, operand: &O) -> #p::RawOperand<'_, T> {
+                        <<O as #p::Operand>::Elem as #p::SameElem<T>>::same_operand(
+                            #p::Operand::einsum_operand(operand),
                         )
                     }
                 }
@@ -296,7 +292,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
     let raw: Vec<TokenStream> = (0..k)
         .map(|i| {
             let view = format_ident!("__einsum_v{}", i, span = Span::mixed_site());
-            quote!(#p::RawOperand::new(&#view))
+            quote!(#view)
         })
         .collect();
 
@@ -351,11 +347,11 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                 fn #check<'a, T, O: #p::OutputOperand<'a, Elem = T>>(
                     _first: #p::PhantomData<T>,
                     out: O,
-                ) -> #p::ArrayViewMut<'a, T, <O as #p::OutputOperand<'a>>::Dim>
+                ) -> &'a mut #p::ArrayRef<T, <O as #p::OutputOperand<'a>>::Dim>
                 where
                     <O as #p::OutputOperand<'a>>::Dim: #rank,
                 {
-                    #p::OutputOperand::einsum_view_mut(out)
+                    #p::OutputOperand::einsum_output(out)
                 }
             });
             let out_tokens = &out.tokens;

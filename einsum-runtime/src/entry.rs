@@ -6,7 +6,7 @@
 //! Every check runs before the first write, so an error leaves the output
 //! untouched.
 
-use ndarray::{Array, ArrayViewMut, Dimension};
+use ndarray::{Array, ArrayRef, Dimension};
 
 use crate::error::{EinsumError, ErrorKind};
 use crate::kernel;
@@ -95,7 +95,7 @@ pub fn einsum_scalar<T: Scalar, const K: usize>(
 /// nothing, or returns an error and leaves `out` untouched.
 pub fn einsum_into<T: Scalar, D: Dimension, const K: usize>(
     spec: &Spec,
-    mut out: ArrayViewMut<'_, T, D>,
+    out: &mut ArrayRef<T, D>,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
 ) -> Result<(), EinsumError> {
@@ -112,8 +112,9 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize>(
     layout.set_out_strides(out.strides());
     let ptr = out.as_mut_ptr();
     // SAFETY: `out` has the layout's output shape (checked above) and gave
-    // it its strides; a mutable view's elements are distinct and valid for
-    // writes, and its unique borrow keeps every operand from overlapping it.
+    // it its strides; the elements of a `&mut ArrayRef` are distinct and
+    // valid for writes, and its unique borrow keeps every operand from
+    // overlapping it.
     unsafe { compute(&layout, &ops, ptr) };
     Ok(())
 }

@@ -2,10 +2,10 @@
 //! view read in place.
 
 use core::marker::PhantomData;
-use ndarray::{ArrayBase, ArrayRef, ArrayView, ArrayViewMut, Data, DataMut, Dimension, Ix1};
+use ndarray::{ArrayBase, ArrayRef, Data, DataMut, Dimension, Ix1};
 
-/// A value that can be an einsum operand: it lends a read-only strided view of
-/// its elements without copying them.
+/// A value that can be an einsum operand: it lends its elements, shape and
+/// strides in place, without copying or allocating.
 ///
 /// Implemented for arrays and views of any storage and strides
 /// ([`ArrayBase`] with `S: Data`, [`ArrayRef`]), for slices and vectors (as
@@ -20,8 +20,8 @@ pub trait Operand {
     type Elem;
     /// The dimension type, which gives the rank when it is static.
     type Dim: Dimension;
-    /// A view of the operand's elements, in place.
-    fn einsum_view(&self) -> ArrayView<'_, Self::Elem, Self::Dim>;
+    /// The operand's elements, borrowed in place.
+    fn einsum_operand(&self) -> RawOperand<'_, Self::Elem>;
 }
 
 impl<A, S, D> Operand for ArrayBase<S, D>
@@ -32,8 +32,8 @@ where
     type Elem = A;
     type Dim = D;
     #[inline]
-    fn einsum_view(&self) -> ArrayView<'_, A, D> {
-        self.view()
+    fn einsum_operand(&self) -> RawOperand<'_, A> {
+        RawOperand::from_array(self)
     }
 }
 
@@ -41,8 +41,8 @@ impl<A, D: Dimension> Operand for ArrayRef<A, D> {
     type Elem = A;
     type Dim = D;
     #[inline]
-    fn einsum_view(&self) -> ArrayView<'_, A, D> {
-        self.view()
+    fn einsum_operand(&self) -> RawOperand<'_, A> {
+        RawOperand::from_array(self)
     }
 }
 
@@ -50,8 +50,8 @@ impl<A> Operand for [A] {
     type Elem = A;
     type Dim = Ix1;
     #[inline]
-    fn einsum_view(&self) -> ArrayView<'_, A, Ix1> {
-        ArrayView::from(self)
+    fn einsum_operand(&self) -> RawOperand<'_, A> {
+        RawOperand::from_slice(self)
     }
 }
 
@@ -59,8 +59,8 @@ impl<A> Operand for Vec<A> {
     type Elem = A;
     type Dim = Ix1;
     #[inline]
-    fn einsum_view(&self) -> ArrayView<'_, A, Ix1> {
-        ArrayView::from(self.as_slice())
+    fn einsum_operand(&self) -> RawOperand<'_, A> {
+        RawOperand::from_slice(self)
     }
 }
 
@@ -68,8 +68,8 @@ impl<O: Operand + ?Sized> Operand for &O {
     type Elem = O::Elem;
     type Dim = O::Dim;
     #[inline]
-    fn einsum_view(&self) -> ArrayView<'_, O::Elem, O::Dim> {
-        (**self).einsum_view()
+    fn einsum_operand(&self) -> RawOperand<'_, O::Elem> {
+        (**self).einsum_operand()
     }
 }
 
@@ -77,25 +77,25 @@ impl<O: Operand + ?Sized> Operand for &mut O {
     type Elem = O::Elem;
     type Dim = O::Dim;
     #[inline]
-    fn einsum_view(&self) -> ArrayView<'_, O::Elem, O::Dim> {
-        (**self).einsum_view()
+    fn einsum_operand(&self) -> RawOperand<'_, O::Elem> {
+        (**self).einsum_operand()
     }
 }
 
 /// A value that can receive an einsum's result in place: `&mut` an array or a
-/// mutable view (any strides), or a mutable view by value.
+/// mutable view, of any strides.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot receive an einsum result",
     label = "expected `&mut` an array or a mutable view",
-    note = "the output of `einsum_into!` is `&mut ArrayBase<S, D>` with `S: DataMut`, or an `ArrayViewMut`"
+    note = "the output of `einsum_into!` is `&mut ArrayBase<S, D>` with `S: DataMut`, such as `&mut Array2<f64>` or `&mut ArrayViewMut2<f64>`"
 )]
 pub trait OutputOperand<'a> {
     /// The element type.
     type Elem;
     /// The dimension type.
     type Dim: Dimension;
-    /// A mutable view of the output's elements, in place.
-    fn einsum_view_mut(self) -> ArrayViewMut<'a, Self::Elem, Self::Dim>;
+    /// The output's elements, borrowed uniquely and in place.
+    fn einsum_output(self) -> &'a mut ArrayRef<Self::Elem, Self::Dim>;
 }
 
 impl<'a, A, S, D> OutputOperand<'a> for &'a mut ArrayBase<S, D>
@@ -106,8 +106,8 @@ where
     type Elem = A;
     type Dim = D;
     #[inline]
-    fn einsum_view_mut(self) -> ArrayViewMut<'a, A, D> {
-        self.view_mut()
+    fn einsum_output(self) -> &'a mut ArrayRef<A, D> {
+        self
     }
 }
 
@@ -115,32 +115,57 @@ impl<'a, A, D: Dimension> OutputOperand<'a> for &'a mut ArrayRef<A, D> {
     type Elem = A;
     type Dim = D;
     #[inline]
-    fn einsum_view_mut(self) -> ArrayViewMut<'a, A, D> {
-        self.view_mut()
+    fn einsum_output(self) -> &'a mut ArrayRef<A, D> {
+        self
     }
 }
 
 /// A type-erased read-only strided operand: the first element's address, the
-/// shape and the strides (in elements) of a view that outlives `'a`.
+/// shape and the strides (in elements) of elements borrowed for `'a`.
 ///
-/// It can only be made from a live [`ArrayView`], so every index within
-/// `shape` addresses an element of that view.
+/// It is only made from a live array or slice, so every index within
+/// `shape` addresses an element of it.
 #[derive(Clone, Copy)]
 pub struct RawOperand<'a, T> {
     ptr: *const T,
-    shape: &'a [usize],
-    strides: &'a [isize],
+    layout: Layout<'a>,
     _marker: PhantomData<&'a T>,
 }
 
+#[derive(Clone, Copy)]
+enum Layout<'a> {
+    /// An array's own shape and strides.
+    Strided {
+        shape: &'a [usize],
+        strides: &'a [isize],
+    },
+    /// A slice: one axis of unit stride, kept inline.
+    Slice { len: [usize; 1], stride: [isize; 1] },
+}
+
 impl<'a, T> RawOperand<'a, T> {
-    /// Borrows `view`'s address, shape and strides.
+    /// Borrows `array`'s elements, shape and strides.
     #[inline]
-    pub fn new<D: Dimension>(view: &'a ArrayView<'_, T, D>) -> Self {
+    pub fn from_array<D: Dimension>(array: &'a ArrayRef<T, D>) -> Self {
         RawOperand {
-            ptr: view.as_ptr(),
-            shape: view.shape(),
-            strides: view.strides(),
+            ptr: array.as_ptr(),
+            layout: Layout::Strided {
+                shape: array.shape(),
+                strides: array.strides(),
+            },
+            _marker: PhantomData,
+        }
+    }
+
+    /// Borrows `slice` as a 1-d operand.
+    #[inline]
+    pub fn from_slice(slice: &'a [T]) -> Self {
+        RawOperand {
+            ptr: slice.as_ptr(),
+            layout: Layout::Slice {
+                len: [slice.len()],
+                stride: [1],
+            },
             _marker: PhantomData,
         }
     }
@@ -153,20 +178,38 @@ impl<'a, T> RawOperand<'a, T> {
 
     /// The lengths of the axes.
     #[inline]
-    pub fn shape(&self) -> &'a [usize] {
-        self.shape
+    pub fn shape(&self) -> &[usize] {
+        match &self.layout {
+            Layout::Strided { shape, .. } => shape,
+            Layout::Slice { len, .. } => len,
+        }
     }
 
     /// The strides of the axes, in elements.
     #[inline]
-    pub fn strides(&self) -> &'a [isize] {
-        self.strides
+    pub fn strides(&self) -> &[isize] {
+        match &self.layout {
+            Layout::Strided { strides, .. } => strides,
+            Layout::Slice { stride, .. } => stride,
+        }
+    }
+
+    /// The same elements, seen as `U`, which is `T` itself.
+    fn same<U>(self) -> RawOperand<'a, U>
+    where
+        T: SameElem<U>,
+    {
+        RawOperand {
+            ptr: self.ptr.cast(),
+            layout: self.layout,
+            _marker: PhantomData,
+        }
     }
 }
 
 // SAFETY of Send/Sync: a RawOperand is a shared borrow of `T` data in
-// disguise (it is only made from an `ArrayView<'a, T, _>`), so it may cross
-// threads exactly when `&T` may.
+// disguise (it is only made from `&'a ArrayRef<T, _>` or `&'a [T]`), so it
+// may cross threads exactly when `&T` may.
 unsafe impl<T: Sync> Send for RawOperand<'_, T> {}
 // SAFETY: as above, it only reads through the pointer, like `&T`.
 unsafe impl<T: Sync> Sync for RawOperand<'_, T> {}
@@ -178,23 +221,28 @@ unsafe impl<T: Sync> Sync for RawOperand<'_, T> {}
     label = "elements of type `{Self}`, where `{T}` is expected",
     note = "all operands and the output of an einsum have one element type"
 )]
-pub trait SameElem<T> {
-    /// The view, unchanged, as a view of `T`.
-    fn same_view<D: Dimension>(v: ArrayView<'_, Self, D>) -> ArrayView<'_, T, D>
+pub trait SameElem<T>: sealed::Same<T> {
+    /// The operand, unchanged, as an operand of `T`.
+    fn same_operand(op: RawOperand<'_, Self>) -> RawOperand<'_, T>
     where
         Self: Sized;
 }
 
+mod sealed {
+    pub trait Same<T> {}
+    impl<T> Same<T> for T {}
+}
+
 impl<T> SameElem<T> for T {
     #[inline(always)]
-    fn same_view<D: Dimension>(v: ArrayView<'_, T, D>) -> ArrayView<'_, T, D> {
-        v
+    fn same_operand(op: RawOperand<'_, T>) -> RawOperand<'_, T> {
+        op.same()
     }
 }
 
-/// A marker of `view`'s element type, for [`SameElem`] checks.
+/// A marker of `op`'s element type, for [`SameElem`] checks.
 #[inline(always)]
-pub fn elem_of<T, D>(_view: &ArrayView<'_, T, D>) -> PhantomData<T> {
+pub fn elem_of<T>(_op: &RawOperand<'_, T>) -> PhantomData<T> {
     PhantomData
 }
 
@@ -203,26 +251,25 @@ mod tests {
     use super::*;
     use ndarray::{arr2, s, Array2};
 
-    fn rank_of<O: Operand>(o: O) -> (Vec<usize>, Vec<isize>) {
-        let v = o.einsum_view();
-        (v.shape().to_vec(), v.strides().to_vec())
+    fn layout_of<O: Operand>(o: O) -> (Vec<usize>, Vec<isize>) {
+        let r = o.einsum_operand();
+        (r.shape().to_vec(), r.strides().to_vec())
     }
 
     #[test]
-    fn every_operand_kind_lends_a_view_in_place() {
+    fn every_operand_kind_lends_its_elements_in_place() {
         let a: Array2<f64> = arr2(&[[1., 2., 3.], [4., 5., 6.]]);
-        assert_eq!(rank_of(&a), (vec![2, 3], vec![3, 1]));
-        assert_eq!(rank_of(a.t()), (vec![3, 2], vec![1, 3]));
-        assert_eq!(rank_of(a.slice(s![.., ..;-2])), (vec![2, 2], vec![3, -2]));
+        assert_eq!(layout_of(&a), (vec![2, 3], vec![3, 1]));
+        assert_eq!(layout_of(a.t()), (vec![3, 2], vec![1, 3]));
+        assert_eq!(layout_of(a.slice(s![.., ..;-2])), (vec![2, 2], vec![3, -2]));
         let v = vec![1.0, 2.0];
-        assert_eq!(rank_of(&v), (vec![2], vec![1]));
-        assert_eq!(rank_of(&v[..1]), (vec![1], vec![1]));
+        assert_eq!(layout_of(&v), (vec![2], vec![1]));
+        assert_eq!(layout_of(&v[..1]), (vec![1], vec![1]));
         let mut m = a.clone();
-        assert_eq!(rank_of(&mut m), (vec![2, 3], vec![3, 1]));
+        assert_eq!(layout_of(&mut m), (vec![2, 3], vec![3, 1]));
         let r: &ArrayRef<f64, _> = &a;
-        assert_eq!(rank_of(r), (vec![2, 3], vec![3, 1]));
-        let view = a.view();
-        let raw = RawOperand::new(&view);
-        assert_eq!(raw.ptr(), a.as_ptr());
+        assert_eq!(layout_of(r), (vec![2, 3], vec![3, 1]));
+        assert_eq!(a.einsum_operand().ptr(), a.as_ptr());
+        assert_eq!(v.einsum_operand().ptr(), v.as_ptr());
     }
 }

@@ -273,7 +273,7 @@ pub(crate) fn resolve<T, const K: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array, ArrayView, IxDyn};
+    use ndarray::{Array, IxDyn};
 
     const MATMUL: Spec = Spec {
         subscripts: "ij,jk->ik",
@@ -309,8 +309,8 @@ mod tests {
         arrays: [&Array<f64, IxDyn>; K],
         fixed: &[(u8, usize)],
     ) -> Result<Resolved<K>, EinsumError> {
-        let views: Vec<ArrayView<'_, f64, IxDyn>> = arrays.iter().map(|a| a.view()).collect();
-        let ops: [RawOperand<'_, f64>; K] = core::array::from_fn(|k| RawOperand::new(&views[k]));
+        let ops: [RawOperand<'_, f64>; K] =
+            core::array::from_fn(|k| RawOperand::from_array(arrays[k]));
         let layout = resolve(spec, &ops, fixed)?;
         let axes = layout
             .axes()

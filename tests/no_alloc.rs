@@ -1,0 +1,64 @@
+//! `einsum_into!` allocates nothing for one- and two-operand expressions:
+//! every table of the shape checks and the loop nest lives on the stack, and
+//! operands and the output are borrowed, never re-viewed (a dynamic-rank view
+//! of more than 4 axes would allocate its shape).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use einsum::einsum_into;
+use einsum::ndarray::{s, Array, Array1, Array2, ArrayD, IxDyn};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; it only
+// counts allocations.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    f();
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn einsum_into_allocates_nothing() {
+    let a = Array::from_shape_fn((30, 40), |(i, j)| (i + j) as f64);
+    let b = Array::from_shape_fn((40, 20), |(i, j)| (i * j) as f64);
+    let mut c = Array2::<f64>::zeros((30, 20));
+    let mut rows = Array1::<f64>::zeros(30);
+    let mut t = Array2::<f64>::zeros((40, 30));
+    let x = ArrayD::<f64>::ones(IxDyn(&[2, 3, 4, 5, 6]));
+    let mut y = ArrayD::<f64>::zeros(IxDyn(&[2, 3, 4, 5]));
+    let counts = [
+        allocations_in(|| einsum_into!(&mut c, "ij,jk->ik", &a, &b)),
+        allocations_in(|| {
+            einsum_into!(
+                &mut c,
+                "ij,jk->ik",
+                a.slice(s![.., ..;-1]),
+                b.slice(s![..;-1, ..])
+            );
+        }),
+        allocations_in(|| einsum_into!(&mut rows, "ij->i", &a)),
+        allocations_in(|| einsum_into!(&mut t, "ij->ji", &a)),
+        allocations_in(|| einsum_into!(&mut y, "...i->...", &x)),
+    ];
+    assert_eq!(counts, [0; 5]);
+    assert_eq!(c, a.dot(&b));
+}
