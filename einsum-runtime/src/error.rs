@@ -14,6 +14,26 @@ use std::fmt;
 /// ```text
 /// einsum "ij,jk->ik": label `j` has size 3 in operand 0 (axis 1) but 4 in operand 1 (axis 0)
 /// ```
+///
+/// The same facts are in [`kind`](EinsumError::kind), to act on:
+///
+/// ```
+/// use einsum::{try_einsum, AxisRef, ErrorKind};
+/// use einsum::ndarray::Array2;
+///
+/// let a = Array2::<f64>::zeros((2, 3));
+/// let b = Array2::<f64>::zeros((4, 5));
+/// let e = try_einsum!("ij,jk->ik", &a, &b).unwrap_err();
+/// assert_eq!(e.subscripts(), "ij,jk->ik");
+/// match e.kind() {
+///     ErrorKind::LabelSize { label, first, second } => {
+///         assert_eq!(*label, 'j');
+///         assert_eq!(*first, AxisRef { operand: 0, axis: 1, size: 3 });
+///         assert_eq!(*second, AxisRef { operand: 1, axis: 0, size: 4 });
+///     }
+///     other => panic!("unexpected {other}"),
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EinsumError {
     subscripts: &'static str,
@@ -21,6 +41,15 @@ pub struct EinsumError {
 }
 
 /// Where a dimension comes from: an operand and one of its axes.
+///
+/// ```
+/// use einsum::{try_einsum, AxisRef, ErrorKind};
+/// use einsum::ndarray::Array2;
+///
+/// let e = try_einsum!("ij->i", &Array2::<f64>::zeros((2, 3)); j = 4).unwrap_err();
+/// let ErrorKind::FixedSize { label: 'j', bound: 4, found } = e.kind() else { panic!() };
+/// assert_eq!(*found, AxisRef { operand: 0, axis: 1, size: 3 });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AxisRef {
     /// The operand, counted from 0 in the order the operands were passed.
@@ -32,6 +61,22 @@ pub struct AxisRef {
 }
 
 /// What went wrong, in detail.
+///
+/// An operand of dynamic rank is checked against its term when the call
+/// runs (a static rank is checked when it compiles):
+///
+/// ```
+/// use einsum::{try_einsum, ErrorKind};
+/// use einsum::ndarray::{ArrayD, IxDyn};
+///
+/// let a = ArrayD::<f64>::zeros(IxDyn(&[2, 2, 2]));
+/// let e = try_einsum!("ij->ji", &a).unwrap_err();
+/// assert!(matches!(e.kind(), ErrorKind::Rank { operand: 0, labels: 2, ndim: 3, .. }));
+/// assert_eq!(
+///     e.to_string(),
+///     "einsum \"ij->ji\": operand 0 has 3 axes but its term \"ij\" has 2 labels"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {

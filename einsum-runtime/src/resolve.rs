@@ -19,7 +19,16 @@ use crate::operand::RawOperand;
 use crate::spec::{Spec, Term};
 
 /// The most distinct axes (labels plus `...` dimensions) one expression may
-/// have.
+/// have: numpy's own limit on the number of dimensions.
+///
+/// ```
+/// use einsum::{try_einsum, ErrorKind, MAX_AXES};
+/// use einsum::ndarray::{ArrayD, IxDyn};
+///
+/// let a = ArrayD::<f64>::ones(IxDyn(&[1; 65]));
+/// let e = try_einsum!("...->", &a).unwrap_err();
+/// assert_eq!(e.kind(), &ErrorKind::TooManyAxes { axes: 65, max: MAX_AXES });
+/// ```
 pub const MAX_AXES: usize = 64;
 
 /// One loop of the nest: a label or a `...` dimension.

@@ -18,6 +18,23 @@ mod sealed {
 /// profile or on the order the kernel chose.
 ///
 /// The trait is sealed: its methods may grow as kernels do.
+///
+/// It is the bound to write for code generic over the element type:
+///
+/// ```
+/// use einsum::{einsum, Scalar};
+/// use einsum::ndarray::{array, Array2};
+/// use einsum::num_complex::Complex;
+///
+/// fn trace<T: Scalar>(a: &Array2<T>) -> T {
+///     einsum!("ii", a)
+/// }
+///
+/// assert_eq!(trace(&array![[1, 2], [3, 4]]), 5);
+/// assert_eq!(trace(&array![[250u8, 0], [0, 10]]), 4); // 260 wraps
+/// let i = Complex::new(0.0, 1.0);
+/// assert_eq!(trace(&array![[i, i], [i, i]]), Complex::new(0.0, 2.0));
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an element type that einsum supports",
     note = "einsum computes in f32, f64, the primitive integer types, Complex<f32> and Complex<f64>"
