@@ -4,7 +4,7 @@
 //! The expansion evaluates the operands once, in a `match` so that their
 //! temporaries live to the end, checks each operand's static rank against its
 //! term (a compile error naming the operand), emits the plan as a constant
-//! [`Spec`](../einsum_runtime/struct.Spec.html), and calls the run-time entry
+//! `Spec`, and calls the run-time entry
 //! point for the form. Generated code names only `::einsum::__private::…` and
 //! `::core::…`, and its local names are hygienic (`Span::mixed_site`).
 

@@ -2,10 +2,10 @@
 //! which re-exports them and provides the run-time support their expansion
 //! names.
 //!
-//! Each call goes through the same stages, one module each: [`args`] splits
-//! the call's arguments, [`parse`] reads the subscript literal, [`valid`]
-//! checks across terms and arguments, [`plan`] turns the subscripts into
-//! plain data, and [`expand`] emits the code.
+//! Each call goes through the same stages, one module each: `args` splits
+//! the call's arguments, `parse` reads the subscript literal, `valid`
+//! checks across terms and arguments, `plan` turns the subscripts into
+//! plain data, and `expand` emits the code.
 
 mod args;
 mod expand;
