@@ -138,10 +138,10 @@ pub enum ErrorKind {
         /// The shape of the array that was passed.
         found: Vec<usize>,
     },
-    /// The expression has more axes than a loop nest supports (labels plus
-    /// `...` dimensions).
+    /// An operand, or the expression as a whole (labels plus `...`
+    /// dimensions), has more axes than an einsum supports.
     TooManyAxes {
-        /// Number of distinct axes the expression needs.
+        /// The operand's number of axes, or the expression's distinct axes.
         axes: usize,
         /// The supported maximum.
         max: usize,
@@ -244,8 +244,8 @@ impl fmt::Display for ErrorKind {
             ),
             ErrorKind::TooManyAxes { axes, max } => write!(
                 f,
-                "the expression needs {axes} distinct axes (labels and `...` dimensions), more \
-                 than the {max} supported"
+                "{axes} axes (in one operand, or as labels and `...` dimensions together) are \
+                 more than the {max} an einsum supports"
             ),
             ErrorKind::OutputTooLarge { shape } => write!(
                 f,

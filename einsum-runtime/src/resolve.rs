@@ -18,7 +18,8 @@ use crate::error::{AxisRef, EinsumError, ErrorKind};
 use crate::operand::RawOperand;
 use crate::spec::{Spec, Term};
 
-/// The most distinct axes (labels plus `...` dimensions) one expression may
+/// The most axes one operand, or one expression (its distinct labels plus
+/// `...` dimensions), may
 /// have: numpy's own limit on the number of dimensions.
 ///
 /// ```
@@ -131,6 +132,14 @@ pub(crate) fn resolve<T, const K: usize>(
     for (k, (op, term)) in ops.iter().zip(spec.inputs).enumerate() {
         let ndim = op.shape().len();
         let nl = term.labels.len();
+        // No operand may have more axes than the nest: this also keeps every
+        // axis index below 256 in the `u8` tables below.
+        if ndim > MAX_AXES {
+            return Err(err(ErrorKind::TooManyAxes {
+                axes: ndim,
+                max: MAX_AXES,
+            }));
+        }
         let fits = match term.ellipsis {
             Some(_) => ndim >= nl,
             None => ndim == nl,
@@ -410,6 +419,33 @@ mod tests {
             e.to_string(),
             "einsum \"...i,i...->...\": `...` dimension 0 has size 4 in operand 0 (axis 0) but 3 \
              in operand 1 (axis 1), which cannot be broadcast together"
+        );
+    }
+
+    #[test]
+    fn operands_of_more_than_max_axes_are_refused() {
+        const LONG: Spec = Spec {
+            subscripts: "i...",
+            labels: b"i",
+            inputs: &[Term {
+                text: "i...",
+                labels: &[0],
+                ellipsis: Some(1),
+            }],
+            output: Term {
+                text: "",
+                labels: &[],
+                ellipsis: None,
+            },
+        };
+        let a = zeros(&[1; MAX_AXES + 1]);
+        let e = run(&LONG, [&a], &[]).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            &ErrorKind::TooManyAxes {
+                axes: MAX_AXES + 1,
+                max: MAX_AXES
+            }
         );
     }
 
