@@ -19,8 +19,8 @@ use crate::operand::RawOperand;
 use crate::spec::{Spec, Term};
 
 /// The most axes one operand, or one expression (its distinct labels plus
-/// `...` dimensions), may
-/// have: numpy's own limit on the number of dimensions.
+/// `...` dimensions), may have: numpy's own limit on the number of
+/// dimensions.
 ///
 /// ```
 /// use einsum::{try_einsum, ErrorKind, MAX_AXES};
