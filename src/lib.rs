@@ -27,7 +27,7 @@
 //! Each operand is read in place, whatever its strides (transposed, reversed,
 //! stepped, broadcast with stride 0, overlapping windows): `&ArrayBase<S, D>`
 //! or `&mut ArrayBase<S, D>` for any `S: Data`, `ArrayView`, `ArrayViewMut` or
-//! `Array` by value, `&ArrayRef`, and `&[T]` or `&Vec<T>` as 1-d operands.
+//! `Array` by value, `&ArrayRef`, and `&[T]`, `&[T; N]` or `&Vec<T>` as 1-d operands.
 //! All operands share one element type `T`: `f32`, `f64`, the primitive
 //! integers (whose sums wrap, as `wrapping_add` does), `Complex<f32>` or
 //! `Complex<f64>` (never conjugated). See [`Scalar`].

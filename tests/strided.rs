@@ -73,6 +73,8 @@ fn slices_and_vecs_are_1d_operands() {
     let dot: i32 = einsum!("i,i", &x, &y[..]);
     assert_eq!(dot, 32);
     let outer = einsum!("i,j->ij", &x[..2], &y[1..]);
+    let by_array: i32 = einsum!("i,i", &y, &[1, 0, -1]);
+    assert_eq!(by_array, 4 - 6);
     assert_eq!(outer, array![[5, 6], [10, 12]]);
 }
 

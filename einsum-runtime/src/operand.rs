@@ -8,12 +8,13 @@ use ndarray::{ArrayBase, ArrayRef, Data, DataMut, Dimension, Ix1};
 /// strides in place, without copying or allocating.
 ///
 /// Implemented for arrays and views of any storage and strides
-/// ([`ArrayBase`] with `S: Data`, [`ArrayRef`]), for slices and vectors (as
-/// 1-d operands), and for shared and mutable references to any of these.
+/// ([`ArrayBase`] with `S: Data`, [`ArrayRef`]), for slices, arrays and
+/// vectors (as 1-d operands), and for shared and mutable references to any of
+/// these.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an einsum operand",
     label = "not an array, a view, a slice or a Vec",
-    note = "operands are `&ArrayBase<S, D>`, `ArrayView`, `ArrayViewMut`, `Array` by value, `&[T]` or `&Vec<T>`"
+    note = "operands are `&ArrayBase<S, D>`, `ArrayView`, `ArrayViewMut`, `Array` by value, `&[T]`, `&[T; N]` or `&Vec<T>`"
 )]
 pub trait Operand {
     /// The element type.
@@ -47,6 +48,15 @@ impl<A, D: Dimension> Operand for ArrayRef<A, D> {
 }
 
 impl<A> Operand for [A] {
+    type Elem = A;
+    type Dim = Ix1;
+    #[inline]
+    fn einsum_operand(&self) -> RawOperand<'_, A> {
+        RawOperand::from_slice(self)
+    }
+}
+
+impl<A, const N: usize> Operand for [A; N] {
     type Elem = A;
     type Dim = Ix1;
     #[inline]
@@ -265,6 +275,7 @@ mod tests {
         let v = vec![1.0, 2.0];
         assert_eq!(layout_of(&v), (vec![2], vec![1]));
         assert_eq!(layout_of(&v[..1]), (vec![1], vec![1]));
+        assert_eq!(layout_of(&[1, 2, 3]), (vec![3], vec![1]));
         let mut m = a.clone();
         assert_eq!(layout_of(&mut m), (vec![2, 3], vec![3, 1]));
         let r: &ArrayRef<f64, _> = &a;
