@@ -275,7 +275,7 @@ mod tests {
         let v = vec![1.0, 2.0];
         assert_eq!(layout_of(&v), (vec![2], vec![1]));
         assert_eq!(layout_of(&v[..1]), (vec![1], vec![1]));
-        assert_eq!(layout_of(&[1, 2, 3]), (vec![3], vec![1]));
+        assert_eq!(layout_of([1, 2, 3]), (vec![3], vec![1]));
         let mut m = a.clone();
         assert_eq!(layout_of(&mut m), (vec![2, 3], vec![3, 1]));
         let r: &ArrayRef<f64, _> = &a;
