@@ -5,7 +5,7 @@
 //! inside brackets are inside groups; those of a turbofish `::<A, B>` are
 //! skipped).
 
-use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Ident, Spacing, Span, TokenStream, TokenTree};
 use syn::LitStr;
 
 /// An argument as written: its tokens and the span to point errors at.
@@ -32,38 +32,62 @@ pub struct Args {
 
 /// Splits `tokens` at top-level commas, stopping at a top-level `;`, whose
 /// remainder is returned too.
+///
+/// A comma between `<` and `>` of generic arguments is not a separator. A `<`
+/// opens generic arguments where a comparison cannot stand: after `::` (a
+/// turbofish), at the start of an operand or after an operator (a qualified
+/// path `<T as Trait<A, B>>::f`), inside other generic arguments, and
+/// anywhere in the type after `as`.
 fn split(tokens: TokenStream) -> (Vec<Part>, Option<Vec<TokenTree>>) {
     let mut parts = vec![Part {
         tokens: Vec::new(),
         after: None,
     }];
     let mut angle = 0usize;
-    let mut iter = tokens.into_iter().peekable();
-    let mut prev_colons = 0;
+    let mut iter = tokens.into_iter();
+    // The previous token of this part, and whether a cast's type is being read.
+    let mut prev: Option<TokenTree> = None;
+    let mut in_type = false;
     while let Some(tt) = iter.next() {
-        if let TokenTree::Punct(p) = &tt {
-            let c = p.as_char();
-            if angle == 0 && c == ',' {
+        match &tt {
+            TokenTree::Punct(p) if angle == 0 && p.as_char() == ',' => {
                 parts.push(Part {
                     tokens: Vec::new(),
                     after: Some(p.span()),
                 });
-                prev_colons = 0;
+                prev = None;
+                in_type = false;
                 continue;
             }
-            if angle == 0 && c == ';' {
+            TokenTree::Punct(p) if angle == 0 && p.as_char() == ';' => {
                 let rest: Vec<TokenTree> = iter.collect();
                 return (trim(parts), Some(rest));
             }
-            if c == '<' && (prev_colons == 2 || angle > 0) {
-                angle += 1;
-            } else if c == '>' && angle > 0 {
-                angle -= 1;
+            TokenTree::Punct(p) if p.as_char() == '<' => {
+                let opens = angle > 0
+                    || in_type
+                    || match &prev {
+                        None => true,
+                        // `::<`, `&<`, `= <`: no left operand for a comparison.
+                        Some(TokenTree::Punct(q)) => q.as_char() != '?',
+                        Some(_) => false,
+                    };
+                if opens {
+                    angle += 1;
+                }
             }
-            prev_colons = if c == ':' { prev_colons + 1 } else { 0 };
-        } else {
-            prev_colons = 0;
+            TokenTree::Punct(p) if p.as_char() == '>' && angle > 0 => {
+                // Not the `>` of `->` or `=>`.
+                let arrow = matches!(&prev, Some(TokenTree::Punct(q))
+                    if matches!(q.as_char(), '-' | '=') && q.spacing() == Spacing::Joint);
+                if !arrow {
+                    angle -= 1;
+                }
+            }
+            TokenTree::Ident(id) if angle == 0 && id == "as" => in_type = true,
+            _ => {}
         }
+        prev = Some(tt.clone());
         parts.last_mut().expect("never empty").tokens.push(tt);
     }
     (trim(parts), None)
@@ -233,6 +257,38 @@ mod tests {
             .map(|b| format!("{} {}", b.name, b.value))
             .collect();
         assert_eq!(b, ["i 3", "j N"]);
+    }
+
+    #[test]
+    fn commas_of_generics_do_not_split() {
+        let args = parse(
+            quote!(
+                "ij,jk",
+                &a as &Array<f64, Ix2>,
+                <ArrayView<f64, Ix2> as Clone>::clone(&v),
+                if n < 3 { &a } else { &b },
+                |x: f64| -> f64 { x }(1.0),
+                c;
+                i = <Q as Tr<A, B>>::S
+            ),
+            false,
+            "",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            strings(&args),
+            [
+                "& a as & Array < f64 , Ix2 >",
+                "< ArrayView < f64 , Ix2 > as Clone > :: clone (& v)",
+                "if n < 3 { & a } else { & b }",
+                "| x : f64 | -> f64 { x } (1.0)",
+                "c"
+            ]
+        );
+        assert_eq!(
+            args.bindings[0].value.to_string(),
+            "< Q as Tr < A , B >> :: S"
+        );
     }
 
     #[test]

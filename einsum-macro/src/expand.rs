@@ -155,19 +155,27 @@ fn term_tokens(t: &PlanTerm) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    quote!(#p::Term { text: #text, labels: &[#(#labels),*], ellipsis: #ellipsis })
+    quote!(#p::Term::new(#text, &[#(#labels),*], #ellipsis))
 }
 
 /// A local trait implemented by the dimension types whose rank fits a term
 /// with `labels` labels (at least that many with an ellipsis), with the
 /// message shown when it does not. Its name reads as the rule it checks.
+///
+/// Returns the trait and the where-clause predicate `D: Trait` for the
+/// dimension type `dim`; a term that is only `...` fits every rank and gets
+/// neither, so it also takes operands of a generic dimension type.
 fn rank_trait(
     who: &str,
     labels: usize,
     ellipsis: bool,
     message: &str,
     note: &str,
-) -> (syn::Ident, TokenStream) {
+    dim: TokenStream,
+) -> (TokenStream, TokenStream) {
+    if ellipsis && labels == 0 {
+        return (TokenStream::new(), TokenStream::new());
+    }
     let name = format_ident!(
         "{}NeedsRank{}{}",
         who,
@@ -195,7 +203,7 @@ fn rank_trait(
         #[diagnostic::do_not_recommend]
         impl #name for #ixdyn {}
     };
-    (name, tokens)
+    (tokens, quote!(#dim: #name,))
 }
 
 fn axes_needed(labels: usize, ellipsis: bool) -> String {
@@ -231,12 +239,13 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             term.text,
             axes_needed(labels, ellipsis)
         );
-        let (rank, tokens) = rank_trait(
+        let (tokens, rank) = rank_trait(
             &format!("Operand{i}"),
             labels,
             ellipsis,
             &message,
             "an operand of dynamic rank (`IxDyn`) is checked when the call runs",
+            quote!(<O as #p::Operand>::Dim),
         );
         items.extend(tokens);
         let view = format_ident!("__einsum_v{}", i, span = Span::mixed_site());
@@ -253,7 +262,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                 }
                 impl<O: #p::Operand + ?::core::marker::Sized> #check_trait for O
                 where
-                    <O as #p::Operand>::Dim: #rank,
+                    #rank
                 {
                     type Elem = <O as #p::Operand>::Elem;
                     #[inline(always)]
@@ -274,7 +283,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                 }
                 impl<T, O: #p::Operand + ?::core::marker::Sized> #check_trait<O> for #p::PhantomData<T>
                 where
-                    <O as #p::Operand>::Dim: #rank,
+                    #rank
                     <O as #p::Operand>::Elem: #p::SameElem<T>,
                 {
                     type Elem = T;
@@ -303,12 +312,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
     let output = term_tokens(&plan.output);
     let spec = format_ident!("__EINSUM_SPEC", span = Span::mixed_site());
     items.extend(quote! {
-        const #spec: #p::Spec = #p::Spec {
-            subscripts: #text,
-            labels: #labels,
-            inputs: &[#(#inputs),*],
-            output: #output,
-        };
+        const #spec: #p::Spec = #p::Spec::new(#text, #labels, &[#(#inputs),*], #output);
     });
 
     let mut fixed_lets = TokenStream::new();
@@ -317,7 +321,12 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
         let var = format_ident!("__einsum_fixed{}", b, span = Span::mixed_site());
         let value = &args.bindings[b].value;
         let span = args.bindings[b].name.span();
-        fixed_lets.extend(quote_spanned!(span=> let #var: usize = const { #value };));
+        // The braces are the macro's, not the user's: a braced size must not
+        // warn of unused braces.
+        fixed_lets.extend(quote_spanned! {span=>
+            #[allow(unused_braces)]
+            let #var: usize = const { #value };
+        });
         let id = Literal::u8_unsuffixed(id);
         fixed.push(quote!((#id, #var)));
     }
@@ -334,12 +343,13 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                  dimension type is `{{Self}}`",
                 axes_needed(n, ellipsis)
             );
-            let (rank, tokens) = rank_trait(
+            let (tokens, rank) = rank_trait(
                 "Output",
                 n,
                 ellipsis,
                 &message,
                 "an output of dynamic rank (`IxDyn`) is checked when the call runs",
+                quote!(<O as #p::OutputOperand<'a>>::Dim),
             );
             items.extend(tokens);
             items.extend(quote! {
@@ -349,7 +359,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                     out: O,
                 ) -> &'a mut #p::ArrayRef<T, <O as #p::OutputOperand<'a>>::Dim>
                 where
-                    <O as #p::OutputOperand<'a>>::Dim: #rank,
+                    #rank
                 {
                     #p::OutputOperand::einsum_output(out)
                 }
@@ -378,13 +388,15 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             )
         }
     };
+    let value = format_ident!("__einsum_value", span = Span::mixed_site());
+    let error = format_ident!("__einsum_error", span = Span::mixed_site());
     let finish = if form.is_try() {
         quote!(#call)
     } else {
         quote! {
             match #call {
-                ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(error) => ::core::panic!("{}", error),
+                ::core::result::Result::Ok(#value) => #value,
+                ::core::result::Result::Err(#error) => ::core::panic!("{}", #error),
             }
         }
     };

@@ -33,10 +33,30 @@ pub fn check(
     bindings: &[String],
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    term_lengths(subs, &mut out);
     output_labels(subs, &mut out);
     arity(text, subs, operands, &mut out);
     fixed_sizes(text, subs, bindings, &mut out);
     out
+}
+
+/// The most axes an operand may have: `einsum::MAX_AXES`, numpy's limit on
+/// dimensions.
+const MAX_AXES: usize = 64;
+
+/// A term names at most as many axes as an operand may have.
+fn term_lengths(subs: &Subscripts, out: &mut Vec<Diagnostic>) {
+    for term in subs.inputs.iter().chain(&subs.output) {
+        let n = term.labels().count();
+        if n > MAX_AXES {
+            out.push(Diagnostic {
+                at: At::Literal,
+                message: format!(
+                    "a term has {n} labels, but an operand has at most {MAX_AXES} axes"
+                ),
+            });
+        }
+    }
 }
 
 /// An output label must appear in some input term, and only once in the
@@ -189,6 +209,19 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn terms_have_at_most_64_labels() {
+        let long = "i".repeat(65);
+        assert_eq!(
+            msgs(&long, 1, &[]),
+            [(
+                At::Literal,
+                "a term has 65 labels, but an operand has at most 64 axes".to_owned()
+            )]
+        );
+        assert!(msgs(&"i".repeat(64), 1, &[]).is_empty());
     }
 
     #[test]

@@ -124,7 +124,8 @@ pub(crate) fn resolve<T, const K: usize>(
     fixed: &[(u8, usize)],
 ) -> Result<Layout<K>, EinsumError> {
     let err = |kind| EinsumError::new(spec.subscripts, kind);
-    debug_assert_eq!(spec.inputs.len(), K);
+    // `Spec::new` checked the label ids; the operand count is this call's.
+    assert_eq!(spec.inputs.len(), K, "einsum: one operand per input term");
     let l = spec.labels.len();
 
     // The `...` frame: as many dimensions as the widest ellipsis covers.
