@@ -57,6 +57,7 @@ fn check_allocation<T>(subscripts: &'static str, shape: &[usize]) -> Result<(), 
 }
 
 /// `einsum!` and `try_einsum!` with an array result of dimension `D`.
+#[inline]
 pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize>(
     spec: &Spec,
     ops: [RawOperand<'_, T>; K],
@@ -77,6 +78,7 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize>(
 }
 
 /// `einsum!` and `try_einsum!` with a scalar result (no output axis).
+#[inline]
 pub fn einsum_scalar<T: Scalar, const K: usize>(
     spec: &Spec,
     ops: [RawOperand<'_, T>; K],
@@ -93,6 +95,7 @@ pub fn einsum_scalar<T: Scalar, const K: usize>(
 
 /// `einsum_into!` and `try_einsum_into!`: overwrites `out`, allocating
 /// nothing, or returns an error and leaves `out` untouched.
+#[inline]
 pub fn einsum_into<T: Scalar, D: Dimension, const K: usize>(
     spec: &Spec,
     out: &mut ArrayRef<T, D>,
