@@ -14,6 +14,7 @@ mod common;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::*;
+use einsum::__private::{with_thresholds, Thresholds};
 use einsum::ndarray::{
     arr0, arr1, arr2, arr3, Array, Array0, Array1, Array2, Array3, Array6, ArrayD, ArrayView1,
     ArrayView2, ArrayViewD, ArrayViewMutD, Dimension, Ix1, Ix2, Ix3, IxDyn,
@@ -193,7 +194,12 @@ fn run<T, P, Q, I, J>(
         c.evals += 1;
         let mut out = random_out::<T>(expected.shape(), &mut rng);
         let octx = out.describe();
-        match catch_unwind(AssertUnwindSafe(|| into(&mut out.view_mut(), &views))) {
+        // The `_into` forms run with every kernel as eager as it can be, so
+        // the GEMM and parallel paths see these small shapes too.
+        let eager = |f: &mut dyn FnMut()| with_thresholds(Thresholds::EAGER, f);
+        match catch_unwind(AssertUnwindSafe(|| {
+            eager(&mut || into(&mut out.view_mut(), &views))
+        })) {
             Ok(()) => {
                 if let Err(e) = check_out(&out, &expected) {
                     c.fail(format!("einsum_into! {} out {octx}: {e}", ctx()));
@@ -209,7 +215,9 @@ fn run<T, P, Q, I, J>(
         c.evals += 1;
         let mut out = random_out::<T>(expected.shape(), &mut rng);
         let octx = out.describe();
-        match catch_unwind(AssertUnwindSafe(|| try_into(&mut out.view_mut(), &views))) {
+        match catch_unwind(AssertUnwindSafe(|| {
+            with_thresholds(Thresholds::EAGER, || try_into(&mut out.view_mut(), &views))
+        })) {
             Ok(Ok(())) => {
                 if let Err(e) = check_out(&out, &expected) {
                     c.fail(format!("try_einsum_into! {} out {octx}: {e}", ctx()));

@@ -16,6 +16,7 @@ mod operand;
 mod resolve;
 mod scalar;
 mod spec;
+mod tuning;
 
 pub use entry::{einsum_into, einsum_owned, einsum_scalar};
 pub use error::{AxisRef, EinsumError, ErrorKind};
@@ -24,3 +25,4 @@ pub use operand::{elem_of, Operand, OutputOperand, RawOperand, SameElem};
 pub use resolve::MAX_AXES;
 pub use scalar::Scalar;
 pub use spec::{Spec, Term};
+pub use tuning::{with_thresholds, Thresholds};

@@ -1,6 +1,7 @@
 //! Kernels: the code that reads operands and writes results, once every shape
 //! has been checked.
 
+mod gemm;
 mod nest;
 
 pub(crate) use nest::contract;

@@ -166,6 +166,21 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
     }
     let nest = Nest::new(axes);
     let axes = nest.axes();
+    if K == 2 {
+        let mut two = [Axis::<2>::EMPTY; MAX_AXES];
+        for (t, a) in two.iter_mut().zip(axes) {
+            *t = Axis {
+                size: a.size,
+                strides: [a.strides[0], a.strides[1]],
+                out: a.out,
+                summed: a.summed,
+            };
+        }
+        // SAFETY: the same axes, pointers and promise as this call's (caller).
+        if unsafe { super::gemm::try_contract(&two[..axes.len()], ptrs[0], ptrs[1], out) } {
+            return;
+        }
+    }
     match axes.last() {
         Some(inner) if inner.summed => {
             // Reduce: output axes outside, summed axes inside.

@@ -1,0 +1,58 @@
+//! The thresholds that choose between kernels, and a way for tests to move
+//! them so that every kernel runs on small shapes.
+
+use core::cell::Cell;
+
+/// When each kernel takes over. The defaults were measured on the benches;
+/// tests lower them to force a path (see [`with_thresholds`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Multiply-adds from which a two-operand contraction goes to the GEMM
+    /// kernel.
+    pub gemm_min_work: usize,
+    /// The smallest contracted length, and the smallest of the output's two
+    /// GEMM lengths, for the GEMM kernel: below, it is a memory-bound loop.
+    pub gemm_min_len: usize,
+    /// Multiply-adds from which work is spread over the rayon pool.
+    pub parallel_min_work: usize,
+}
+
+impl Thresholds {
+    /// The measured defaults.
+    pub const DEFAULT: Thresholds = Thresholds {
+        gemm_min_work: 32 * 32 * 32,
+        gemm_min_len: 8,
+        parallel_min_work: 128 * 128 * 128,
+    };
+
+    /// Every kernel as eager as it can be: GEMM for every GEMM-shaped
+    /// contraction, threads for all work.
+    pub const EAGER: Thresholds = Thresholds {
+        gemm_min_work: 0,
+        gemm_min_len: 1,
+        parallel_min_work: 0,
+    };
+}
+
+thread_local! {
+    static CURRENT: Cell<Thresholds> = const { Cell::new(Thresholds::DEFAULT) };
+}
+
+/// The thresholds in force on this thread.
+#[inline]
+pub(crate) fn current() -> Thresholds {
+    CURRENT.with(Cell::get)
+}
+
+/// Runs `f` with the thresholds `t` on this thread (calls made from `f` on
+/// this thread decide by them), then restores the previous ones.
+pub fn with_thresholds<R>(t: Thresholds, f: impl FnOnce() -> R) -> R {
+    struct Restore(Thresholds);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CURRENT.with(|c| c.replace(t)));
+    f()
+}
