@@ -3,5 +3,6 @@
 
 mod gemm;
 mod nest;
+mod run;
 
 pub(crate) use nest::contract;

@@ -13,6 +13,7 @@
 //!   too): the output is zeroed, then `out[o] += Π_k in_k[o, s]` with the
 //!   output's unit-stride axis innermost, so the inner loop vectorizes.
 
+use super::run::{self, product};
 use crate::resolve::{Axis, MAX_AXES};
 use crate::scalar::Scalar;
 
@@ -119,21 +120,6 @@ where
     }
 }
 
-/// `Π_k *ptrs[k]`, in operand order.
-///
-/// # Safety
-/// Every pointer must be valid for reads.
-#[inline(always)]
-unsafe fn product<T: Scalar, const K: usize>(ptrs: [*const T; K]) -> T {
-    // SAFETY: the caller promises each pointer is readable.
-    let mut x = unsafe { *ptrs[0] };
-    for p in &ptrs[1..] {
-        // SAFETY: as above.
-        x = x.mul(unsafe { **p });
-    }
-    x
-}
-
 /// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`.
 ///
 /// `ptrs[k]` is operand `k`'s element at index zero, `out` the output's.
@@ -181,39 +167,49 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
             return;
         }
     }
-    match axes.last() {
-        Some(inner) if inner.summed => {
-            // Reduce: output axes outside, summed axes inside.
-            let outer = Nest::new(axes.iter().filter(|a| !a.summed));
-            let summed = Nest::new(axes.iter().filter(|a| a.summed));
-            let summed = summed.axes();
-            // SAFETY: every (output, summed) point is a point of the caller's
-            // nest, so each address is valid (caller).
-            unsafe {
-                walk(outer.axes(), ptrs, out, &mut |p, o: *mut T| {
-                    let mut acc = T::zero();
-                    walk(summed, p, o, &mut |q, _| acc = acc.add(product(q)));
-                    o.write(acc);
-                });
-            }
+    let Some((inner, rest)) = axes.split_last() else {
+        // No axis of length above 1: one product.
+        // SAFETY: index zero of each operand and of the output (caller).
+        unsafe { out.write(product(ptrs)) };
+        return;
+    };
+    if inner.summed {
+        // Reduce: output axes outside, summed axes inside, the innermost
+        // summed axis one run.
+        let outer = Nest::new(axes.iter().filter(|a| !a.summed));
+        let summed = Nest::new(axes.iter().filter(|a| a.summed));
+        let (run, summed) = summed
+            .axes()
+            .split_last()
+            .expect("the inner axis is summed");
+        // SAFETY: every (output, summed) point is a point of the caller's
+        // nest, so each address is valid (caller).
+        unsafe {
+            walk(outer.axes(), ptrs, out, &mut |p, o: *mut T| {
+                let mut acc = T::zero();
+                walk(summed, p, o, &mut |q, _| acc = acc.add(run::sum(q, run)));
+                o.write(acc);
+            });
         }
-        _ if axes.iter().all(|a| !a.summed) => {
-            // Map: every point is an output element, written once.
-            // SAFETY: as above (caller).
-            unsafe { walk(axes, ptrs, out, &mut |p, o: *mut T| o.write(product(p))) };
-        }
-        _ => {
-            // Accumulate: zero, then add with the output's inner axis inside.
-            let outputs = Nest::new(axes.iter().filter(|a| !a.summed));
-            // SAFETY: as above (caller); the output is zeroed before it is read.
-            unsafe {
-                walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| {
-                    o.write(T::zero())
-                });
-                walk(axes, ptrs, out, &mut |p, o: *mut T| {
-                    o.write((*o).add(product(p)));
-                });
-            }
+    } else if rest.iter().all(|a| !a.summed) {
+        // Map: every point is an output element, written once.
+        // SAFETY: as above (caller).
+        unsafe {
+            walk(rest, ptrs, out, &mut |p, o| {
+                run::store::<T, K, false>(p, o, inner)
+            })
+        };
+    } else {
+        // Accumulate: zero, then add with the output's inner axis inside.
+        let outputs = Nest::new(axes.iter().filter(|a| !a.summed));
+        // SAFETY: as above (caller); the output is zeroed before it is read.
+        unsafe {
+            walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| {
+                o.write(T::zero())
+            });
+            walk(rest, ptrs, out, &mut |p, o| {
+                run::store::<T, K, true>(p, o, inner)
+            });
         }
     }
 }
