@@ -157,11 +157,10 @@ pub(super) unsafe fn store<T: Scalar, const K: usize, const ADD: bool>(
 
 #[inline(always)]
 fn fill<T: Scalar, const ADD: bool>(o: &mut [T], f: impl Fn(usize) -> T) {
-    let n = o.len();
-    // Slices of length `n` indexed below `n`: the bounds checks fold away.
-    for i in 0..n {
+    // Indices below the slices' common length: the bounds checks fold away.
+    for (i, o) in o.iter_mut().enumerate() {
         let x = f(i);
-        o[i] = if ADD { o[i].add(x) } else { x };
+        *o = if ADD { o.add(x) } else { x };
     }
 }
 
