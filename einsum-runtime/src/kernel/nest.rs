@@ -86,6 +86,32 @@ impl<const K: usize> Nest<K> {
     }
 }
 
+/// An axis of `rest` that, with the inner axis, makes a transposition: one
+/// of the two is the output's contiguous axis but steps through an input far
+/// apart, the other the inputs' contiguous axis but the output's far one.
+/// [`run::store_tiled`] does such a plane tile by tile.
+fn transposing_axis<const K: usize>(rest: &[Axis<K>], inner: &Axis<K>) -> Option<usize> {
+    let tile = run::TILE;
+    let out_fast = |a: &Axis<K>| {
+        a.out.unsigned_abs() == 1 && a.strides.iter().any(|s| s.unsigned_abs() >= tile)
+    };
+    let in_fast = |a: &Axis<K>| {
+        a.out.unsigned_abs() >= tile && a.strides.iter().all(|s| s.unsigned_abs() <= 1)
+    };
+    if inner.size < tile || !(out_fast(inner) || in_fast(inner)) {
+        return None;
+    }
+    let inner_out_fast = out_fast(inner);
+    rest.iter().position(|a| {
+        a.size >= tile
+            && if inner_out_fast {
+                in_fast(a)
+            } else {
+                out_fast(a)
+            }
+    })
+}
+
 /// Visits every point of the nest `axes` (outermost first), calling `f` with
 /// each operand's and the output's address there.
 ///
@@ -193,6 +219,24 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
         }
     } else if rest.iter().all(|a| !a.summed) {
         // Map: every point is an output element, written once.
+        if let Some(x) = transposing_axis(rest, inner) {
+            // A transposition: tile the output's and the inputs' fast axes
+            // so both stay in cache.
+            let outer = Nest::new(
+                rest.iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != x)
+                    .map(|(_, a)| a),
+            );
+            let x = &rest[x];
+            // SAFETY: as above (caller): the tiles cover the same points.
+            unsafe {
+                walk(outer.axes(), ptrs, out, &mut |p, o| {
+                    run::store_tiled(p, o, inner, x)
+                })
+            };
+            return;
+        }
         // SAFETY: as above (caller).
         unsafe {
             walk(rest, ptrs, out, &mut |p, o| {

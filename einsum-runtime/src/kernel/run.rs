@@ -155,6 +155,51 @@ pub(super) unsafe fn store<T: Scalar, const K: usize, const ADD: bool>(
     }
 }
 
+/// The side of the square tiles of [`store_tiled`]: two 32×32 tiles of f64
+/// are 16 KiB, within L1.
+pub(super) const TILE: usize = 32;
+
+/// `o ← Π_k x_k` over the plane of axes `x` (outer) and `y` (inner), tile by
+/// tile, so that a transposition reads and writes whole cache lines.
+///
+/// # Safety
+/// Every point of the plane must be a valid element of each operand for
+/// reads and of the output for writes, the output overlapping no operand.
+pub(super) unsafe fn store_tiled<T: Scalar, const K: usize>(
+    ptrs: [*const T; K],
+    out: *mut T,
+    x: &Axis<K>,
+    y: &Axis<K>,
+) {
+    let at = |i: usize, j: usize| -> ([*const T; K], *mut T) {
+        let (i, j) = (i as isize, j as isize);
+        (
+            core::array::from_fn(|k| {
+                ptrs[k].wrapping_offset(
+                    x.strides[k]
+                        .wrapping_mul(i)
+                        .wrapping_add(y.strides[k].wrapping_mul(j)),
+                )
+            }),
+            out.wrapping_offset(x.out.wrapping_mul(i).wrapping_add(y.out.wrapping_mul(j))),
+        )
+    };
+    for xb in (0..x.size).step_by(TILE) {
+        for yb in (0..y.size).step_by(TILE) {
+            let (xe, ye) = ((xb + TILE).min(x.size), (yb + TILE).min(y.size));
+            for i in xb..xe {
+                let (p, o) = at(i, yb);
+                for j in 0..(ye - yb) as isize {
+                    let q: [*const T; K] =
+                        core::array::from_fn(|k| p[k].wrapping_offset(y.strides[k] * j));
+                    // SAFETY: a point of the plane (caller).
+                    unsafe { o.wrapping_offset(y.out * j).write(product(q)) };
+                }
+            }
+        }
+    }
+}
+
 #[inline(always)]
 fn fill<T: Scalar, const ADD: bool>(o: &mut [T], f: impl Fn(usize) -> T) {
     // Indices below the slices' common length: the bounds checks fold away.
@@ -192,6 +237,25 @@ mod tests {
             // SAFETY: indices 0, 2, .., 2 (half - 1) < n.
             let got = unsafe { sum([a.as_ptr()], &axis(half, [2], 0)) };
             assert_eq!(got, expect, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn tiled_store_transposes() {
+        for (r, c) in [(3, 5), (40, 70), (64, 64)] {
+            let a: Vec<i32> = (0..(r * c) as i32).collect();
+            let mut o = vec![-1; r * c];
+            // o is (c, r) C-order: o[j, i] = a[i, j]; x walks a's rows' fast
+            // axis j (a stride 1, o stride r), y walks i (a stride c, o stride 1).
+            let x = axis(c, [1], r as isize);
+            let y = axis(r, [c as isize], 1);
+            // SAFETY: every (j, i) addresses a[i * c + j] and o[j * r + i].
+            unsafe { store_tiled([a.as_ptr()], o.as_mut_ptr(), &x, &y) };
+            for i in 0..r {
+                for j in 0..c {
+                    assert_eq!(o[j * r + i], a[i * c + j]);
+                }
+            }
         }
     }
 
