@@ -274,3 +274,24 @@ fn overlapping_windows_are_read_in_place() {
         .collect();
     assert_eq!(y, expect);
 }
+
+#[test]
+fn large_transpositions_match_a_loop() {
+    // Large enough for the tiled kernel, with partial tiles at the edges.
+    let a = Array::from_shape_fn((100, 70), |(i, j)| (i * 1000 + j) as i64);
+    let t = einsum!("ij->ji", &a);
+    let b = Array::from_shape_fn((70, 100), |(j, i)| (j * 7 + i) as i64);
+    let p = einsum!("ij,ji->ij", &a, &b);
+    let q = einsum!("ij,ji->ji", &a, a.t());
+    for i in 0..100 {
+        for j in 0..70 {
+            assert_eq!(t[[j, i]], a[[i, j]]);
+            assert_eq!(p[[i, j]], a[[i, j]] * b[[j, i]]);
+            assert_eq!(q[[j, i]], a[[i, j]] * a[[i, j]]);
+        }
+    }
+    // Into a transposed output: the inner axes swap roles.
+    let mut out = Array2::<i64>::zeros((70, 100));
+    einsum_into!(&mut out.view_mut().reversed_axes(), "ij->ij", &a.t().t());
+    assert_eq!(out, a.t());
+}

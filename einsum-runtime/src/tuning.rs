@@ -15,6 +15,9 @@ pub struct Thresholds {
     pub gemm_min_len: usize,
     /// Multiply-adds from which work is spread over the rayon pool.
     pub parallel_min_work: usize,
+    /// The shortest axes, and the farthest strides, of a transposition done
+    /// tile by tile.
+    pub transpose_min_len: usize,
 }
 
 impl Thresholds {
@@ -23,14 +26,16 @@ impl Thresholds {
         gemm_min_work: 32 * 32 * 32,
         gemm_min_len: 8,
         parallel_min_work: 128 * 128 * 128,
+        transpose_min_len: 32,
     };
 
     /// Every kernel as eager as it can be: GEMM for every GEMM-shaped
-    /// contraction, threads for all work.
+    /// contraction, threads for all work, tiles for every transposition.
     pub const EAGER: Thresholds = Thresholds {
         gemm_min_work: 0,
         gemm_min_len: 1,
         parallel_min_work: 0,
+        transpose_min_len: 2,
     };
 }
 

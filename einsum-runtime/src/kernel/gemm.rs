@@ -22,6 +22,7 @@ use core::any::TypeId;
 use num_complex::Complex;
 use rayon::prelude::*;
 
+use super::SendPtr;
 use crate::resolve::{Axis, MAX_AXES};
 use crate::scalar::Scalar;
 use crate::tuning;
@@ -127,23 +128,6 @@ impl Dims {
     }
 }
 
-/// A pointer that may cross to a pool thread.
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-
-impl<T> SendPtr<T> {
-    /// The pointer (a method, so closures capture the whole `SendPtr`).
-    fn get(self) -> *mut T {
-        self.0
-    }
-}
-// SAFETY: the pointers are only dereferenced by `gemm` for the loop point a
-// task owns; distinct loop points write disjoint parts of the output (they
-// differ in an output axis) and only read the operands.
-unsafe impl<T> Send for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for SendPtr<T> {}
-
 /// Computes the contraction with `gemm` if it is GEMM-shaped, supported for
 /// `T` and large enough; returns whether it did.
 ///
@@ -205,9 +189,9 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     } else {
         gemm::Parallelism::None
     };
-    let (a, b, c) = (SendPtr(a.cast_mut()), SendPtr(b.cast_mut()), SendPtr(c));
+    let (a, b, c) = (SendPtr(a), SendPtr(b), SendPtr(c));
     let run = |point: usize| {
-        let (mut pa, mut pb, mut pc) = (a.get().cast_const(), b.get().cast_const(), c.get());
+        let (mut pa, mut pb, mut pc) = (a.get(), b.get(), c.get());
         let mut rem = point;
         for d in outer.iter().rev() {
             let i = (rem % d.size) as isize;

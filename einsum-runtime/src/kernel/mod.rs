@@ -6,3 +6,22 @@ mod nest;
 mod run;
 
 pub(crate) use nest::contract;
+
+/// A pointer that may cross to a pool thread.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr<P>(pub(crate) P);
+
+impl<P: Copy> SendPtr<P> {
+    /// The pointer (a method, so closures capture the whole `SendPtr`).
+    pub(crate) fn get(self) -> P {
+        self.0
+    }
+}
+
+// SAFETY: a `SendPtr` only carries operand and output addresses to the pool
+// threads of one call; each kernel that sends one splits the work so that
+// distinct tasks write disjoint output elements and only read the operands,
+// and the call returns after every task has finished.
+unsafe impl<P> Send for SendPtr<P> {}
+// SAFETY: as above.
+unsafe impl<P> Sync for SendPtr<P> {}

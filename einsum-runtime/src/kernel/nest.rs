@@ -14,8 +14,12 @@
 //!   output's unit-stride axis innermost, so the inner loop vectorizes.
 
 use super::run::{self, product};
+use rayon::prelude::*;
+
+use super::SendPtr;
 use crate::resolve::{Axis, MAX_AXES};
 use crate::scalar::Scalar;
+use crate::tuning;
 
 /// The loop axes of one call, reordered and merged for the kernel.
 struct Nest<const K: usize> {
@@ -91,7 +95,7 @@ impl<const K: usize> Nest<K> {
 /// apart, the other the inputs' contiguous axis but the output's far one.
 /// [`run::store_tiled`] does such a plane tile by tile.
 fn transposing_axis<const K: usize>(rest: &[Axis<K>], inner: &Axis<K>) -> Option<usize> {
-    let tile = run::TILE;
+    let tile = tuning::current().transpose_min_len;
     let out_fast = |a: &Axis<K>| {
         a.out.unsigned_abs() == 1 && a.strides.iter().any(|s| s.unsigned_abs() >= tile)
     };
@@ -193,6 +197,41 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
             return;
         }
     }
+    let limits = tuning::current();
+    let threads = rayon::current_num_threads();
+    let work = axes.iter().fold(1usize, |w, a| w.saturating_mul(a.size));
+    // Large work is split along its outermost output axis: distinct chunks
+    // write distinct output elements, and only read the operands.
+    let split = axes.iter().position(|a| !a.summed && a.size >= 2);
+    if let (true, Some(s)) = (threads > 1 && work >= limits.parallel_min_work, split) {
+        let axis = axes[s];
+        let chunks = (threads * 4).min(axis.size);
+        let (p, o) = (SendPtr(ptrs), SendPtr(out));
+        (0..chunks).into_par_iter().for_each(|c| {
+            let (start, end) = (axis.size * c / chunks, axis.size * (c + 1) / chunks);
+            let mut sub = [Axis::<K>::EMPTY; MAX_AXES];
+            sub[..axes.len()].copy_from_slice(axes);
+            sub[s].size = end - start;
+            let at = start as isize;
+            let ptrs = p.get();
+            let ptrs: [*const T; K] =
+                core::array::from_fn(|k| ptrs[k].wrapping_offset(axis.strides[k].wrapping_mul(at)));
+            let out = o.get().wrapping_offset(axis.out.wrapping_mul(at));
+            // SAFETY: the chunk's points are points of this call's nest
+            // (caller), and no other chunk writes its output elements.
+            unsafe { serial(&sub[..axes.len()], ptrs, out) };
+        });
+        return;
+    }
+    // SAFETY: this call's promise (caller).
+    unsafe { serial(axes, ptrs, out) }
+}
+
+/// The loop nest on this thread, over axes already ordered by [`Nest`].
+///
+/// # Safety
+/// As [`contract`].
+unsafe fn serial<T: Scalar, const K: usize>(axes: &[Axis<K>], ptrs: [*const T; K], out: *mut T) {
     let Some((inner, rest)) = axes.split_last() else {
         // No axis of length above 1: one product.
         // SAFETY: index zero of each operand and of the output (caller).
