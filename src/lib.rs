@@ -149,8 +149,8 @@ pub mod __private {
     pub use core::marker::PhantomData;
     pub use einsum_runtime::{
         einsum_into, einsum_owned, einsum_scalar, elem_of, fallback_any, fallback_owned,
-        fallback_scalar, with_thresholds, EinsumError, Operand, OutputOperand, RawOperand,
-        SameElem, Spec, Term, Thresholds,
+        fallback_scalar, small_enough, with_thresholds, EinsumError, Operand, OutputOperand,
+        RawOperand, SameElem, Scalar, Small, SmallOut, Spec, Term, Thresholds,
     };
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

@@ -317,6 +317,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
 
     let mut fixed_lets = TokenStream::new();
     let mut fixed = Vec::new();
+    let mut fixed_vars: Vec<(u8, syn::Ident)> = Vec::new();
     for &(id, b) in &plan.fixed {
         let var = format_ident!("__einsum_fixed{}", b, span = Span::mixed_site());
         let value = &args.bindings[b].value;
@@ -327,11 +328,13 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             #[allow(unused_braces)]
             let #var: usize = const { #value };
         });
+        fixed_vars.push((id, var.clone()));
         let id = Literal::u8_unsuffixed(id);
         fixed.push(quote!((#id, #var)));
     }
 
-    let (out_pattern, out_expr, call) = match (form, plan.output_kind()) {
+    let value = format_ident!("__einsum_value", span = Span::mixed_site());
+    let (out_pattern, out_expr, setup, small, call) = match (form, plan.output_kind()) {
         (Form::Into | Form::TryInto, _) => {
             let out = args.out.as_ref().expect("the _into forms have an output");
             let out_ident = format_ident!("__einsum_out", span = Span::mixed_site());
@@ -366,14 +369,25 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             });
             let out_tokens = &out.tokens;
             let out_view = quote_spanned!(out.span=> #check(#elem, #out_ident));
+            let out_ref = format_ident!("__einsum_out_ref", span = Span::mixed_site());
             let call = quote! {
-                #p::einsum_into::<_, _, #k_lit>(&#spec, #out_view, [#(#raw),*], &[#(#fixed),*])
+                #p::einsum_into::<_, _, #k_lit>(&#spec, #out_ref, [#(#raw),*], &[#(#fixed),*])
             };
-            (quote!(#out_ident,), quote!(#out_tokens,), call)
+            let setup = quote!(let #out_ref = #out_view;);
+            let small = small_path(plan, &fixed_vars, SmallOutput::Into(&out_ref));
+            (
+                quote!(#out_ident,),
+                quote!(#out_tokens,),
+                setup,
+                small,
+                call,
+            )
         }
         (_, Output::Scalar) => (
             quote!(),
             quote!(),
+            quote!(),
+            small_path(plan, &fixed_vars, SmallOutput::Scalar),
             quote!(#p::einsum_scalar::<_, #k_lit>(&#spec, [#(#raw),*], &[#(#fixed),*])),
         ),
         (_, kind) => {
@@ -384,11 +398,23 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             (
                 quote!(),
                 quote!(),
+                quote!(),
+                small_path(plan, &fixed_vars, SmallOutput::New(dim.clone())),
                 quote!(#p::einsum_owned::<_, #dim, #k_lit>(&#spec, [#(#raw),*], &[#(#fixed),*])),
             )
         }
     };
-    let value = format_ident!("__einsum_value", span = Span::mixed_site());
+    // Small work runs in the loops written here; the rest, and every error,
+    // goes to the run-time kernels.
+    let call = match small {
+        Some(small) => quote! {
+            match #small {
+                ::core::option::Option::Some(#value) => ::core::result::Result::Ok(#value),
+                ::core::option::Option::None => #call,
+            }
+        },
+        None => call,
+    };
     let error = format_ident!("__einsum_error", span = Span::mixed_site());
     let finish = if form.is_try() {
         quote!(#call)
@@ -406,8 +432,154 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                 #items
                 #fixed_lets
                 #(#views)*
+                #setup
                 #finish
             }
         }
     }
+}
+
+/// Where the emitted small loops put their result.
+enum SmallOutput<'a> {
+    /// A new array of this dimension type.
+    New(TokenStream),
+    /// The element itself (no output axis).
+    Scalar,
+    /// The caller's output, bound to this `&mut ArrayRef`.
+    Into(&'a syn::Ident),
+}
+
+/// The most labels, and operands, for which the loops are written at the
+/// call site; larger expressions always take the run-time kernels.
+const SMALL_MAX_LABELS: usize = 12;
+
+/// The loop nest for small work, written out for this expression: one loop
+/// per label, the output's outside, a sum in a register inside, reading and
+/// writing through checked accessors (`einsum_runtime::small`). It evaluates
+/// to `Some(result)`, or `None` when the shapes are not exactly the labels'
+/// sizes (broadcasting, a mismatch: the run-time path decides, and reports)
+/// or the work is not small. `None` for expressions with `...`, whose rank is
+/// known only at run time.
+fn small_path(
+    plan: &Plan,
+    fixed: &[(u8, syn::Ident)],
+    output: SmallOutput<'_>,
+) -> Option<TokenStream> {
+    let has_ellipsis =
+        plan.output.ellipsis.is_some() || plan.inputs.iter().any(|t| t.ellipsis.is_some());
+    if has_ellipsis || plan.labels.len() > SMALL_MAX_LABELS || plan.inputs.len() > SMALL_MAX_LABELS
+    {
+        return None;
+    }
+    let p = private();
+    let label = syn::Lifetime::new("'__einsum_small", Span::mixed_site());
+    let none = quote!(break #label ::core::option::Option::None);
+    let view = |k: usize| format_ident!("__einsum_v{}", k, span = Span::mixed_site());
+    let small = |k: usize| format_ident!("__einsum_s{}", k, span = Span::mixed_site());
+    let size = |l: u8| format_ident!("__einsum_n{}", l, span = Span::mixed_site());
+    let index = |l: u8| format_ident!("__einsum_i{}", l, span = Span::mixed_site());
+    let out = format_ident!("__einsum_o", span = Span::mixed_site());
+    let acc = format_ident!("__einsum_acc", span = Span::mixed_site());
+
+    let mut body = TokenStream::new();
+    let mut first: Vec<Option<(usize, usize)>> = vec![None; plan.labels.len()];
+    let mut checks = Vec::new();
+    // A label bound to a fixed size takes that constant as its loop bound,
+    // so the compiler sees constant trip counts (and unrolls short loops);
+    // every axis under it is compared with the constant.
+    for (l, var) in fixed {
+        let n = size(*l);
+        body.extend(quote!(let #n: usize = #var;));
+        first[usize::from(*l)] = Some((usize::MAX, usize::MAX));
+    }
+    for (k, term) in plan.inputs.iter().enumerate() {
+        let (v, s, rank) = (
+            view(k),
+            small(k),
+            Literal::usize_unsuffixed(term.labels.len()),
+        );
+        body.extend(quote! {
+            let ::core::option::Option::Some(#s) = #v.small::<#rank>() else { #none };
+        });
+        for (a, &l) in term.labels.iter().enumerate() {
+            let a_lit = Literal::usize_unsuffixed(a);
+            match first[usize::from(l)] {
+                None => {
+                    first[usize::from(l)] = Some((k, a));
+                    let n = size(l);
+                    body.extend(quote!(let #n: usize = #s.shape()[#a_lit];));
+                }
+                Some(_) => {
+                    let n = size(l);
+                    checks.push(quote!(#s.shape()[#a_lit] == #n));
+                }
+            }
+        }
+    }
+    if !checks.is_empty() {
+        body.extend(quote!(if !(#(#checks)&&*) { #none }));
+    }
+    let all: Vec<u8> = (0..plan.labels.len() as u8).collect();
+    let sizes = all.iter().map(|&l| size(l));
+    body.extend(quote!(if !#p::small_enough([#(#sizes),*]) { #none }));
+
+    let product = plan
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, term)| {
+            let (s, idx) = (small(k), term.labels.iter().map(|&l| index(l)));
+            quote!(#s.get([#(#idx),*]))
+        })
+        .reduce(|x, y| quote!(#p::Scalar::mul(#x, #y)))
+        .expect("at least one operand");
+    let nest = |labels: &[u8], inner: TokenStream| {
+        labels.iter().rev().fold(inner, |inner, &l| {
+            let (i, n) = (index(l), size(l));
+            quote!(for #i in 0..#n { #inner })
+        })
+    };
+    let outs = &plan.output.labels;
+    let summed: Vec<u8> = all.iter().copied().filter(|l| !outs.contains(l)).collect();
+    let out_shape = outs.iter().map(|&l| size(l));
+    let out_index: Vec<_> = outs.iter().map(|&l| index(l)).collect();
+    let rank = Literal::usize_unsuffixed(outs.len());
+    // The value of one output element: the product, or the sum over the
+    // summed labels of products, kept in a register.
+    let element = if summed.is_empty() {
+        quote!(#product)
+    } else {
+        let sum = nest(&summed, quote!(#acc = #p::Scalar::add(#acc, #product);));
+        quote!({
+            let mut #acc = #p::Scalar::zero();
+            #sum
+            #acc
+        })
+    };
+    match output {
+        SmallOutput::Scalar => {
+            body.extend(quote!(::core::option::Option::Some(#element)));
+        }
+        SmallOutput::New(dim) => {
+            let set = nest(outs, quote!(#out.set([#(#out_index),*], #element);));
+            body.extend(quote! {
+                let mut #out = #p::SmallOut::<_, #dim, #rank>::new([#(#out_shape),*]);
+                #set
+                ::core::option::Option::Some(#out.finish())
+            });
+        }
+        SmallOutput::Into(out_ref) => {
+            let set = nest(outs, quote!(#out.set([#(#out_index),*], #element);));
+            body.extend(quote! {
+                let ::core::option::Option::Some(mut #out) =
+                    #p::SmallOut::borrow(&mut *#out_ref, [#(#out_shape),*])
+                else {
+                    #none
+                };
+                #set
+                ::core::option::Option::Some(())
+            });
+        }
+    }
+    Some(quote!(#label: { #body }))
 }

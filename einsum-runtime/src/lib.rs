@@ -15,6 +15,7 @@ mod kernel;
 mod operand;
 mod resolve;
 mod scalar;
+mod small;
 mod spec;
 mod tuning;
 
@@ -24,5 +25,6 @@ pub use fallback::{fallback_any, fallback_owned, fallback_scalar};
 pub use operand::{elem_of, Operand, OutputOperand, RawOperand, SameElem};
 pub use resolve::MAX_AXES;
 pub use scalar::Scalar;
+pub use small::{small_enough, Small, SmallOut};
 pub use spec::{Spec, Term};
 pub use tuning::{with_thresholds, Thresholds};

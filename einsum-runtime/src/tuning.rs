@@ -18,6 +18,9 @@ pub struct Thresholds {
     /// The shortest axes, and the farthest strides, of a transposition done
     /// tile by tile.
     pub transpose_min_len: usize,
+    /// Multiply-adds up to which an expression without `...` runs in the
+    /// loops the macro wrote at the call site, with no plan at all.
+    pub small_max_work: usize,
 }
 
 impl Thresholds {
@@ -27,15 +30,18 @@ impl Thresholds {
         gemm_min_len: 8,
         parallel_min_work: 128 * 128 * 128,
         transpose_min_len: 32,
+        small_max_work: 16 * 16 * 16,
     };
 
-    /// Every kernel as eager as it can be: GEMM for every GEMM-shaped
-    /// contraction, threads for all work, tiles for every transposition.
+    /// Every run-time kernel as eager as it can be: GEMM for every
+    /// GEMM-shaped contraction, threads for all work, tiles for every
+    /// transposition, and never the call site's own loops.
     pub const EAGER: Thresholds = Thresholds {
         gemm_min_work: 0,
         gemm_min_len: 1,
         parallel_min_work: 0,
         transpose_min_len: 2,
+        small_max_work: 0,
     };
 }
 
