@@ -142,11 +142,10 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     b: *const T,
     c: *mut T,
 ) -> bool {
-    // Miri cannot run the crate's SIMD kernels; the loop nest computes the
-    // same sums, and is what Miri checks.
-    if cfg!(miri) || !supported::<T>() {
-        return false;
-    }
+    // Element types `gemm` lacks (integers) take the blocked kernel below,
+    // and so does everything under Miri, which cannot run `gemm`'s SIMD
+    // code: the plumbing around the kernel is the same.
+    let native = supported::<T>() && !cfg!(miri);
     let limits = tuning::current();
     let work = axes
         .iter()
@@ -174,6 +173,10 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     // A GEMM with a tiny inner dimension is a memory-bound loop in disguise,
     // better left to the nest (dot products, outer products, scaling).
     if dk.size < limits.gemm_min_len || dm.size.max(dn.size) < limits.gemm_min_len {
+        return false;
+    }
+    // The blocked kernel reads rows of B and writes rows of C as slices.
+    if !native && (dn.b != 1 || dn.c != 1) {
         return false;
     }
 
@@ -210,6 +213,11 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
                 qa = qa.wrapping_offset(i * d.a);
                 qb = qb.wrapping_offset(i * d.b);
             }
+            if !native {
+                // SAFETY: as below; rows of B and C are contiguous (checked).
+                unsafe { blocked(dm, dn, dk, pc, qa, qb, kp > 0) };
+                continue;
+            }
             // SAFETY: every (m, n, k) index of this call is a point of the
             // caller's nest, so the addresses are valid (caller); the first
             // K block overwrites C, the others add to it.
@@ -244,6 +252,117 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
         (0..points).for_each(run);
     }
     true
+}
+
+/// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) for element
+/// types `gemm` lacks, with rows of B and C contiguous.
+///
+/// LOOP 2: split n into panels of `COLS` columns; LOOP 1: four rows of C at
+/// a time (then one); inside, each row of B, read once from cache, feeds the
+/// four rows, and the column loop runs over slices, so it vectorizes.
+///
+/// # Safety
+/// Every (m, n, k) index addresses valid elements of A and B for reads and of
+/// C for writes (C overlapping neither), distinct (m, n) distinct elements,
+/// and `dn.b == dn.c == 1`.
+unsafe fn blocked<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, b: *const T, accumulate: bool) {
+    // Chosen at run time, as matrixmultiply does: the same body compiled for
+    // AVX-512 and for AVX2 (which add 64-bit lanes and wider vectors), and
+    // the baseline build for every other machine and for Miri.
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
+            // SAFETY: the CPU has the features (checked); the caller's
+            // promise is passed on.
+            return unsafe { blocked_avx512(dm, dn, dk, c, a, b, accumulate) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { blocked_avx2(dm, dn, dk, c, a, b, accumulate) };
+        }
+    }
+    // SAFETY: the caller's promise.
+    unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) }
+}
+
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn blocked_avx512<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, b: *const T, accumulate: bool) {
+    // SAFETY: the caller's promise.
+    unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) }
+}
+
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn blocked_avx2<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, b: *const T, accumulate: bool) {
+    // SAFETY: the caller's promise.
+    unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) }
+}
+
+/// The body of [`blocked`], inlined into each instruction-set build.
+///
+/// # Safety
+/// As [`blocked`].
+#[inline(always)]
+unsafe fn blocked_body<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, b: *const T, accumulate: bool) {
+    /// Columns of a panel: four rows of 256 i64 are 8 KiB of C, within L1.
+    const COLS: usize = 256;
+    debug_assert!(dn.b == 1 && dn.c == 1);
+    let (m, n) = (dm.size, dn.size);
+    for j0 in (0..n).step_by(COLS) {
+        let w = COLS.min(n - j0);
+        let row = |i: usize| -> (*mut T, *const T) {
+            let i = i as isize;
+            (
+                c.wrapping_offset(i.wrapping_mul(dm.c)).wrapping_add(j0),
+                a.wrapping_offset(i.wrapping_mul(dm.a)),
+            )
+        };
+        let b = b.wrapping_add(j0);
+        let mut i = 0;
+        while i + 4 <= m {
+            let rows: [(*mut T, *const T); 4] = core::array::from_fn(|r| row(i + r));
+            // SAFETY: four distinct rows of C (distinct m), each `w`
+            // contiguous elements (caller).
+            unsafe { panel(rows, b, dk, w, accumulate) };
+            i += 4;
+        }
+        while i < m {
+            // SAFETY: as above, one row.
+            unsafe { panel([row(i)], b, dk, w, accumulate) };
+            i += 1;
+        }
+    }
+}
+
+/// `R` rows of C (each `w` long) against `dk.size` rows of B.
+///
+/// # Safety
+/// As [`blocked`], for these rows: `rows[r].0` is `w` valid elements of C
+/// for writes, disjoint from each other and from A and B; `rows[r].1`
+/// addresses A's row, stepping `dk.a` per k; `b` is `w` valid elements per
+/// k, stepping `dk.b`.
+#[inline(always)]
+unsafe fn panel<T: Scalar, const R: usize>(rows: [(*mut T, *const T); R], b: *const T, dk: Dim, w: usize, accumulate: bool) {
+    // SAFETY: the rows are disjoint runs of `w` elements of C (caller).
+    let mut c: [&mut [T]; R] = rows.map(|(c, _)| unsafe { core::slice::from_raw_parts_mut(c, w) });
+    if !accumulate {
+        for row in c.iter_mut() {
+            row.fill(T::zero());
+        }
+    }
+    for kk in 0..dk.size as isize {
+        // SAFETY: row kk of B, `w` elements (caller).
+        let brow = unsafe { core::slice::from_raw_parts(b.wrapping_offset(kk.wrapping_mul(dk.b)), w) };
+        // SAFETY: A[m, kk] for each row's m (caller).
+        let av: [T; R] = rows.map(|(_, a)| unsafe { *a.wrapping_offset(kk.wrapping_mul(dk.a)) });
+        for (r, row) in c.iter_mut().enumerate() {
+            let x = av[r];
+            for (cj, &bj) in row.iter_mut().zip(brow) {
+                *cj = cj.add(x.mul(bj));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
