@@ -265,7 +265,15 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
 /// Every (m, n, k) index addresses valid elements of A and B for reads and of
 /// C for writes (C overlapping neither), distinct (m, n) distinct elements,
 /// and `dn.b == dn.c == 1`.
-unsafe fn blocked<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, b: *const T, accumulate: bool) {
+unsafe fn blocked<T: Scalar>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+) {
     // Chosen at run time, as matrixmultiply does: the same body compiled for
     // AVX-512 and for AVX2 (which add 64-bit lanes and wider vectors), and
     // the baseline build for every other machine and for Miri.
@@ -287,14 +295,30 @@ unsafe fn blocked<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, 
 
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
-unsafe fn blocked_avx512<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, b: *const T, accumulate: bool) {
+unsafe fn blocked_avx512<T: Scalar>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+) {
     // SAFETY: the caller's promise.
     unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) }
 }
 
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn blocked_avx2<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, b: *const T, accumulate: bool) {
+unsafe fn blocked_avx2<T: Scalar>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+) {
     // SAFETY: the caller's promise.
     unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) }
 }
@@ -304,7 +328,15 @@ unsafe fn blocked_avx2<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *cons
 /// # Safety
 /// As [`blocked`].
 #[inline(always)]
-unsafe fn blocked_body<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *const T, b: *const T, accumulate: bool) {
+unsafe fn blocked_body<T: Scalar>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+) {
     /// Columns of a panel: four rows of 256 i64 are 8 KiB of C, within L1.
     const COLS: usize = 256;
     debug_assert!(dn.b == 1 && dn.c == 1);
@@ -343,7 +375,13 @@ unsafe fn blocked_body<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, c: *mut T, a: *cons
 /// addresses A's row, stepping `dk.a` per k; `b` is `w` valid elements per
 /// k, stepping `dk.b`.
 #[inline(always)]
-unsafe fn panel<T: Scalar, const R: usize>(rows: [(*mut T, *const T); R], b: *const T, dk: Dim, w: usize, accumulate: bool) {
+unsafe fn panel<T: Scalar, const R: usize>(
+    rows: [(*mut T, *const T); R],
+    b: *const T,
+    dk: Dim,
+    w: usize,
+    accumulate: bool,
+) {
     // SAFETY: the rows are disjoint runs of `w` elements of C (caller).
     let mut c: [&mut [T]; R] = rows.map(|(c, _)| unsafe { core::slice::from_raw_parts_mut(c, w) });
     if !accumulate {
@@ -353,7 +391,8 @@ unsafe fn panel<T: Scalar, const R: usize>(rows: [(*mut T, *const T); R], b: *co
     }
     for kk in 0..dk.size as isize {
         // SAFETY: row kk of B, `w` elements (caller).
-        let brow = unsafe { core::slice::from_raw_parts(b.wrapping_offset(kk.wrapping_mul(dk.b)), w) };
+        let brow =
+            unsafe { core::slice::from_raw_parts(b.wrapping_offset(kk.wrapping_mul(dk.b)), w) };
         // SAFETY: A[m, kk] for each row's m (caller).
         let av: [T; R] = rows.map(|(_, a)| unsafe { *a.wrapping_offset(kk.wrapping_mul(dk.a)) });
         for (r, row) in c.iter_mut().enumerate() {

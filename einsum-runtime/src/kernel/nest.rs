@@ -229,9 +229,61 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
 
 /// The loop nest on this thread, over axes already ordered by [`Nest`].
 ///
+/// The same body is built for AVX-512 and AVX2 and picked at run time (the
+/// baseline build serves other machines and Miri), so the innermost runs
+/// vectorize with the widest registers the machine has.
+///
 /// # Safety
 /// As [`contract`].
 unsafe fn serial<T: Scalar, const K: usize>(axes: &[Axis<K>], ptrs: [*const T; K], out: *mut T) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
+            // SAFETY: the CPU has the features (checked); the caller's
+            // promise is passed on.
+            return unsafe { serial_avx512(axes, ptrs, out) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { serial_avx2(axes, ptrs, out) };
+        }
+    }
+    // SAFETY: the caller's promise.
+    unsafe { serial_body(axes, ptrs, out) }
+}
+
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn serial_avx512<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { serial_body(axes, ptrs, out) }
+}
+
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn serial_avx2<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { serial_body(axes, ptrs, out) }
+}
+
+/// The body of [`serial`], inlined into each instruction-set build.
+///
+/// # Safety
+/// As [`contract`].
+#[inline(always)]
+unsafe fn serial_body<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
     let Some((inner, rest)) = axes.split_last() else {
         // No axis of length above 1: one product.
         // SAFETY: index zero of each operand and of the output (caller).
