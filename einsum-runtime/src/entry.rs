@@ -6,6 +6,8 @@
 //! Every check runs before the first write, so an error leaves the output
 //! untouched.
 
+use core::mem::MaybeUninit;
+
 use ndarray::{Array, ArrayRef, Dimension};
 
 use crate::error::{EinsumError, ErrorKind};
@@ -68,12 +70,20 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize>(
     check_allocation::<T>(spec.subscripts, shape)?;
     let mut dim = D::zeros(shape.len());
     dim.slice_mut().copy_from_slice(shape);
-    let mut out = Array::from_elem(dim, T::zero());
+    // Not zeroed first: the kernel writes every element once anyway.
+    let mut out: Array<MaybeUninit<T>, D> = Array::<T, D>::uninit(dim);
     layout.set_out_strides(out.strides());
-    let ptr = out.as_mut_ptr();
+    let ptr = out.as_mut_ptr().cast::<T>();
     // SAFETY: `out` is a fresh array of exactly the layout's output shape and
     // its strides were given to the layout; nothing else can see it.
+    // `MaybeUninit<T>` has `T`'s layout, and writing a `T` needs no prior
+    // value.
     unsafe { compute(&layout, &ops, ptr) };
+    // SAFETY: every kernel writes every output element before returning (the
+    // nest's map, reduce and accumulate shapes, the empty sum, the GEMM
+    // kernels, whose first K block overwrites); the output of an empty axis
+    // has no element.
+    let out: Array<T, D> = unsafe { out.assume_init() };
     Ok(out)
 }
 

@@ -183,7 +183,7 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     let outer = outer.as_slice();
     let k_outer = k_outer.as_slice();
     let points: usize = outer.iter().map(|d| d.size).product();
-    let threads = rayon::current_num_threads();
+    let threads = super::pool_threads();
     let parallel = threads > 1 && work >= limits.parallel_min_work;
     // Spread independent GEMMs over the pool when there are enough of them;
     // otherwise let `gemm` split each one.

@@ -25,3 +25,17 @@ impl<P: Copy> SendPtr<P> {
 unsafe impl<P> Send for SendPtr<P> {}
 // SAFETY: as above.
 unsafe impl<P> Sync for SendPtr<P> {}
+
+/// Threads of the rayon pool that large work may spread over.
+///
+/// Under Miri, one: the pool's own epoch-based garbage collector
+/// (crossbeam-epoch) does not pass Miri's Stacked Borrows model, so Miri
+/// checks the kernels on the calling thread, and the native test suite (with
+/// thresholds forcing the split) checks the parallel paths.
+pub(crate) fn pool_threads() -> usize {
+    if cfg!(miri) {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}

@@ -198,7 +198,7 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
         }
     }
     let limits = tuning::current();
-    let threads = rayon::current_num_threads();
+    let threads = super::pool_threads();
     let work = axes.iter().fold(1usize, |w, a| w.saturating_mul(a.size));
     // Large work is split along its outermost output axis: distinct chunks
     // write distinct output elements, and only read the operands.
