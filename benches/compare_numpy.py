@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Times the cases of benches/einsum.rs in numpy and prints one Markdown table
+with criterion's medians beside them.
+
+    RAYON_NUM_THREADS=1 cargo bench --bench einsum
+    python3 benches/compare_numpy.py
+
+numpy runs single-threaded (threadpoolctl limits its BLAS to one thread),
+except for the `_2t` case, which gets two threads like the Rust rows.
+Criterion's results are read from target/criterion/<group>/<id>/new/estimates.json
+(median, ns); a missing one prints as "—". The verdicts of the bench's own
+correctness checks (target/criterion/checks.json) mark wrong results with ✗,
+and a wrong result never counts as the "best other Rust".
+
+Options: --no-install (do not pip-install missing modules), --rust-only (skip
+the numpy timings), --only SUBSTRING (cases whose group contains it),
+--time SECONDS (target time per numpy measurement, default 0.5).
+"""
+
+import argparse
+import datetime
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (group, subscripts, shapes, dtype, threads, kind, amount)
+#   kind "flop": amount is the FLOP count; "byte": the bytes the case must
+#   move at least (operands read once, output written once).
+N4, NB, N24 = 4, 64, 24
+CASES = [
+    ("matmul_4x4_f64", "ij,jk->ik", [(4, 4), (4, 4)], "f8", 1, "flop", 2 * 4**3),
+    ("matmul_64_f64", "ij,jk->ik", [(64, 64), (64, 64)], "f8", 1, "flop", 2 * 64**3),
+    ("matmul_256_f64", "ij,jk->ik", [(256, 256), (256, 256)], "f8", 1, "flop", 2 * 256**3),
+    ("matmul_1024_f64", "ij,jk->ik", [(1024, 1024), (1024, 1024)], "f8", 1, "flop", 2 * 1024**3),
+    ("matmul_1024_f32", "ij,jk->ik", [(1024, 1024), (1024, 1024)], "f4", 1, "flop", 2 * 1024**3),
+    ("matmul_1024_f64_2t", "ij,jk->ik", [(1024, 1024), (1024, 1024)], "f8", 2, "flop", 2 * 1024**3),
+    ("matmul_256_i64", "ij,jk->ik", [(256, 256), (256, 256)], "i8", 1, "flop", 2 * 256**3),
+    ("bmm_64x64_f64", "bij,bjk->bik", [(NB, 64, 64), (NB, 64, 64)], "f8", 1, "flop", 2 * NB * 64**3),
+    ("tc_abcd_dcef_24", "abcd,dcef->abef", [(N24,) * 4, (N24,) * 4], "f8", 1, "flop", 2 * N24**6),
+    ("tc_abcd_cdef_24", "abcd,cdef->abef", [(N24,) * 4, (N24,) * 4], "f8", 1, "flop", 2 * N24**6),
+    ("trace_2000", "ii->", [(2000, 2000)], "f8", 1, "byte", 8 * 2000),
+    ("diag_2000", "ii->i", [(2000, 2000)], "f8", 1, "byte", 16 * 2000),
+    ("sum_ijk_k_200", "ijk->k", [(200, 200, 200)], "f8", 1, "byte", 8 * (200**3 + 200)),
+    ("outer_2000", "i,j->ij", [(2000,), (2000,)], "f8", 1, "byte", 8 * (2000**2 + 2 * 2000)),
+    ("dot_1e7", "i,i->", [(10**7,), (10**7,)], "f8", 1, "byte", 16 * 10**7),
+    ("transpose_4000", "ij->ji", [(4000, 4000)], "f8", 1, "byte", 16 * 4000**2),
+]
+
+EINSUM_IDS = ("einsum", "einsum_into")
+# Other processes' load (CPUs) above which a case's numbers are flagged.
+BUSY = 0.2
+# Every id the bench may have, in the order of the detailed table.
+ALL_IDS = [
+    "einsum",
+    "einsum_into",
+    "ndarray_dot",
+    "ndarray",
+    "ndarray_einsum",
+    "einsum_derive",
+    "hand_loop",
+    "hand_loop_into",
+    "gemm_1t",
+    "gemm_rayon",
+    "matrixmultiply_1t",
+    "gemm_split2",
+    "matrixmultiply_split2",
+    "copy",
+]
+
+
+def numpy_direct(np, group, ops):
+    """The non-einsum numpy ways to do a case: {name: zero-argument callable}."""
+    if group.startswith("matmul"):
+        a, b = ops
+        return {"matmul": lambda: np.matmul(a, b), "tensordot": lambda: np.tensordot(a, b, 1)}
+    if group.startswith("bmm"):
+        a, b = ops
+        return {"matmul": lambda: np.matmul(a, b)}
+    if group == "tc_abcd_dcef_24":
+        a, b = ops
+        return {"tensordot": lambda: np.tensordot(a, b, axes=([2, 3], [1, 0]))}
+    if group == "tc_abcd_cdef_24":
+        a, b = ops
+        n2 = N24 * N24
+        return {
+            "tensordot": lambda: np.tensordot(a, b, axes=([2, 3], [0, 1])),
+            "matmul": lambda: (a.reshape(n2, n2) @ b.reshape(n2, n2)).reshape((N24,) * 4),
+        }
+    (a, *rest) = ops
+    return {
+        "trace_2000": {"trace": lambda: np.trace(a)},
+        "diag_2000": {"diagonal().copy()": lambda: np.diagonal(a).copy()},
+        "sum_ijk_k_200": {"sum(axis=(0, 1))": lambda: a.sum(axis=(0, 1))},
+        "outer_2000": {"outer": lambda: np.outer(a, rest[0] if rest else a)},
+        "dot_1e7": {"dot": lambda: np.dot(a, rest[0] if rest else a)},
+        "transpose_4000": {"ascontiguousarray(a.T)": lambda: np.ascontiguousarray(a.T)},
+    }[group]
+
+
+# ---------------------------------------------------------------------------
+
+
+def ensure_modules(names, install):
+    """pip-installs the missing ones of names [(module, package)] if asked."""
+    missing = [pkg for mod, pkg in names if importlib.util.find_spec(mod) is None]
+    if missing and install:
+        print(f"pip install {' '.join(missing)}", file=sys.stderr)
+        cmd = [sys.executable, "-m", "pip", "install", "--quiet", *missing]
+        if subprocess.call(cmd) != 0:
+            subprocess.call(cmd + ["--user"])
+        importlib.invalidate_caches()
+
+
+def try_import(mod):
+    try:
+        return importlib.import_module(mod)
+    except ImportError:
+        return None
+
+
+def owned(np, r, ops):
+    """numpy's einsum returns a view of its operand for `ij->ji` and `ii->i`;
+    einsum! returns a new array, so such a view is copied (into C order) to
+    compare like with like."""
+    if isinstance(r, np.ndarray) and any(np.may_share_memory(r, o) for o in ops):
+        return np.array(r, order="C", copy=True)
+    return r
+
+
+def median_ns(f, target):
+    """Median time of one call of f, in ns, over repeated samples."""
+    f()  # warm-up (first touch, path caches)
+    t0 = time.perf_counter()
+    f()
+    t = max(time.perf_counter() - t0, 1e-9)
+    inner = max(1, int(2e-3 / t))  # each sample at least ~2 ms
+    samples = max(5, min(100, int(target / (t * inner)) + 1))
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter_ns()
+        for _ in range(inner):
+            f()
+        times.append((time.perf_counter_ns() - t0) / inner)
+    return statistics.median(times)
+
+
+def cpu_snap():
+    """(busy, total, own, cpus) CPU ticks from /proc, or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            lines = f.read().splitlines()
+        v = [int(x) for x in lines[0].split()[1:9]]
+        cpus = sum(1 for l in lines if l.startswith("cpu") and not l.startswith("cpu "))
+        with open("/proc/self/stat") as f:
+            g = f.read().rsplit(")", 1)[1].split()
+        return sum(v) - v[3] - v[4], sum(v), int(g[11]) + int(g[12]), max(cpus, 1)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def other_load(a, b):
+    """CPUs' worth of work done by other processes between two snapshots."""
+    if a is None or b is None:
+        return None
+    elapsed = (b[1] - a[1]) / b[3]
+    return max(0.0, ((b[0] - a[0]) - (b[2] - a[2])) / elapsed) if elapsed > 0 else None
+
+
+def criterion_dir():
+    if os.environ.get("CRITERION_HOME"):
+        return Path(os.environ["CRITERION_HOME"])
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    if not target.is_absolute():
+        target = ROOT / target
+    return target / "criterion"
+
+
+def criterion_median(cdir, group, fid):
+    p = cdir / group / fid / "new" / "estimates.json"
+    try:
+        return json.loads(p.read_text())["median"]["point_estimate"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def fmt_time(ns):
+    if ns is None:
+        return "—"
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def fmt_work(kind, amount):
+    unit = "FLOP" if kind == "flop" else "B"
+    for prefix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if amount >= scale:
+            return f"{amount / scale:.3g} {prefix}{unit}"
+    return f"{amount} {unit}"
+
+
+def fmt_rate(kind, amount, ns):
+    if ns is None:
+        return "—"
+    rate = amount / ns  # per ns = G per s
+    return f"{rate:.3g} {'GFLOP/s' if kind == 'flop' else 'GB/s'}"
+
+
+def fmt_ratio(other, mine):
+    if other is None or mine is None:
+        return "—"
+    return f"{other / mine:.2f}×"
+
+
+def cpu_model():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-install", action="store_true")
+    ap.add_argument("--rust-only", action="store_true")
+    ap.add_argument("--only", default="")
+    ap.add_argument("--time", type=float, default=0.5)
+    args = ap.parse_args()
+
+    cases = [c for c in CASES if args.only in c[0]]
+    cdir = criterion_dir()
+    try:
+        checks = json.loads((cdir / "checks.json").read_text())
+    except (OSError, ValueError):
+        checks = {}
+    try:
+        rust_load = {k: float(v) for k, v in json.loads((cdir / "load.json").read_text()).items()}
+    except (OSError, ValueError):
+        rust_load = {}
+
+    np = oe = tpc = None
+    if not args.rust_only:
+        ensure_modules(
+            [("numpy", "numpy"), ("opt_einsum", "opt_einsum"), ("threadpoolctl", "threadpoolctl")],
+            not args.no_install,
+        )
+        tpc = try_import("threadpoolctl")
+        if tpc is None:
+            # No way to change the BLAS threads later: one thread from the start.
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[var] = "1"
+        np, oe = try_import("numpy"), try_import("opt_einsum")
+        if np is None:
+            print("numpy is not available: numpy columns left empty", file=sys.stderr)
+
+    blas = ""
+    if np is not None and tpc is not None:
+        info = [i for i in tpc.threadpool_info() if i.get("user_api") == "blas"]
+        if info:
+            i = info[0]
+            blas = f", BLAS {i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
+
+    rows = []
+    for group, spec, shapes, dtype, threads, kind, amount in cases:
+        rust = {fid: criterion_median(cdir, group, fid) for fid in ALL_IDS}
+        wrong = {fid for fid in ALL_IDS if checks.get(f"{group}/{fid}", "ok") != "ok"}
+
+        np_einsum = oe_contract = direct = np_load = None
+        direct_name = ""
+        if np is not None:
+            snap = cpu_snap()
+            rng = np.random.default_rng(0)
+            if dtype == "i8":
+                ops = [rng.integers(-8, 8, size=s).astype(np.int64) for s in shapes]
+            else:
+                ops = [rng.uniform(-1, 1, size=s).astype(dtype) for s in shapes]
+            try:
+                if threads > 1 and tpc is None:
+                    raise RuntimeError("threadpoolctl missing: no 2-thread numpy run")
+                with tpc.threadpool_limits(limits=threads) if tpc is not None else nullcontext():
+                    np_einsum = median_ns(lambda: owned(np, np.einsum(spec, *ops, optimize=True), ops), args.time)
+                    if oe is not None:
+                        oe_contract = median_ns(lambda: owned(np, oe.contract(spec, *ops), ops), args.time)
+                    for name, f in numpy_direct(np, group, ops).items():
+                        t = median_ns(f, args.time)
+                        if direct is None or t < direct:
+                            direct, direct_name = t, name
+            except RuntimeError as e:
+                print(f"{group}: {e}", file=sys.stderr)
+            np_load = other_load(snap, cpu_snap())
+            print(f"timed {group} in numpy", file=sys.stderr)
+
+        loads = [x for x in (rust_load.get(group), np_load) if x is not None]
+        busy = max(loads) if loads else None
+        rows.append(
+            (group, spec, threads, kind, amount, rust, wrong, np_einsum, oe_contract, direct, direct_name, busy)
+        )
+
+    # --- the summary table -------------------------------------------------
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    threads_note = os.environ.get("RAYON_NUM_THREADS")
+    npv = f"numpy {np.__version__}" if np is not None else "numpy not run"
+    oev = f", opt_einsum {oe.__version__}" if oe is not None else ""
+    print(f"{now}, {cpu_model()}, {os.cpu_count()} CPUs; {npv}{oev}{blas}; Python {platform.python_version()}")
+    worst = max((r[11] for r in rows if r[11] is not None), default=None)
+    if worst is not None:
+        print(f"(largest load from other processes while a case ran: {worst:.2f} CPUs; ‡ marks cases above {BUSY})")
+    if threads_note:
+        print(f"(RAYON_NUM_THREADS={threads_note} in this shell)")
+    print()
+    print(
+        "| case | work | einsum! | einsum_into! | best other Rust | np.einsum(optimize=True) "
+        "| opt_einsum.contract | numpy direct | einsum rate | other Rust / einsum "
+        "| np.einsum / einsum | numpy direct / einsum |"
+    )
+    print("|---|---|--:|--:|---|--:|--:|---|--:|--:|--:|--:|")
+    for group, spec, threads, kind, amount, rust, wrong, np_e, oe_c, direct, direct_name, busy in rows:
+        mine_vals = [rust[f] for f in EINSUM_IDS if rust[f] is not None and f not in wrong]
+        mine = min(mine_vals) if mine_vals else None
+        others = [
+            (rust[f], f)
+            for f in ALL_IDS
+            if f not in EINSUM_IDS and f != "copy" and rust[f] is not None and f not in wrong
+        ]
+        best = min(others) if others else (None, "")
+
+        def mark(fid):
+            t = fmt_time(rust[fid])
+            return t + " ✗" if fid in wrong and rust[fid] is not None else t
+
+        case = f"`{spec}` {group}" + (" (2 threads)" if threads > 1 else "")
+        if busy is not None and busy > BUSY:
+            case += " ‡"
+        print(
+            f"| {case} | {fmt_work(kind, amount)} | {mark('einsum')} | {mark('einsum_into')} "
+            f"| {fmt_time(best[0])}{f' ({best[1]})' if best[0] is not None else ''} "
+            f"| {fmt_time(np_e)} | {fmt_time(oe_c)} "
+            f"| {fmt_time(direct)}{f' ({direct_name})' if direct is not None else ''} "
+            f"| {fmt_rate(kind, amount, mine)} | {fmt_ratio(best[0], mine)} "
+            f"| {fmt_ratio(np_e, mine)} | {fmt_ratio(direct, mine)} |"
+        )
+    print()
+    print(
+        "einsum = the faster of einsum! and einsum_into!; ratios are other time / einsum time "
+        "(above 1× means einsum is faster). ✗ = the bench's check found the result wrong. "
+        f"‡ = other processes used more than {BUSY} CPUs while the case ran (Rust or numpy): "
+        "its numbers are not reliable."
+    )
+
+    # --- every Rust row ----------------------------------------------------
+    present = [f for f in ALL_IDS if any(r[5][f] is not None for r in rows)]
+    if not present:
+        print(f"\nNo criterion results under {cdir}: run `cargo bench --bench einsum` first.")
+        return
+    print()
+    print("| case | " + " | ".join(present) + " | other load |")
+    print("|---|" + "--:|" * (len(present) + 1))
+    for group, spec, threads, kind, amount, rust, wrong, *_ in rows:
+        load = rust_load.get(group)
+        cells = []
+        for f in present:
+            if rust[f] is None:
+                cells.append("—")
+            else:
+                cell = f"{fmt_time(rust[f])}<br>{fmt_rate(kind, amount, rust[f])}"
+                cells.append(cell + (" ✗" if f in wrong else ""))
+        load = "—" if load is None else f"{load:.2f}"
+        print(f"| {group} | " + " | ".join(cells) + f" | {load} |")
+    print()
+    print(
+        "copy = copy_from_slice of as many bytes as the case moves (half read, half written). "
+        "other load = CPUs used by other processes while the Rust group ran."
+    )
+    bad = sorted(k for k, v in checks.items() if v != "ok" and any(k.startswith(r[0] + "/") for r in rows))
+    if bad:
+        print()
+        print("Wrong results found by the bench's checks:")
+        for k in bad:
+            print(f"- {k}: {checks[k]}")
+
+
+if __name__ == "__main__":
+    main()

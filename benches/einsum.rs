@@ -1,0 +1,1552 @@
+//! `einsum!` side by side with the other ways to do the same work.
+//!
+//! One criterion group per case (`matmul_1024_f64`, `trace_2000`, ...), one
+//! function id per way of doing it:
+//!
+//! | id | what |
+//! |---|---|
+//! | `einsum` | `einsum!(...)`, a new result each call |
+//! | `einsum_into` | `einsum_into!(&mut out, ...)` into a preallocated output |
+//! | `ndarray_dot` | ndarray's `.dot()` / `general_mat_mul` (matrixmultiply inside) |
+//! | `ndarray` | ndarray's own methods (`diag`, `sum_axis`, broadcasting, ...) |
+//! | `ndarray_einsum` | the `ndarray-einsum` crate (runtime einsum, `ArrayD` result) |
+//! | `einsum_derive` | the `einsum-derive` crate's macro (its 0.1 release assigns instead of adding: every summed label keeps only its last term) |
+//! | `hand_loop` | a hand-written loop over the slices (the reference result) |
+//! | `hand_loop_into` | 4×4 only: the triple loop into a preallocated output (`hand_loop` allocates, as `einsum!` does) |
+//! | `gemm_1t` | `gemm::gemm` with `Parallelism::None` |
+//! | `gemm_rayon` | `gemm::gemm` with `Parallelism::Rayon(0)` (the current rayon pool) |
+//! | `matrixmultiply_1t` | `matrixmultiply::{sgemm, dgemm}` (built without its `threading` feature) |
+//! | `gemm_split2`, `matrixmultiply_split2` | `_2t` only: the single-thread kernel on two halves of the rows, by `rayon::join` |
+//! | `copy` | `copy_from_slice` of as many bytes as the case must move at least |
+//!
+//! Inputs are built outside the timed closures. Every way is run once before
+//! it is timed and its result compared with the hand loop's (the reference);
+//! the verdicts go to `target/criterion/checks.json`, and the load that other
+//! processes put on the machine while each group ran (in CPUs, from
+//! `/proc/stat`) to `target/criterion/load.json`; `benches/compare_numpy.py`
+//! reads both.
+//!
+//! Single-thread numbers: `RAYON_NUM_THREADS=1 cargo bench --bench einsum`.
+//! The group `matmul_1024_f64_2t` runs inside a rayon pool of its own with two
+//! threads whatever `RAYON_NUM_THREADS` says.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
+use einsum::{einsum, einsum_into};
+use ndarray::{
+    linalg::general_mat_mul, Array, Array0, Array1, Array2, Array3, Array4, Axis, Dimension,
+    LinalgScalar,
+};
+
+// ---------------------------------------------------------------------------
+// Element types
+
+trait Elem: LinalgScalar + Debug + Send + Sync + 'static {
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+    /// Largest accepted |got - want| relative to (1 + max |want|).
+    const TOL: f64;
+}
+
+impl Elem for f64 {
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+    const TOL: f64 = 1e-9;
+}
+
+impl Elem for f32 {
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    const TOL: f64 = 1e-3;
+}
+
+impl Elem for i64 {
+    fn from_f64(x: f64) -> Self {
+        (x * 8.0).round() as i64
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    const TOL: f64 = 0.0;
+}
+
+/// The types with a GEMM kernel in both `gemm` and `matrixmultiply`.
+trait Float: Elem {
+    /// `c = a · b` by `matrixmultiply` (`beta` = 0 overwrites, 1 accumulates).
+    ///
+    /// # Safety
+    /// The pointers and strides must describe valid `m×k`, `k×n`, `m×n` matrices.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn mm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+    );
+}
+
+impl Float for f64 {
+    unsafe fn mm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f64,
+        rsa: isize,
+        csa: isize,
+        b: *const f64,
+        rsb: isize,
+        csb: isize,
+        beta: f64,
+        c: *mut f64,
+        rsc: isize,
+        csc: isize,
+    ) {
+        matrixmultiply::dgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+    }
+}
+
+impl Float for f32 {
+    unsafe fn mm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        rsa: isize,
+        csa: isize,
+        b: *const f32,
+        rsb: isize,
+        csb: isize,
+        beta: f32,
+        c: *mut f32,
+        rsc: isize,
+        csc: isize,
+    ) {
+        matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+    }
+}
+
+/// `c (m×n, row stride rsc) = a (m×k) · b (k×n)` by `gemm::gemm`, all unit
+/// column strides; `accumulate` adds to `c` instead of overwriting it.
+///
+/// # Safety
+/// The pointers and strides must describe valid matrices.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_call<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const T,
+    rsa: isize,
+    b: *const T,
+    rsb: isize,
+    c: *mut T,
+    rsc: isize,
+    accumulate: bool,
+    par: gemm::Parallelism,
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c,
+        1,
+        rsc,
+        accumulate,
+        a,
+        1,
+        rsa,
+        b,
+        1,
+        rsb,
+        T::one(),
+        T::one(),
+        false,
+        false,
+        false,
+        par,
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Inputs and checks
+
+/// Deterministic values in [-1, 1) (xorshift), converted to `T`.
+fn values<T: Elem>(len: usize, seed: u64) -> Vec<T> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0)
+        })
+        .collect()
+}
+
+fn array<T: Elem, Sh: ndarray::ShapeBuilder<Dim = D>, D: Dimension>(
+    shape: Sh,
+    seed: u64,
+) -> Array<T, D> {
+    let shape = shape.into_shape_with_order();
+    let len = shape.size();
+    Array::from_shape_vec(shape, values(len, seed)).unwrap()
+}
+
+static CHECKS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+/// Compares a result (in logical row-major order) with the reference and
+/// records the verdict under `group/id`.
+fn check<T: Elem>(group: &str, id: &str, got: impl IntoIterator<Item = T>, want: &[T]) {
+    let got: Vec<f64> = got.into_iter().map(Elem::to_f64).collect();
+    let scale = 1.0 + want.iter().fold(0.0f64, |m, w| m.max(w.to_f64().abs()));
+    let verdict = if got.len() != want.len() {
+        format!("wrong: {} elements, expected {}", got.len(), want.len())
+    } else {
+        let err = got
+            .iter()
+            .zip(want)
+            .fold(0.0f64, |m, (g, w)| m.max((g - w.to_f64()).abs()));
+        if err <= T::TOL * scale {
+            "ok".to_string()
+        } else {
+            format!("wrong: max abs error {err:.3e} (largest |value| {scale:.3e})")
+        }
+    };
+    if verdict != "ok" {
+        eprintln!("CHECK {group}/{id}: {verdict}");
+    }
+    CHECKS
+        .lock()
+        .unwrap()
+        .insert(format!("{group}/{id}"), verdict);
+}
+
+/// Criterion's output folder (where `compare_numpy.py` looks too).
+fn criterion_dir() -> std::path::PathBuf {
+    std::env::var_os("CRITERION_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()),
+            )
+            .join("criterion")
+        })
+}
+
+/// Merges `map` into the flat JSON object of strings in `file` under
+/// criterion's folder, so a filtered run keeps the other groups' entries.
+fn merge_json(file: &str, map: &BTreeMap<String, String>) {
+    if map.is_empty() {
+        return;
+    }
+    let dir = criterion_dir();
+    let path = dir.join(file);
+    let mut all: BTreeMap<String, String> = std::fs::read_to_string(&path)
+        .ok()
+        .map(|s| {
+            s.lines()
+                .filter_map(|l| {
+                    let l = l.trim().trim_end_matches(',');
+                    let (k, v) = l.split_once("\": \"")?;
+                    Some((
+                        k.trim_start_matches('"').to_string(),
+                        v.trim_end_matches('"').to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    all.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let body: Vec<String> = all
+        .iter()
+        .map(|(k, v)| format!("  \"{k}\": \"{}\"", v.replace('"', "'")))
+        .collect();
+    let _ = std::fs::create_dir_all(&dir);
+    if let Err(e) = std::fs::write(&path, format!("{{\n{}\n}}\n", body.join(",\n"))) {
+        eprintln!("could not write {}: {e}", path.display());
+    }
+}
+
+/// CPU time counters (Linux): the machine's busy and total ticks summed over
+/// its CPUs, this process's own ticks, and the number of CPUs.
+#[derive(Clone, Copy)]
+struct CpuSnap {
+    busy: u64,
+    total: u64,
+    own: u64,
+    cpus: u64,
+}
+
+fn cpu_snap() -> Option<CpuSnap> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let f: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let total: u64 = f.iter().sum();
+    let cpus = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .count() as u64;
+    let own_stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let g: Vec<&str> = own_stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let own = g.get(11)?.parse::<u64>().ok()? + g.get(12)?.parse::<u64>().ok()?;
+    Some(CpuSnap {
+        busy: total.checked_sub(f[3] + f[4])?,
+        total,
+        own,
+        cpus: cpus.max(1),
+    })
+}
+
+/// How many CPUs' worth of work other processes did between two snapshots.
+fn other_load(a: CpuSnap, b: CpuSnap) -> Option<f64> {
+    let elapsed = (b.total - a.total) as f64 / b.cpus as f64;
+    let others = (b.busy - a.busy) as f64 - (b.own - a.own) as f64;
+    (elapsed > 0.0).then(|| (others / elapsed).max(0.0))
+}
+
+// ---------------------------------------------------------------------------
+// Hand-written loops
+
+/// `c = a · b` for row-major `m×k` and `k×n`: the i-k-j loop, whose inner
+/// loop runs along rows of `b` and `c` and vectorizes.
+fn matmul_ikj<T: Elem>(a: &[T], b: &[T], c: &mut [T], m: usize, k: usize, n: usize) {
+    for i in 0..m {
+        let ci = &mut c[i * n..(i + 1) * n];
+        ci.fill(T::zero());
+        for (p, &aip) in a[i * k..(i + 1) * k].iter().enumerate() {
+            for (x, &y) in ci.iter_mut().zip(&b[p * n..(p + 1) * n]) {
+                *x = *x + aip * y;
+            }
+        }
+    }
+}
+
+/// `sum x[i] * y[i]` with eight accumulators so it vectorizes.
+fn dot_loop(x: &[f64], y: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (xc, xr) = x.split_at(x.len() / 8 * 8);
+    let (yc, yr) = y.split_at(xc.len());
+    for (xs, ys) in xc.chunks_exact(8).zip(yc.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += xs[l] * ys[l];
+        }
+    }
+    let tail: f64 = xr.iter().zip(yr).map(|(a, b)| a * b).sum();
+    acc.iter().sum::<f64>() + tail
+}
+
+/// `out = a.T` for a row-major `n×n` matrix, in 32×32 tiles.
+fn transpose_tiled(a: &[f64], out: &mut [f64], n: usize) {
+    const B: usize = 32;
+    for ib in (0..n).step_by(B) {
+        for jb in (0..n).step_by(B) {
+            for i in ib..(ib + B).min(n) {
+                for j in jb..(jb + B).min(n) {
+                    out[j * n + i] = a[i * n + j];
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Harness
+
+/// Criterion's filter, if it is a plain string (letters, digits, `_`, `/`):
+/// groups it cannot match skip their set-up (inputs, reference results,
+/// checks) too. Any other filter is left to criterion alone.
+fn plain_filter() -> Option<String> {
+    const WITH_VALUE: &[&str] = &[
+        "--save-baseline",
+        "-s",
+        "--baseline",
+        "-b",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--profile-time",
+        "--plotting-backend",
+        "--output-format",
+        "--format",
+        "--color",
+        "-c",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut filter = None;
+    for (i, a) in args.iter().enumerate() {
+        if a.starts_with('-') || (i > 0 && WITH_VALUE.contains(&args[i - 1].as_str())) {
+            continue;
+        }
+        filter = Some(a.clone());
+    }
+    filter.filter(|f| {
+        f.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '/')
+    })
+}
+
+/// Every function id the groups use.
+const IDS: &[&str] = &[
+    "einsum",
+    "einsum_into",
+    "ndarray_dot",
+    "ndarray",
+    "ndarray_einsum",
+    "einsum_derive",
+    "hand_loop",
+    "hand_loop_into",
+    "gemm_1t",
+    "gemm_rayon",
+    "matrixmultiply_1t",
+    "gemm_split2",
+    "matrixmultiply_split2",
+    "copy",
+];
+
+struct Bench {
+    c: Criterion,
+    filter: Option<String>,
+    /// The group being run and the CPU counters at its start.
+    open: Option<(String, Option<CpuSnap>)>,
+    /// Per group: the other processes' load while it ran, in CPUs.
+    load: BTreeMap<String, String>,
+}
+
+impl Bench {
+    /// The group, or `None` when the filter excludes it.
+    fn group(
+        &mut self,
+        name: &str,
+        throughput: Throughput,
+    ) -> Option<BenchmarkGroup<'_, WallTime>> {
+        self.close();
+        if let Some(f) = &self.filter {
+            // Could criterion's filter match some `name/id`?
+            let may_match = match f.split_once('/') {
+                Some((group_part, _)) => name.ends_with(group_part),
+                None => name.contains(f.as_str()) || IDS.iter().any(|id| id.contains(f.as_str())),
+            };
+            if !may_match {
+                return None;
+            }
+        }
+        self.open = Some((name.to_string(), cpu_snap()));
+        let mut g = self.c.benchmark_group(name);
+        g.throughput(throughput);
+        Some(g)
+    }
+
+    /// Records the other processes' load over the group that just ran: a
+    /// busy machine makes its numbers unreliable (and its two-thread
+    /// numbers meaningless).
+    fn close(&mut self) {
+        if let Some((name, Some(a))) = self.open.take() {
+            if let Some(load) = cpu_snap().and_then(|b| other_load(a, b)) {
+                if load > 0.1 {
+                    eprintln!("LOAD {name}: other processes used {load:.2} CPUs meanwhile");
+                }
+                self.load.insert(name, format!("{load:.2}"));
+            }
+        }
+    }
+}
+
+fn flops(n: u64) -> Throughput {
+    Throughput::Elements(n)
+}
+
+fn bytes(n: u64) -> Throughput {
+    Throughput::Bytes(n)
+}
+
+/// A `copy` row: moves `bytes` bytes (half read, half written).
+fn copy_row(g: &mut BenchmarkGroup<'_, WallTime>, bytes: u64) {
+    let len = (bytes / 2 / 8) as usize;
+    let src: Vec<f64> = values(len, 99);
+    let mut dst = vec![0.0f64; len];
+    g.bench_function("copy", |b| {
+        b.iter(|| {
+            dst.copy_from_slice(black_box(&src));
+            black_box(&mut dst);
+        })
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Cases
+
+/// `ij,jk->ik` at `n`, for any element type; the GEMM crates for floats.
+fn matmul<T: Elem>(
+    bench: &mut Bench,
+    name: &str,
+    n: usize,
+    ein: impl Fn(&Array2<T>, &Array2<T>) -> Array2<T>,
+    ein_into: impl Fn(&mut Array2<T>, &Array2<T>, &Array2<T>),
+    derive: impl Fn(&Array2<T>, &Array2<T>) -> Array2<T>,
+    floats: impl FnOnce(&mut BenchmarkGroup<'_, WallTime>, &Array2<T>, &Array2<T>, &[T]),
+) {
+    let Some(mut g) = bench.group(name, flops(2 * (n as u64).pow(3))) else {
+        return;
+    };
+    let a: Array2<T> = array((n, n), 1);
+    let b: Array2<T> = array((n, n), 2);
+    let mut want = vec![T::zero(); n * n];
+    matmul_ikj(
+        a.as_slice().unwrap(),
+        b.as_slice().unwrap(),
+        &mut want,
+        n,
+        n,
+        n,
+    );
+
+    check(name, "einsum", ein(&a, &b), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| ein(black_box(&a), black_box(&b)))
+    });
+
+    let mut out = Array2::<T>::zeros((n, n));
+    ein_into(&mut out, &a, &b);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            ein_into(&mut out, black_box(&a), black_box(&b));
+            black_box(&mut out);
+        })
+    });
+
+    check(name, "ndarray_dot", a.dot(&b), &want);
+    g.bench_function("ndarray_dot", |bch| {
+        bch.iter(|| black_box(&a).dot(black_box(&b)))
+    });
+
+    let ne = |a: &Array2<T>, b: &Array2<T>| ndarray_einsum::einsum("ij,jk->ik", &[a, b]).unwrap();
+    check(name, "ndarray_einsum", ne(&a, &b), &want);
+    g.bench_function("ndarray_einsum", |bch| {
+        bch.iter(|| ne(black_box(&a), black_box(&b)))
+    });
+
+    check(name, "einsum_derive", derive(&a, &b), &want);
+    g.bench_function("einsum_derive", |bch| {
+        bch.iter(|| derive(black_box(&a), black_box(&b)))
+    });
+
+    let mut c = vec![T::zero(); n * n];
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            matmul_ikj(
+                black_box(a.as_slice().unwrap()),
+                black_box(b.as_slice().unwrap()),
+                &mut c,
+                n,
+                n,
+                n,
+            );
+            black_box(&mut c);
+        })
+    });
+
+    floats(&mut g, &a, &b, &want);
+    g.finish();
+}
+
+/// The `gemm` and `matrixmultiply` rows of a square matmul group.
+fn gemm_rows<T: Float>(
+    name: &str,
+) -> impl FnOnce(&mut BenchmarkGroup<'_, WallTime>, &Array2<T>, &Array2<T>, &[T]) + '_ {
+    move |g, a, b, want| {
+        let n = a.nrows();
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let ni = n as isize;
+        let mut c = vec![T::zero(); n * n];
+        for (id, par) in [
+            ("gemm_1t", gemm::Parallelism::None),
+            ("gemm_rayon", gemm::Parallelism::Rayon(0)),
+        ] {
+            c.fill(T::zero());
+            // SAFETY: a, b and c are n×n, row-major and contiguous.
+            unsafe { gemm_call(n, n, n, pa, ni, pb, ni, c.as_mut_ptr(), ni, false, par) };
+            check(name, id, c.iter().copied(), want);
+            g.bench_function(id, |bch| {
+                bch.iter(|| {
+                    // SAFETY: as above.
+                    unsafe {
+                        gemm_call(
+                            n,
+                            n,
+                            n,
+                            black_box(pa),
+                            ni,
+                            black_box(pb),
+                            ni,
+                            c.as_mut_ptr(),
+                            ni,
+                            false,
+                            par,
+                        )
+                    };
+                    black_box(&mut c);
+                })
+            });
+        }
+        c.fill(T::zero());
+        // SAFETY: as above.
+        unsafe {
+            T::mm(
+                n,
+                n,
+                n,
+                pa,
+                ni,
+                1,
+                pb,
+                ni,
+                1,
+                T::zero(),
+                c.as_mut_ptr(),
+                ni,
+                1,
+            )
+        };
+        check(name, "matrixmultiply_1t", c.iter().copied(), want);
+        g.bench_function("matrixmultiply_1t", |bch| {
+            bch.iter(|| {
+                // SAFETY: as above.
+                unsafe {
+                    T::mm(
+                        n,
+                        n,
+                        n,
+                        black_box(pa),
+                        ni,
+                        1,
+                        black_box(pb),
+                        ni,
+                        1,
+                        T::zero(),
+                        c.as_mut_ptr(),
+                        ni,
+                        1,
+                    )
+                };
+                black_box(&mut c);
+            })
+        });
+    }
+}
+
+fn matmul_cases(bench: &mut Bench) {
+    for n in [64, 256, 1024] {
+        let name = format!("matmul_{n}_f64");
+        matmul::<f64>(
+            bench,
+            &name,
+            n,
+            |a, b| einsum!("ij,jk->ik", a, b),
+            |o, a, b| einsum_into!(o, "ij,jk->ik", a, b),
+            |a, b| einsum_derive::einsum!("ij,jk->ik", a.view(), b.view()),
+            gemm_rows::<f64>(&name),
+        );
+    }
+    let name = "matmul_1024_f32";
+    matmul::<f32>(
+        bench,
+        name,
+        1024,
+        |a, b| einsum!("ij,jk->ik", a, b),
+        |o, a, b| einsum_into!(o, "ij,jk->ik", a, b),
+        |a, b| einsum_derive::einsum!("ij,jk->ik", a.view(), b.view()),
+        gemm_rows::<f32>(name),
+    );
+    matmul::<i64>(
+        bench,
+        "matmul_256_i64",
+        256,
+        |a, b| einsum!("ij,jk->ik", a, b),
+        |o, a, b| einsum_into!(o, "ij,jk->ik", a, b),
+        |a, b| einsum_derive::einsum!("ij,jk->ik", a.view(), b.view()),
+        |_, _, _, _| {},
+    );
+}
+
+/// `ij,jk->ik` at n = 1024 with two threads: every call runs inside a rayon
+/// pool of two threads (`install`, a few µs), so `einsum!` and `gemm`'s
+/// `Rayon(0)` use both cores whatever `RAYON_NUM_THREADS` says.
+fn matmul_2t(bench: &mut Bench) {
+    let name = "matmul_1024_f64_2t";
+    let n = 1024;
+    let Some(mut g) = bench.group(name, flops(2 * (n as u64).pow(3))) else {
+        return;
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let a: Array2<f64> = array((n, n), 1);
+    let b: Array2<f64> = array((n, n), 2);
+    let mut want = vec![0.0; n * n];
+    matmul_ikj(
+        a.as_slice().unwrap(),
+        b.as_slice().unwrap(),
+        &mut want,
+        n,
+        n,
+        n,
+    );
+
+    let ein = |a: &Array2<f64>, b: &Array2<f64>| pool.install(|| einsum!("ij,jk->ik", a, b));
+    check(name, "einsum", ein(&a, &b), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| ein(black_box(&a), black_box(&b)))
+    });
+
+    let ein_into = |o: &mut Array2<f64>, a: &Array2<f64>, b: &Array2<f64>| {
+        pool.install(|| einsum_into!(o, "ij,jk->ik", a, b))
+    };
+    let mut out = Array2::<f64>::zeros((n, n));
+    ein_into(&mut out, &a, &b);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            ein_into(&mut out, black_box(&a), black_box(&b));
+            black_box(&mut out);
+        })
+    });
+
+    let ni = n as isize;
+    let (pa, pb) = (a.as_ptr() as usize, b.as_ptr() as usize);
+    let gemm2 = |c: &mut [f64]| {
+        let pc = c.as_mut_ptr() as usize;
+        pool.install(|| {
+            // SAFETY: a, b and c are n×n, row-major and contiguous, and
+            // outlive the call.
+            unsafe {
+                gemm_call(
+                    n,
+                    n,
+                    n,
+                    pa as *const f64,
+                    ni,
+                    pb as *const f64,
+                    ni,
+                    pc as *mut f64,
+                    ni,
+                    false,
+                    gemm::Parallelism::Rayon(0),
+                )
+            }
+        })
+    };
+    let mut c = vec![0.0f64; n * n];
+    gemm2(&mut c);
+    check(name, "gemm_rayon", c.iter().copied(), &want);
+    g.bench_function("gemm_rayon", |bch| {
+        bch.iter(|| {
+            gemm2(black_box(&mut c));
+            black_box(&mut c);
+        })
+    });
+
+    // The single-thread kernels, split by hand into two halves of rows run
+    // by `rayon::join` in the same pool: what the crate's own threading
+    // should at least match.
+    let halves = |c: &mut [f64], f: &(dyn Fn(usize, usize, &mut [f64]) + Sync)| {
+        let h = n / 2;
+        let (top, bottom) = c.split_at_mut(h * n);
+        pool.install(|| rayon::join(|| f(0, h, top), || f(h, n - h, bottom)));
+    };
+    let gemm_rows = |row0: usize, rows: usize, c: &mut [f64]| {
+        // SAFETY: rows row0..row0 + rows of a, all of b, and c (rows × n)
+        // are row-major and contiguous.
+        unsafe {
+            gemm_call(
+                rows,
+                n,
+                n,
+                (pa as *const f64).add(row0 * n),
+                ni,
+                pb as *const f64,
+                ni,
+                c.as_mut_ptr(),
+                ni,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    };
+    let mm_rows = |row0: usize, rows: usize, c: &mut [f64]| {
+        // SAFETY: as above.
+        unsafe {
+            f64::mm(
+                rows,
+                n,
+                n,
+                (pa as *const f64).add(row0 * n),
+                ni,
+                1,
+                pb as *const f64,
+                ni,
+                1,
+                0.0,
+                c.as_mut_ptr(),
+                ni,
+                1,
+            )
+        }
+    };
+    for (id, f) in [
+        (
+            "gemm_split2",
+            &gemm_rows as &(dyn Fn(usize, usize, &mut [f64]) + Sync),
+        ),
+        ("matrixmultiply_split2", &mm_rows),
+    ] {
+        c.fill(0.0);
+        halves(&mut c, f);
+        check(name, id, c.iter().copied(), &want);
+        g.bench_function(id, |bch| {
+            bch.iter(|| {
+                halves(black_box(&mut c), f);
+                black_box(&mut c);
+            })
+        });
+    }
+    g.finish();
+}
+
+/// `ij,jk->ik` on 4×4: `einsum!` against a plain triple loop.
+fn matmul_4x4(bench: &mut Bench) {
+    let name = "matmul_4x4_f64";
+    let Some(mut g) = bench.group(name, flops(2 * 64)) else {
+        return;
+    };
+    let a: Array2<f64> = array((4, 4), 1);
+    let b: Array2<f64> = array((4, 4), 2);
+    let triple = |a: &Array2<f64>, b: &Array2<f64>, c: &mut Array2<f64>| {
+        let (m, k) = a.dim();
+        let n = b.ncols();
+        let (a, b) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+        let c = c.as_slice_mut().unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0;
+                for p in 0..k {
+                    s += a[i * k + p] * b[p * n + j];
+                }
+                c[i * n + j] = s;
+            }
+        }
+    };
+    let mut want = Array2::zeros((4, 4));
+    triple(&a, &b, &mut want);
+    let want = want.into_raw_vec_and_offset().0;
+
+    check(name, "einsum", einsum!("ij,jk->ik", &a, &b), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("ij,jk->ik", black_box(&a), black_box(&b)))
+    });
+    let mut out = Array2::<f64>::zeros((4, 4));
+    einsum_into!(&mut out, "ij,jk->ik", &a, &b);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "ij,jk->ik", black_box(&a), black_box(&b));
+            black_box(&mut out);
+        })
+    });
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            let mut c = Array2::zeros((4, 4));
+            triple(black_box(&a), black_box(&b), &mut c);
+            c
+        })
+    });
+    let mut c = Array2::zeros((4, 4));
+    g.bench_function("hand_loop_into", |bch| {
+        bch.iter(|| {
+            triple(black_box(&a), black_box(&b), &mut c);
+            black_box(&mut c);
+        })
+    });
+    check(name, "ndarray_dot", a.dot(&b), &want);
+    g.bench_function("ndarray_dot", |bch| {
+        bch.iter(|| black_box(&a).dot(black_box(&b)))
+    });
+    g.finish();
+}
+
+/// `bij,bjk->bik` with b = 64, n = 64.
+fn bmm(bench: &mut Bench) {
+    let name = "bmm_64x64_f64";
+    let (nb, n) = (64usize, 64usize);
+    let Some(mut g) = bench.group(name, flops(2 * nb as u64 * (n as u64).pow(3))) else {
+        return;
+    };
+    let a: Array3<f64> = array((nb, n, n), 1);
+    let b: Array3<f64> = array((nb, n, n), 2);
+    let (sa, sb) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+    let mut want = vec![0.0; nb * n * n];
+    for (t, w) in want.chunks_exact_mut(n * n).enumerate() {
+        let r = t * n * n..(t + 1) * n * n;
+        matmul_ikj(&sa[r.clone()], &sb[r], w, n, n, n);
+    }
+
+    check(name, "einsum", einsum!("bij,bjk->bik", &a, &b), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("bij,bjk->bik", black_box(&a), black_box(&b)))
+    });
+    let mut out = Array3::<f64>::zeros((nb, n, n));
+    einsum_into!(&mut out, "bij,bjk->bik", &a, &b);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "bij,bjk->bik", black_box(&a), black_box(&b));
+            black_box(&mut out);
+        })
+    });
+
+    let mut out = Array3::<f64>::zeros((nb, n, n));
+    let dot = |out: &mut Array3<f64>, a: &Array3<f64>, b: &Array3<f64>| {
+        for t in 0..nb {
+            general_mat_mul(
+                1.0,
+                &a.index_axis(Axis(0), t),
+                &b.index_axis(Axis(0), t),
+                0.0,
+                &mut out.index_axis_mut(Axis(0), t),
+            );
+        }
+    };
+    dot(&mut out, &a, &b);
+    check(name, "ndarray_dot", out.iter().copied(), &want);
+    g.bench_function("ndarray_dot", |bch| {
+        bch.iter(|| {
+            dot(&mut out, black_box(&a), black_box(&b));
+            black_box(&mut out);
+        })
+    });
+
+    let ne = || ndarray_einsum::einsum("bij,bjk->bik", &[&a, &b]).unwrap();
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+
+    let de = || einsum_derive::einsum!("bij,bjk->bik", a.view(), b.view());
+    check(name, "einsum_derive", de(), &want);
+    g.bench_function("einsum_derive", |bch| bch.iter(&de));
+
+    let mut c = vec![0.0; nb * n * n];
+    let hand = |c: &mut [f64]| {
+        for (t, w) in c.chunks_exact_mut(n * n).enumerate() {
+            let r = t * n * n..(t + 1) * n * n;
+            matmul_ikj(&sa[r.clone()], &sb[r], w, n, n, n);
+        }
+    };
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            hand(&mut c);
+            black_box(&mut c);
+        })
+    });
+
+    let ni = n as isize;
+    for (id, par) in [
+        ("gemm_1t", gemm::Parallelism::None),
+        ("gemm_rayon", gemm::Parallelism::Rayon(0)),
+    ] {
+        let run = |c: &mut [f64]| {
+            for (t, w) in c.chunks_exact_mut(n * n).enumerate() {
+                // SAFETY: each batch of a, b and c is n×n, row-major, contiguous.
+                unsafe {
+                    gemm_call(
+                        n,
+                        n,
+                        n,
+                        sa[t * n * n..].as_ptr(),
+                        ni,
+                        sb[t * n * n..].as_ptr(),
+                        ni,
+                        w.as_mut_ptr(),
+                        ni,
+                        false,
+                        par,
+                    )
+                };
+            }
+        };
+        c.fill(0.0);
+        run(&mut c);
+        check(name, id, c.iter().copied(), &want);
+        g.bench_function(id, |bch| {
+            bch.iter(|| {
+                run(&mut c);
+                black_box(&mut c);
+            })
+        });
+    }
+    let run = |c: &mut [f64]| {
+        for (t, w) in c.chunks_exact_mut(n * n).enumerate() {
+            // SAFETY: as above.
+            unsafe {
+                f64::mm(
+                    n,
+                    n,
+                    n,
+                    sa[t * n * n..].as_ptr(),
+                    ni,
+                    1,
+                    sb[t * n * n..].as_ptr(),
+                    ni,
+                    1,
+                    0.0,
+                    w.as_mut_ptr(),
+                    ni,
+                    1,
+                )
+            };
+        }
+    };
+    c.fill(0.0);
+    run(&mut c);
+    check(name, "matrixmultiply_1t", c.iter().copied(), &want);
+    g.bench_function("matrixmultiply_1t", |bch| {
+        bch.iter(|| {
+            run(&mut c);
+            black_box(&mut c);
+        })
+    });
+    g.finish();
+}
+
+/// `abcd,dcef->abef` (`swapped`) or `abcd,cdef->abef`, every size 24.
+fn tensor_contraction(bench: &mut Bench, swapped: bool) {
+    const N: usize = 24;
+    let name = if swapped {
+        "tc_abcd_dcef_24"
+    } else {
+        "tc_abcd_cdef_24"
+    };
+    let Some(mut g) = bench.group(name, flops(2 * (N as u64).pow(6))) else {
+        return;
+    };
+    let a: Array4<f64> = array((N, N, N, N), 1);
+    let b: Array4<f64> = array((N, N, N, N), 2);
+    let (sa, sb) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+    let nn = N * N;
+
+    // out[(a,b), (e,f)] += A[a,b,c,d] * B[d,c,(e,f)] (swapped) or B[c,d,(e,f)].
+    let hand = |out: &mut [f64]| {
+        if swapped {
+            out.fill(0.0);
+            for ab in 0..nn {
+                let o = &mut out[ab * nn..(ab + 1) * nn];
+                for c in 0..N {
+                    for d in 0..N {
+                        let x = sa[ab * nn + c * N + d];
+                        let row = &sb[(d * N + c) * nn..(d * N + c + 1) * nn];
+                        for (y, &z) in o.iter_mut().zip(row) {
+                            *y += x * z;
+                        }
+                    }
+                }
+            }
+        } else {
+            matmul_ikj(sa, sb, out, nn, nn, nn);
+        }
+    };
+    let mut want = vec![0.0; nn * nn];
+    hand(&mut want);
+
+    macro_rules! ein_rows {
+        ($spec:literal) => {{
+            check(name, "einsum", einsum!($spec, &a, &b), &want);
+            g.bench_function("einsum", |bch| {
+                bch.iter(|| einsum!($spec, black_box(&a), black_box(&b)))
+            });
+            let mut out = Array4::<f64>::zeros((N, N, N, N));
+            einsum_into!(&mut out, $spec, &a, &b);
+            check(name, "einsum_into", out.iter().copied(), &want);
+            g.bench_function("einsum_into", |bch| {
+                bch.iter(|| {
+                    einsum_into!(&mut out, $spec, black_box(&a), black_box(&b));
+                    black_box(&mut out);
+                })
+            });
+            let ne = || ndarray_einsum::einsum($spec, &[&a, &b]).unwrap();
+            check(name, "ndarray_einsum", ne(), &want);
+            g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+            let de = || einsum_derive::einsum!($spec, a.view(), b.view());
+            check(name, "einsum_derive", de(), &want);
+            g.bench_function("einsum_derive", |bch| bch.iter(&de));
+        }};
+    }
+    if swapped {
+        ein_rows!("abcd,dcef->abef");
+    } else {
+        ein_rows!("abcd,cdef->abef");
+    }
+
+    // ndarray: reshape to matrices and `.dot()`; `dcef` must first be copied
+    // into `cdef` order (what numpy's tensordot does too).
+    let dot = || {
+        let am = a.view().into_shape_with_order((nn, nn)).unwrap();
+        if swapped {
+            let bc = b
+                .view()
+                .permuted_axes([1, 0, 2, 3])
+                .as_standard_layout()
+                .into_owned();
+            am.dot(&bc.into_shape_with_order((nn, nn)).unwrap())
+        } else {
+            am.dot(&b.view().into_shape_with_order((nn, nn)).unwrap())
+        }
+    };
+    check(name, "ndarray_dot", dot(), &want);
+    g.bench_function("ndarray_dot", |bch| bch.iter(&dot));
+
+    let mut c = vec![0.0; nn * nn];
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            hand(&mut c);
+            black_box(&mut c);
+        })
+    });
+
+    // The GEMM crates read the operands in place: one call for `cdef`; for
+    // `dcef`, one call per c with k = d (A's rows (a,b) have stride 24², B's
+    // rows d stride 24³), accumulating.
+    let (nni, n3) = (nn as isize, (N * nn) as isize);
+    for (id, par) in [
+        ("gemm_1t", gemm::Parallelism::None),
+        ("gemm_rayon", gemm::Parallelism::Rayon(0)),
+    ] {
+        let run = |c: &mut [f64]| {
+            // SAFETY: the offsets and strides stay inside the 24⁴ arrays.
+            unsafe {
+                if swapped {
+                    for k in 0..N {
+                        gemm_call(
+                            nn,
+                            N,
+                            nn,
+                            sa.as_ptr().add(k * N),
+                            nni,
+                            sb.as_ptr().add(k * nn),
+                            n3,
+                            c.as_mut_ptr(),
+                            nni,
+                            k > 0,
+                            par,
+                        );
+                    }
+                } else {
+                    gemm_call(
+                        nn,
+                        nn,
+                        nn,
+                        sa.as_ptr(),
+                        nni,
+                        sb.as_ptr(),
+                        nni,
+                        c.as_mut_ptr(),
+                        nni,
+                        false,
+                        par,
+                    );
+                }
+            }
+        };
+        c.fill(0.0);
+        run(&mut c);
+        check(name, id, c.iter().copied(), &want);
+        g.bench_function(id, |bch| {
+            bch.iter(|| {
+                run(&mut c);
+                black_box(&mut c);
+            })
+        });
+    }
+    let run = |c: &mut [f64]| {
+        // SAFETY: as above.
+        unsafe {
+            if swapped {
+                for k in 0..N {
+                    let beta = if k > 0 { 1.0 } else { 0.0 };
+                    f64::mm(
+                        nn,
+                        N,
+                        nn,
+                        sa.as_ptr().add(k * N),
+                        nni,
+                        1,
+                        sb.as_ptr().add(k * nn),
+                        n3,
+                        1,
+                        beta,
+                        c.as_mut_ptr(),
+                        nni,
+                        1,
+                    );
+                }
+            } else {
+                f64::mm(
+                    nn,
+                    nn,
+                    nn,
+                    sa.as_ptr(),
+                    nni,
+                    1,
+                    sb.as_ptr(),
+                    nni,
+                    1,
+                    0.0,
+                    c.as_mut_ptr(),
+                    nni,
+                    1,
+                );
+            }
+        }
+    };
+    c.fill(0.0);
+    run(&mut c);
+    check(name, "matrixmultiply_1t", c.iter().copied(), &want);
+    g.bench_function("matrixmultiply_1t", |bch| {
+        bch.iter(|| {
+            run(&mut c);
+            black_box(&mut c);
+        })
+    });
+    g.finish();
+}
+
+/// `ii->` and `ii->i` at n = 2000.
+fn diagonal(bench: &mut Bench) {
+    let n = 2000usize;
+    // One input for both groups, built only if one of them runs.
+    let mut input: Option<Array2<f64>> = None;
+
+    if let Some(mut g) = bench.group("trace_2000", bytes(8 * n as u64)) {
+        let name = "trace_2000";
+        let a = &*input.get_or_insert_with(|| array((n, n), 1));
+        let s = a.as_slice().unwrap();
+        let hand = |s: &[f64]| (0..n).map(|i| s[i * (n + 1)]).sum::<f64>();
+        let want = [hand(s)];
+        let t: f64 = einsum!("ii->", a);
+        check(name, "einsum", [t], &want);
+        g.bench_function("einsum", |bch| {
+            bch.iter(|| -> f64 { einsum!("ii->", black_box(a)) })
+        });
+        check(name, "ndarray", [a.diag().sum()], &want);
+        g.bench_function("ndarray", |bch| bch.iter(|| black_box(a).diag().sum()));
+        let ne = || ndarray_einsum::einsum("ii->", &[a]).unwrap();
+        check(name, "ndarray_einsum", ne(), &want);
+        g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+        let de = || einsum_derive::einsum!("ii->", a.view());
+        check(name, "einsum_derive", de(), &want);
+        g.bench_function("einsum_derive", |bch| bch.iter(&de));
+        g.bench_function("hand_loop", |bch| bch.iter(|| hand(black_box(s))));
+        copy_row(&mut g, 8 * n as u64);
+        g.finish();
+    }
+
+    if let Some(mut g) = bench.group("diag_2000", bytes(16 * n as u64)) {
+        let name = "diag_2000";
+        let a = &*input.get_or_insert_with(|| array((n, n), 1));
+        let s = a.as_slice().unwrap();
+        let hand = |s: &[f64], o: &mut [f64]| {
+            for (i, x) in o.iter_mut().enumerate() {
+                *x = s[i * (n + 1)];
+            }
+        };
+        let mut want = vec![0.0; n];
+        hand(s, &mut want);
+        check(name, "einsum", einsum!("ii->i", a), &want);
+        g.bench_function("einsum", |bch| bch.iter(|| einsum!("ii->i", black_box(a))));
+        let mut out = Array1::<f64>::zeros(n);
+        einsum_into!(&mut out, "ii->i", a);
+        check(name, "einsum_into", out.iter().copied(), &want);
+        g.bench_function("einsum_into", |bch| {
+            bch.iter(|| {
+                einsum_into!(&mut out, "ii->i", black_box(a));
+                black_box(&mut out);
+            })
+        });
+        check(name, "ndarray", a.diag().to_owned(), &want);
+        g.bench_function("ndarray", |bch| bch.iter(|| black_box(a).diag().to_owned()));
+        let ne = || ndarray_einsum::einsum("ii->i", &[a]).unwrap();
+        check(name, "ndarray_einsum", ne(), &want);
+        g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+        let de = || einsum_derive::einsum!("ii->i", a.view());
+        check(name, "einsum_derive", de(), &want);
+        g.bench_function("einsum_derive", |bch| bch.iter(&de));
+        let mut o = vec![0.0; n];
+        g.bench_function("hand_loop", |bch| {
+            bch.iter(|| {
+                hand(black_box(s), &mut o);
+                black_box(&mut o);
+            })
+        });
+        copy_row(&mut g, 16 * n as u64);
+        g.finish();
+    }
+}
+
+/// `ijk->k` at 200³.
+fn sum_ijk_k(bench: &mut Bench) {
+    let name = "sum_ijk_k_200";
+    let n = 200usize;
+    let traffic = 8 * (n.pow(3) + n) as u64;
+    let Some(mut g) = bench.group(name, bytes(traffic)) else {
+        return;
+    };
+    let a: Array3<f64> = array((n, n, n), 1);
+    let s = a.as_slice().unwrap();
+    let hand = |o: &mut [f64]| {
+        o.fill(0.0);
+        for row in s.chunks_exact(n) {
+            for (x, &y) in o.iter_mut().zip(row) {
+                *x += y;
+            }
+        }
+    };
+    let mut want = vec![0.0; n];
+    hand(&mut want);
+    check(name, "einsum", einsum!("ijk->k", &a), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("ijk->k", black_box(&a)))
+    });
+    let mut out = Array1::<f64>::zeros(n);
+    einsum_into!(&mut out, "ijk->k", &a);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "ijk->k", black_box(&a));
+            black_box(&mut out);
+        })
+    });
+    let nd = |a: &Array3<f64>| a.to_shape((n * n, n)).unwrap().sum_axis(Axis(0));
+    check(name, "ndarray", nd(&a), &want);
+    g.bench_function("ndarray", |bch| bch.iter(|| nd(black_box(&a))));
+    let ne = || ndarray_einsum::einsum("ijk->k", &[&a]).unwrap();
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+    // einsum_derive: its 0.1 release does not compile `ijk->k` (the generated
+    // loop uses the summed labels i and j without binding them).
+    let mut o = vec![0.0; n];
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            hand(&mut o);
+            black_box(&mut o);
+        })
+    });
+    copy_row(&mut g, traffic);
+    g.finish();
+}
+
+/// `i,j->ij` at 2000.
+fn outer(bench: &mut Bench) {
+    let name = "outer_2000";
+    let n = 2000usize;
+    let traffic = 8 * (n * n + 2 * n) as u64;
+    let Some(mut g) = bench.group(name, bytes(traffic)) else {
+        return;
+    };
+    let x: Array1<f64> = array(n, 1);
+    let y: Array1<f64> = array(n, 2);
+    let (sx, sy) = (x.as_slice().unwrap(), y.as_slice().unwrap());
+    let hand = |o: &mut [f64]| {
+        for (row, &xi) in o.chunks_exact_mut(n).zip(sx) {
+            for (z, &yj) in row.iter_mut().zip(sy) {
+                *z = xi * yj;
+            }
+        }
+    };
+    let mut want = vec![0.0; n * n];
+    hand(&mut want);
+    check(name, "einsum", einsum!("i,j->ij", &x, &y), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("i,j->ij", black_box(&x), black_box(&y)))
+    });
+    let mut out = Array2::<f64>::zeros((n, n));
+    einsum_into!(&mut out, "i,j->ij", &x, &y);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "i,j->ij", black_box(&x), black_box(&y));
+            black_box(&mut out);
+        })
+    });
+    let nd = |x: &Array1<f64>, y: &Array1<f64>| {
+        &x.view().insert_axis(Axis(1)) * &y.view().insert_axis(Axis(0))
+    };
+    check(name, "ndarray", nd(&x, &y), &want);
+    g.bench_function("ndarray", |bch| {
+        bch.iter(|| nd(black_box(&x), black_box(&y)))
+    });
+    let ne = || ndarray_einsum::einsum("i,j->ij", &[&x, &y]).unwrap();
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+    let de = || einsum_derive::einsum!("i,j->ij", x.view(), y.view());
+    check(name, "einsum_derive", de(), &want);
+    g.bench_function("einsum_derive", |bch| bch.iter(&de));
+    let mut o = vec![0.0; n * n];
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            hand(&mut o);
+            black_box(&mut o);
+        })
+    });
+    copy_row(&mut g, traffic);
+    g.finish();
+}
+
+/// `i,i->` at 10⁷.
+fn dot(bench: &mut Bench) {
+    let name = "dot_1e7";
+    let n = 10_000_000usize;
+    let traffic = 16 * n as u64;
+    let Some(mut g) = bench.group(name, bytes(traffic)) else {
+        return;
+    };
+    let x: Array1<f64> = array(n, 1);
+    let y: Array1<f64> = array(n, 2);
+    let (sx, sy) = (x.as_slice().unwrap(), y.as_slice().unwrap());
+    let want = [dot_loop(sx, sy)];
+    let t: f64 = einsum!("i,i->", &x, &y);
+    check(name, "einsum", [t], &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| -> f64 { einsum!("i,i->", black_box(&x), black_box(&y)) })
+    });
+    check(name, "ndarray_dot", [x.dot(&y)], &want);
+    g.bench_function("ndarray_dot", |bch| {
+        bch.iter(|| black_box(&x).dot(black_box(&y)))
+    });
+    let ne = || ndarray_einsum::einsum("i,i->", &[&x, &y]).unwrap();
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+    let de = || -> Array0<f64> { einsum_derive::einsum!("i,i->", x.view(), y.view()) };
+    check(name, "einsum_derive", de(), &want);
+    g.bench_function("einsum_derive", |bch| bch.iter(&de));
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| dot_loop(black_box(sx), black_box(sy)))
+    });
+    copy_row(&mut g, traffic);
+    g.finish();
+}
+
+/// `ij->ji` at 4000.
+fn transpose(bench: &mut Bench) {
+    let name = "transpose_4000";
+    let n = 4000usize;
+    let traffic = 16 * (n * n) as u64;
+    let Some(mut g) = bench.group(name, bytes(traffic)) else {
+        return;
+    };
+    let a: Array2<f64> = array((n, n), 1);
+    let s = a.as_slice().unwrap();
+    let mut want = vec![0.0; n * n];
+    transpose_tiled(s, &mut want, n);
+    check(name, "einsum", einsum!("ij->ji", &a), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("ij->ji", black_box(&a)))
+    });
+    let mut out = Array2::<f64>::zeros((n, n));
+    einsum_into!(&mut out, "ij->ji", &a);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "ij->ji", black_box(&a));
+            black_box(&mut out);
+        })
+    });
+    drop(out);
+    let nd = |a: &Array2<f64>| a.t().as_standard_layout().into_owned();
+    check(name, "ndarray", nd(&a), &want);
+    g.bench_function("ndarray", |bch| bch.iter(|| nd(black_box(&a))));
+    let ne = || {
+        ndarray_einsum::einsum("ij->ji", &[&a])
+            .unwrap()
+            .as_standard_layout()
+            .into_owned()
+    };
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+    let de = || einsum_derive::einsum!("ij->ji", a.view());
+    check(name, "einsum_derive", de(), &want);
+    g.bench_function("einsum_derive", |bch| bch.iter(&de));
+    let mut o = vec![0.0; n * n];
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            transpose_tiled(black_box(s), &mut o, n);
+            black_box(&mut o);
+        })
+    });
+    drop(o);
+    copy_row(&mut g, traffic);
+    g.finish();
+}
+
+fn main() {
+    let c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .nresamples(20_000)
+        .without_plots()
+        .configure_from_args();
+    let mut bench = Bench {
+        c,
+        filter: plain_filter(),
+        open: None,
+        load: BTreeMap::new(),
+    };
+    matmul_4x4(&mut bench);
+    matmul_cases(&mut bench);
+    matmul_2t(&mut bench);
+    bmm(&mut bench);
+    tensor_contraction(&mut bench, true);
+    tensor_contraction(&mut bench, false);
+    diagonal(&mut bench);
+    sum_ijk_k(&mut bench);
+    outer(&mut bench);
+    dot(&mut bench);
+    transpose(&mut bench);
+    bench.close();
+    merge_json("checks.json", &CHECKS.lock().unwrap());
+    merge_json("load.json", &bench.load);
+    bench.c.final_summary();
+}
