@@ -23,7 +23,7 @@ use num_complex::Complex;
 use rayon::prelude::*;
 
 use super::SendPtr;
-use crate::resolve::{Axis, MAX_AXES};
+use crate::resolve::Axis;
 use crate::scalar::Scalar;
 use crate::tuning;
 
@@ -63,16 +63,20 @@ impl Dim {
     }
 }
 
+/// The most loop axes a contraction may have to take the GEMM path (more
+/// stay in the loop nest); small, so the tables below are cheap to set up.
+pub(crate) const MAX_GEMM_AXES: usize = 16;
+
 /// A fixed-capacity list of dimensions (no allocation).
 struct Dims {
-    dims: [Dim; MAX_AXES],
+    dims: [Dim; MAX_GEMM_AXES],
     n: usize,
 }
 
 impl Dims {
     fn new() -> Dims {
         Dims {
-            dims: [Dim::UNIT; MAX_AXES],
+            dims: [Dim::UNIT; MAX_GEMM_AXES],
             n: 0,
         }
     }
@@ -146,6 +150,9 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     // and so does everything under Miri, which cannot run `gemm`'s SIMD
     // code: the plumbing around the kernel is the same.
     let native = supported::<T>() && !cfg!(miri);
+    if axes.len() > MAX_GEMM_AXES {
+        return false;
+    }
     let limits = tuning::current();
     let work = axes
         .iter()

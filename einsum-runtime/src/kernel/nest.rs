@@ -182,8 +182,8 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
     }
     let nest = Nest::new(axes);
     let axes = nest.axes();
-    if K == 2 {
-        let mut two = [Axis::<2>::EMPTY; MAX_AXES];
+    if K == 2 && axes.len() <= super::gemm::MAX_GEMM_AXES {
+        let mut two = [Axis::<2>::EMPTY; super::gemm::MAX_GEMM_AXES];
         for (t, a) in two.iter_mut().zip(axes) {
             *t = Axis {
                 size: a.size,
