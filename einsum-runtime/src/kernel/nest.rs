@@ -342,6 +342,23 @@ unsafe fn serial_body<T: Scalar, const K: usize>(
             walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| {
                 o.write(T::zero())
             });
+        }
+        // A sum over outer axes into a contiguous run (`ijk->k`): four
+        // steps of the summed axis per pass over the output run, so the run
+        // is loaded and stored a quarter as often.
+        if let (1, Some((next, outer))) = (K, rest.split_last()) {
+            if next.summed && inner.strides[0] == 1 && inner.out == 1 {
+                // SAFETY: as above (caller): the same points, in groups.
+                unsafe {
+                    walk(outer, ptrs, out, &mut |p, o| {
+                        run::add_rows(p[0], next.strides[0], next.size, o, inner.size)
+                    });
+                }
+                return;
+            }
+        }
+        // SAFETY: as above (caller).
+        unsafe {
             walk(rest, ptrs, out, &mut |p, o| {
                 run::store::<T, K, true>(p, o, inner)
             });

@@ -155,6 +155,43 @@ pub(super) unsafe fn store<T: Scalar, const K: usize, const ADD: bool>(
     }
 }
 
+/// `o[j] += Σ_{t < rows} x[t · step + j]` for `j < len`: a sum of `rows`
+/// contiguous runs into the contiguous run `o`, four runs per pass.
+///
+/// # Safety
+/// Every `x[t · step + j]` must be a valid element for reads and `o[..len]`
+/// valid for reads and writes, not overlapping `x`.
+#[inline(always)]
+pub(super) unsafe fn add_rows<T: Scalar>(
+    x: *const T,
+    step: isize,
+    rows: usize,
+    o: *mut T,
+    len: usize,
+) {
+    // SAFETY: the output run is `len` valid elements apart from `x` (caller).
+    let o = unsafe { core::slice::from_raw_parts_mut(o, len) };
+    // SAFETY: row `t` is `len` valid elements (caller).
+    let row = |t: usize| unsafe {
+        core::slice::from_raw_parts(x.wrapping_offset(step.wrapping_mul(t as isize)), len)
+    };
+    let mut t = 0;
+    while t + 4 <= rows {
+        let (a, b, c, d) = (row(t), row(t + 1), row(t + 2), row(t + 3));
+        for ((((oj, &aj), &bj), &cj), &dj) in o.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+            *oj = oj.add(aj.add(bj).add(cj.add(dj)));
+        }
+        t += 4;
+    }
+    while t < rows {
+        let a = row(t);
+        for (oj, &aj) in o.iter_mut().zip(a) {
+            *oj = oj.add(aj);
+        }
+        t += 1;
+    }
+}
+
 /// The side of the square tiles of [`store_tiled`]: two 32×32 tiles of f64
 /// are 16 KiB, within L1.
 pub(super) const TILE: usize = 32;
@@ -237,6 +274,20 @@ mod tests {
             // SAFETY: indices 0, 2, .., 2 (half - 1) < n.
             let got = unsafe { sum([a.as_ptr()], &axis(half, [2], 0)) };
             assert_eq!(got, expect, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn add_rows_sums_every_row() {
+        for rows in 0..11 {
+            let x: Vec<i64> = (0..(rows * 7) as i64).map(|v| v * 3 - 20).collect();
+            let mut o = vec![1i64; 5];
+            // SAFETY: rows of 5 elements, 7 apart, within `x`.
+            unsafe { add_rows(x.as_ptr(), 7, rows, o.as_mut_ptr(), 5) };
+            let expect: Vec<i64> = (0..5)
+                .map(|j| 1 + (0..rows).map(|t| x[t * 7 + j]).sum::<i64>())
+                .collect();
+            assert_eq!(o, expect, "rows = {rows}");
         }
     }
 
