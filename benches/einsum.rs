@@ -880,6 +880,16 @@ fn matmul_4x4(bench: &mut Bench) {
     g.bench_function("einsum", |bch| {
         bch.iter(|| einsum!("ij,jk->ik", black_box(&a), black_box(&b)))
     });
+    // The same call with the sizes bound: constant loop bounds at the call site.
+    check(
+        name,
+        "einsum_fixed",
+        einsum!("ij,jk->ik", &a, &b; i = 4, j = 4, k = 4),
+        &want,
+    );
+    g.bench_function("einsum_fixed", |bch| {
+        bch.iter(|| einsum!("ij,jk->ik", black_box(&a), black_box(&b); i = 4, j = 4, k = 4))
+    });
     let mut out = Array2::<f64>::zeros((4, 4));
     einsum_into!(&mut out, "ij,jk->ik", &a, &b);
     check(name, "einsum_into", out.iter().copied(), &want);
