@@ -55,6 +55,18 @@ impl<const K: usize> Axis<K> {
     };
 }
 
+/// An axis for kernel tests: summed exactly when the output does not step
+/// along it.
+#[cfg(test)]
+pub(crate) fn test_axis<const K: usize>(size: usize, strides: [isize; K], out: isize) -> Axis<K> {
+    Axis {
+        size,
+        strides,
+        out,
+        summed: out == 0,
+    }
+}
+
 /// Every loop axis of one call, with the output's shape.
 pub(crate) struct Layout<const K: usize> {
     axes: [Axis<K>; MAX_AXES],

@@ -284,20 +284,17 @@ unsafe fn blocked<T: Scalar>(
     // Chosen at run time, as matrixmultiply does: the same body compiled for
     // AVX-512 and for AVX2 (which add 64-bit lanes and wider vectors), and
     // the baseline build for every other machine and for Miri.
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    {
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
-            // SAFETY: the CPU has the features (checked); the caller's
-            // promise is passed on.
-            return unsafe { blocked_avx512(dm, dn, dk, c, a, b, accumulate) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { blocked_avx2(dm, dn, dk, c, a, b, accumulate) };
-        }
+    match super::isa() {
+        // SAFETY: `isa` found the CPU has these features; the caller's
+        // promise is passed on.
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        super::Isa::Avx512 => unsafe { blocked_avx512(dm, dn, dk, c, a, b, accumulate) },
+        // SAFETY: as above.
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        super::Isa::Avx2 => unsafe { blocked_avx2(dm, dn, dk, c, a, b, accumulate) },
+        // SAFETY: the caller's promise.
+        _ => unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) },
     }
-    // SAFETY: the caller's promise.
-    unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) }
 }
 
 #[cfg(all(target_arch = "x86_64", not(miri)))]

@@ -39,3 +39,35 @@ pub(crate) fn pool_threads() -> usize {
         rayon::current_num_threads()
     }
 }
+
+/// The instruction sets the hot kernels are also built for, each behind a
+/// `#[target_feature]` wrapper around an `#[inline(always)]` body, as
+/// matrixmultiply does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// AVX-512 F, DQ, VL and BW.
+    Avx512,
+    /// AVX2 with FMA.
+    Avx2,
+    /// The build's own target, and everything under Miri.
+    Baseline,
+}
+
+/// The widest of [`Isa`] this CPU runs (detected once, then cached by std).
+#[inline]
+pub(crate) fn isa() -> Isa {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512bw")
+        {
+            return Isa::Avx512;
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Baseline
+}

@@ -236,20 +236,17 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
 /// # Safety
 /// As [`contract`].
 unsafe fn serial<T: Scalar, const K: usize>(axes: &[Axis<K>], ptrs: [*const T; K], out: *mut T) {
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    {
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq") {
-            // SAFETY: the CPU has the features (checked); the caller's
-            // promise is passed on.
-            return unsafe { serial_avx512(axes, ptrs, out) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { serial_avx2(axes, ptrs, out) };
-        }
+    match super::isa() {
+        // SAFETY: `isa` found the CPU has these features; the caller's
+        // promise is passed on.
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        super::Isa::Avx512 => unsafe { serial_avx512(axes, ptrs, out) },
+        // SAFETY: as above.
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        super::Isa::Avx2 => unsafe { serial_avx2(axes, ptrs, out) },
+        // SAFETY: the caller's promise.
+        _ => unsafe { serial_body(axes, ptrs, out) },
     }
-    // SAFETY: the caller's promise.
-    unsafe { serial_body(axes, ptrs, out) }
 }
 
 #[cfg(all(target_arch = "x86_64", not(miri)))]
@@ -370,14 +367,7 @@ unsafe fn serial_body<T: Scalar, const K: usize>(
 mod tests {
     use super::*;
 
-    fn axis<const K: usize>(size: usize, strides: [isize; K], out: isize) -> Axis<K> {
-        Axis {
-            size,
-            strides,
-            out,
-            summed: out == 0,
-        }
-    }
+    use crate::resolve::test_axis as axis;
 
     #[test]
     fn contiguous_axes_merge_and_smallest_stride_goes_inside() {

@@ -250,14 +250,7 @@ fn fill<T: Scalar, const ADD: bool>(o: &mut [T], f: impl Fn(usize) -> T) {
 mod tests {
     use super::*;
 
-    fn axis<const K: usize>(size: usize, strides: [isize; K], out: isize) -> Axis<K> {
-        Axis {
-            size,
-            strides,
-            out,
-            summed: out == 0,
-        }
-    }
+    use crate::resolve::test_axis as axis;
 
     #[test]
     fn contiguous_sum_matches_a_plain_sum_at_every_length() {
