@@ -261,6 +261,7 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     true
 }
 
+multiversion! {
 /// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) for element
 /// types `gemm` lacks, with rows of B and C contiguous.
 ///
@@ -280,51 +281,7 @@ unsafe fn blocked<T: Scalar>(
     a: *const T,
     b: *const T,
     accumulate: bool,
-) {
-    // Chosen at run time, as matrixmultiply does: the same body compiled for
-    // AVX-512 and for AVX2 (which add 64-bit lanes and wider vectors), and
-    // the baseline build for every other machine and for Miri.
-    match super::isa() {
-        // SAFETY: `isa` found the CPU has these features; the caller's
-        // promise is passed on.
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        super::Isa::Avx512 => unsafe { blocked_avx512(dm, dn, dk, c, a, b, accumulate) },
-        // SAFETY: as above.
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        super::Isa::Avx2 => unsafe { blocked_avx2(dm, dn, dk, c, a, b, accumulate) },
-        // SAFETY: the caller's promise.
-        _ => unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) },
-    }
-}
-
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
-unsafe fn blocked_avx512<T: Scalar>(
-    dm: Dim,
-    dn: Dim,
-    dk: Dim,
-    c: *mut T,
-    a: *const T,
-    b: *const T,
-    accumulate: bool,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) }
-}
-
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn blocked_avx2<T: Scalar>(
-    dm: Dim,
-    dn: Dim,
-    dk: Dim,
-    c: *mut T,
-    a: *const T,
-    b: *const T,
-    accumulate: bool,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { blocked_body(dm, dn, dk, c, a, b, accumulate) }
+) => blocked_body;
 }
 
 /// The body of [`blocked`], inlined into each instruction-set build.

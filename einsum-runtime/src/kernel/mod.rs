@@ -1,6 +1,47 @@
 //! Kernels: the code that reads operands and writes results, once every shape
 //! has been checked.
 
+/// Defines `unsafe fn $name`, which runs `$body` (an `#[inline(always)]`
+/// function of the same signature and safety contract) built for AVX-512,
+/// for AVX2 or for the build's own target, whichever this CPU runs ([`isa`]):
+/// one `#[target_feature]` wrapper per instruction set, as matrixmultiply
+/// does, written once here.
+macro_rules! multiversion {
+    (
+        $(#[$meta:meta])*
+        unsafe fn $name:ident<$($g:ident: $bound:path),* $(; const $c:ident: $ct:ty)?>(
+            $($arg:ident: $ty:ty),* $(,)?
+        ) => $body:ident;
+    ) => {
+        $(#[$meta])*
+        unsafe fn $name<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
+            #[cfg(all(target_arch = "x86_64", not(miri)))]
+            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+            unsafe fn avx512<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
+                // SAFETY: the caller's promise.
+                unsafe { $body($($arg),*) }
+            }
+            #[cfg(all(target_arch = "x86_64", not(miri)))]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
+                // SAFETY: the caller's promise.
+                unsafe { $body($($arg),*) }
+            }
+            match $crate::kernel::isa() {
+                // SAFETY: `isa` found the CPU has these features; the
+                // caller's promise is passed on.
+                #[cfg(all(target_arch = "x86_64", not(miri)))]
+                $crate::kernel::Isa::Avx512 => unsafe { avx512($($arg),*) },
+                // SAFETY: as above.
+                #[cfg(all(target_arch = "x86_64", not(miri)))]
+                $crate::kernel::Isa::Avx2 => unsafe { avx2($($arg),*) },
+                // SAFETY: the caller's promise.
+                _ => unsafe { $body($($arg),*) },
+            }
+        }
+    };
+}
+
 mod gemm;
 mod nest;
 mod run;
@@ -44,6 +85,8 @@ pub(crate) fn pool_threads() -> usize {
 /// `#[target_feature]` wrapper around an `#[inline(always)]` body, as
 /// matrixmultiply does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Under Miri and off x86-64 only the baseline is ever picked.
+#[cfg_attr(any(miri, not(target_arch = "x86_64")), allow(dead_code))]
 pub(crate) enum Isa {
     /// AVX-512 F, DQ, VL and BW.
     Avx512,

@@ -227,6 +227,7 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
     unsafe { serial(axes, ptrs, out) }
 }
 
+multiversion! {
 /// The loop nest on this thread, over axes already ordered by [`Nest`].
 ///
 /// The same body is built for AVX-512 and AVX2 and picked at run time (the
@@ -235,40 +236,11 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
 ///
 /// # Safety
 /// As [`contract`].
-unsafe fn serial<T: Scalar, const K: usize>(axes: &[Axis<K>], ptrs: [*const T; K], out: *mut T) {
-    match super::isa() {
-        // SAFETY: `isa` found the CPU has these features; the caller's
-        // promise is passed on.
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        super::Isa::Avx512 => unsafe { serial_avx512(axes, ptrs, out) },
-        // SAFETY: as above.
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        super::Isa::Avx2 => unsafe { serial_avx2(axes, ptrs, out) },
-        // SAFETY: the caller's promise.
-        _ => unsafe { serial_body(axes, ptrs, out) },
-    }
-}
-
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
-unsafe fn serial_avx512<T: Scalar, const K: usize>(
+unsafe fn serial<T: Scalar; const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { serial_body(axes, ptrs, out) }
-}
-
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn serial_avx2<T: Scalar, const K: usize>(
-    axes: &[Axis<K>],
-    ptrs: [*const T; K],
-    out: *mut T,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { serial_body(axes, ptrs, out) }
+) => serial_body;
 }
 
 /// The body of [`serial`], inlined into each instruction-set build.
