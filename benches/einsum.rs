@@ -423,6 +423,7 @@ fn plain_filter() -> Option<String> {
 /// Every function id the groups use.
 const IDS: &[&str] = &[
     "einsum",
+    "einsum_fixed",
     "einsum_into",
     "ndarray_dot",
     "ndarray",
