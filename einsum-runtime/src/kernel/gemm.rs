@@ -190,6 +190,7 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     let outer = outer.as_slice();
     let k_outer = k_outer.as_slice();
     let points: usize = outer.iter().map(|d| d.size).product();
+    let kpoints: usize = k_outer.iter().map(|d| d.size).product();
     let threads = super::pool_threads();
     let parallel = threads > 1 && work >= limits.parallel_min_work;
     // Spread independent GEMMs over the pool when there are enough of them;
@@ -210,7 +211,6 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
             pb = pb.wrapping_offset(i * d.b);
             pc = pc.wrapping_offset(i * d.c);
         }
-        let kpoints: usize = k_outer.iter().map(|d| d.size).product();
         for kp in 0..kpoints {
             let (mut qa, mut qb) = (pa, pb);
             let mut rem = kp;
