@@ -333,6 +333,16 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
         fixed.push(quote!((#id, #var)));
     }
 
+    // The run-time tables' room: one entry per label, or numpy's most axes
+    // when a `...` stands for a number of axes known only at run time.
+    let has_ellipsis =
+        plan.output.ellipsis.is_some() || plan.inputs.iter().any(|t| t.ellipsis.is_some());
+    let room = if has_ellipsis {
+        quote!({ #p::MAX_AXES })
+    } else {
+        let l = Literal::usize_unsuffixed(plan.labels.len());
+        quote!(#l)
+    };
     let value = format_ident!("__einsum_value", span = Span::mixed_site());
     let (out_pattern, out_expr, setup, small, call) = match (form, plan.output_kind()) {
         (Form::Into | Form::TryInto, _) => {
@@ -371,7 +381,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             let out_view = quote_spanned!(out.span=> #check(#elem, #out_ident));
             let out_ref = format_ident!("__einsum_out_ref", span = Span::mixed_site());
             let call = quote! {
-                #p::einsum_into::<_, _, #k_lit>(&#spec, #out_ref, [#(#raw),*], &[#(#fixed),*])
+                #p::einsum_into::<_, _, #k_lit, #room>(&#spec, #out_ref, [#(#raw),*], &[#(#fixed),*])
             };
             let setup = quote!(let #out_ref = #out_view;);
             let small = small_path(plan, &fixed_vars, SmallOutput::Into(&out_ref));
@@ -388,7 +398,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             quote!(),
             quote!(),
             small_path(plan, &fixed_vars, SmallOutput::Scalar),
-            quote!(#p::einsum_scalar::<_, #k_lit>(&#spec, [#(#raw),*], &[#(#fixed),*])),
+            quote!(#p::einsum_scalar::<_, #k_lit, #room>(&#spec, [#(#raw),*], &[#(#fixed),*])),
         ),
         (_, kind) => {
             let dim = dim_type(match kind {
@@ -400,24 +410,16 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                 quote!(),
                 quote!(),
                 small_path(plan, &fixed_vars, SmallOutput::New(dim.clone())),
-                quote!(#p::einsum_owned::<_, #dim, #k_lit>(&#spec, [#(#raw),*], &[#(#fixed),*])),
+                quote!(#p::einsum_owned::<_, #dim, #k_lit, #room>(&#spec, [#(#raw),*], &[#(#fixed),*])),
             )
         }
     };
     // Small work runs in the loops written here; the rest, and every error,
-    // goes to the run-time kernels.
-    let call = match small {
-        Some(small) => quote! {
-            match #small {
-                ::core::option::Option::Some(#value) => ::core::result::Result::Ok(#value),
-                ::core::option::Option::None => #call,
-            }
-        },
-        None => call,
-    };
+    // goes to the run-time kernels. The small result is returned as it is,
+    // not wrapped in a `Result` and unwrapped again.
     let error = format_ident!("__einsum_error", span = Span::mixed_site());
-    let finish = if form.is_try() {
-        quote!(#call)
+    let call = if form.is_try() {
+        call
     } else {
         quote! {
             match #call {
@@ -425,6 +427,21 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                 ::core::result::Result::Err(#error) => ::core::panic!("{}", #error),
             }
         }
+    };
+    let finish = match (small, form.is_try()) {
+        (Some(small), true) => quote! {
+            match #small {
+                ::core::option::Option::Some(#value) => ::core::result::Result::Ok(#value),
+                ::core::option::Option::None => #call,
+            }
+        },
+        (Some(small), false) => quote! {
+            match #small {
+                ::core::option::Option::Some(#value) => #value,
+                ::core::option::Option::None => #call,
+            }
+        },
+        (None, _) => call,
     };
     quote! {
         match (#out_expr #(#exprs,)*) {
@@ -481,43 +498,44 @@ fn small_path(
     let out = format_ident!("__einsum_o", span = Span::mixed_site());
     let acc = format_ident!("__einsum_acc", span = Span::mixed_site());
 
+    let shape = |k: usize| format_ident!("__einsum_sh{}", k, span = Span::mixed_site());
+
     let mut body = TokenStream::new();
-    let mut first: Vec<Option<(usize, usize)>> = vec![None; plan.labels.len()];
-    let mut checks = Vec::new();
+    let mut known = vec![false; plan.labels.len()];
     // A label bound to a fixed size takes that constant as its loop bound,
     // so the compiler sees constant trip counts (and unrolls short loops);
     // every axis under it is compared with the constant.
     for (l, var) in fixed {
         let n = size(*l);
         body.extend(quote!(let #n: usize = #var;));
-        first[usize::from(*l)] = Some((usize::MAX, usize::MAX));
+        known[usize::from(*l)] = true;
     }
+    // Each label's size from the first axis it labels; then every operand
+    // is taken only if its shape is exactly its labels' sizes, and keeps
+    // those sizes, the loops' own bounds, for its index checks.
     for (k, term) in plan.inputs.iter().enumerate() {
-        let (v, s, rank) = (
+        let (v, sh, rank) = (
             view(k),
-            small(k),
+            shape(k),
             Literal::usize_unsuffixed(term.labels.len()),
         );
         body.extend(quote! {
-            let ::core::option::Option::Some(#s) = #v.small::<#rank>() else { #none };
+            let ::core::option::Option::Some(#sh) = #v.shape_of::<#rank>() else { #none };
         });
         for (a, &l) in term.labels.iter().enumerate() {
-            let a_lit = Literal::usize_unsuffixed(a);
-            match first[usize::from(l)] {
-                None => {
-                    first[usize::from(l)] = Some((k, a));
-                    let n = size(l);
-                    body.extend(quote!(let #n: usize = #s.shape()[#a_lit];));
-                }
-                Some(_) => {
-                    let n = size(l);
-                    checks.push(quote!(#s.shape()[#a_lit] == #n));
-                }
+            if !known[usize::from(l)] {
+                known[usize::from(l)] = true;
+                let (n, a) = (size(l), Literal::usize_unsuffixed(a));
+                body.extend(quote!(let #n: usize = #sh[#a];));
             }
         }
     }
-    if !checks.is_empty() {
-        body.extend(quote!(if !(#(#checks)&&*) { #none }));
+    for (k, term) in plan.inputs.iter().enumerate() {
+        let (v, s) = (view(k), small(k));
+        let sizes = term.labels.iter().map(|&l| size(l));
+        body.extend(quote! {
+            let ::core::option::Option::Some(#s) = #v.small([#(#sizes),*]) else { #none };
+        });
     }
     let all: Vec<u8> = (0..plan.labels.len() as u8).collect();
     let sizes = all.iter().map(|&l| size(l));
@@ -563,7 +581,11 @@ fn small_path(
         SmallOutput::New(dim) => {
             let set = nest(outs, quote!(#out.set([#(#out_index),*], #element);));
             body.extend(quote! {
-                let mut #out = #p::SmallOut::<_, #dim, #rank>::new([#(#out_shape),*]);
+                let ::core::option::Option::Some(mut #out) =
+                    #p::SmallOut::<_, #dim, #rank>::new([#(#out_shape),*])
+                else {
+                    #none
+                };
                 #set
                 ::core::option::Option::Some(#out.finish())
             });

@@ -5,6 +5,9 @@
 //! the call site), and the fixed sizes bound with `; label = size`.
 //! Every check runs before the first write, so an error leaves the output
 //! untouched.
+//!
+//! They are not inlined: the call site keeps just its own small-work loops
+//! and one call, whose cost is nothing next to the work that takes it.
 
 use core::mem::MaybeUninit;
 
@@ -27,8 +30,8 @@ fn pointers<T, const K: usize>(ops: &[RawOperand<'_, T>; K]) -> [*const T; K] {
 /// `out` must address, for every index within `layout.out_shape()`, a distinct
 /// element valid for writes under the strides given to
 /// `layout.set_out_strides`, not overlapping any operand.
-unsafe fn compute<T: Scalar, const K: usize>(
-    layout: &Layout<K>,
+unsafe fn compute<T: Scalar, const K: usize, const N: usize>(
+    layout: &mut Layout<K, N>,
     ops: &[RawOperand<'_, T>; K],
     out: *mut T,
 ) {
@@ -36,7 +39,7 @@ unsafe fn compute<T: Scalar, const K: usize>(
     // strides (each operand's index range within its shape, broadcast axes
     // at stride 0, diagonals only over equal lengths), and the caller vouches
     // for the output.
-    unsafe { kernel::contract(layout.axes(), pointers(ops), out) }
+    unsafe { kernel::contract(layout.axes_mut(), pointers(ops), out) }
 }
 
 /// Refuses shapes whose element count or byte size overflows `isize`, which
@@ -59,13 +62,16 @@ fn check_allocation<T>(subscripts: &'static str, shape: &[usize]) -> Result<(), 
 }
 
 /// `einsum!` and `try_einsum!` with an array result of dimension `D`.
-#[inline]
-pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize>(
+///
+/// `N` is the room for loop axes: the number of labels, or
+/// [`MAX_AXES`](crate::MAX_AXES) when a term has a `...`.
+#[inline(never)]
+pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     spec: &Spec,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
 ) -> Result<Array<T, D>, EinsumError> {
-    let mut layout = resolve(spec, &ops, fixed)?;
+    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
     let shape = layout.out_shape();
     check_allocation::<T>(spec.subscripts, shape)?;
     let mut dim = D::zeros(shape.len());
@@ -78,7 +84,7 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize>(
     // its strides were given to the layout; nothing else can see it.
     // `MaybeUninit<T>` has `T`'s layout, and writing a `T` needs no prior
     // value.
-    unsafe { compute(&layout, &ops, ptr) };
+    unsafe { compute(&mut layout, &ops, ptr) };
     // SAFETY: every kernel writes every output element before returning (the
     // nest's map, reduce and accumulate shapes, the empty sum, the GEMM
     // kernels, whose first K block overwrites); the output of an empty axis
@@ -88,31 +94,35 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize>(
 }
 
 /// `einsum!` and `try_einsum!` with a scalar result (no output axis).
-#[inline]
-pub fn einsum_scalar<T: Scalar, const K: usize>(
+///
+/// `N` as for [`einsum_owned`].
+#[inline(never)]
+pub fn einsum_scalar<T: Scalar, const K: usize, const N: usize>(
     spec: &Spec,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
 ) -> Result<T, EinsumError> {
-    let layout = resolve(spec, &ops, fixed)?;
+    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
     debug_assert!(layout.out_shape().is_empty());
     let mut out = T::zero();
     // SAFETY: the output has no axes, so its only element is `out`, a local
     // the operands cannot overlap.
-    unsafe { compute(&layout, &ops, &mut out) };
+    unsafe { compute(&mut layout, &ops, &mut out) };
     Ok(out)
 }
 
 /// `einsum_into!` and `try_einsum_into!`: overwrites `out`, allocating
 /// nothing, or returns an error and leaves `out` untouched.
-#[inline]
-pub fn einsum_into<T: Scalar, D: Dimension, const K: usize>(
+///
+/// `N` as for [`einsum_owned`].
+#[inline(never)]
+pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     spec: &Spec,
     out: &mut ArrayRef<T, D>,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
 ) -> Result<(), EinsumError> {
-    let mut layout = resolve(spec, &ops, fixed)?;
+    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
     if out.shape() != layout.out_shape() {
         return Err(EinsumError::new(
             spec.subscripts,
@@ -128,6 +138,6 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize>(
     // it its strides; the elements of a `&mut ArrayRef` are distinct and
     // valid for writes, and its unique borrow keeps every operand from
     // overlapping it.
-    unsafe { compute(&layout, &ops, ptr) };
+    unsafe { compute(&mut layout, &ops, ptr) };
     Ok(())
 }

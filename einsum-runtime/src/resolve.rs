@@ -11,8 +11,11 @@
 //!   broadcast right-aligned);
 //! - a size bound with `; i = 3` must be the label's size.
 //!
-//! Nothing here allocates: every table has room for [`MAX_AXES`] axes, the
-//! largest number numpy allows (NPY_MAXDIMS).
+//! Nothing here allocates: the tables have room for `N` axes, a constant the
+//! macro picks for the call site: the number of labels when no term has a
+//! `...` (then that is every axis), else [`MAX_AXES`], the largest number
+//! numpy allows (NPY_MAXDIMS). So a three-label matmul sets up three-entry
+//! tables, not sixty-four.
 
 use crate::error::{AxisRef, EinsumError, ErrorKind};
 use crate::operand::RawOperand;
@@ -67,19 +70,25 @@ pub(crate) fn test_axis<const K: usize>(size: usize, strides: [isize; K], out: i
     }
 }
 
-/// Every loop axis of one call, with the output's shape.
-pub(crate) struct Layout<const K: usize> {
-    axes: [Axis<K>; MAX_AXES],
+/// Every loop axis of one call, with the output's shape: at most `N` axes.
+pub(crate) struct Layout<const K: usize, const N: usize> {
+    axes: [Axis<K>; N],
     n: usize,
     /// For each output axis, the loop axis it is.
-    out_axes: [u8; MAX_AXES],
-    out_shape: [usize; MAX_AXES],
+    out_axes: [u8; N],
+    out_shape: [usize; N],
     out_rank: usize,
 }
 
-impl<const K: usize> Layout<K> {
+impl<const K: usize, const N: usize> Layout<K, N> {
+    #[cfg(test)]
     pub fn axes(&self) -> &[Axis<K>] {
         &self.axes[..self.n]
+    }
+
+    /// The axes, for the kernel to reorder in place.
+    pub fn axes_mut(&mut self) -> &mut [Axis<K>] {
+        &mut self.axes[..self.n]
     }
 
     pub fn out_shape(&self) -> &[usize] {
@@ -129,12 +138,14 @@ fn operand_axis_ids(spec: &Spec, term: &Term, ndim: usize, frame: usize, ids: &m
 
 /// Checks every shape against `spec` and lays out the loop axes.
 ///
-/// `fixed` lists the sizes bound with `; label = size`, by label id.
-pub(crate) fn resolve<T, const K: usize>(
+/// `fixed` lists the sizes bound with `; label = size`, by label id. `N` is
+/// the tables' room: at least the number of labels, and [`MAX_AXES`] when a
+/// term has a `...`.
+pub(crate) fn resolve<T, const K: usize, const N: usize>(
     spec: &Spec,
     ops: &[RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
-) -> Result<Layout<K>, EinsumError> {
+) -> Result<Layout<K, N>, EinsumError> {
     let err = |kind| EinsumError::new(spec.subscripts, kind);
     // `Spec::new` checked the label ids; the operand count is this call's.
     assert_eq!(spec.inputs.len(), K, "einsum: one operand per input term");
@@ -177,10 +188,13 @@ pub(crate) fn resolve<T, const K: usize>(
             max: MAX_AXES,
         }));
     }
+    // Without a `...` there are exactly `l` axes, and the macro makes room
+    // for them; with one, it makes room for `MAX_AXES`.
+    assert!(n <= N, "einsum: the call site's tables are too small");
 
-    let mut axes = [Axis::<K>::EMPTY; MAX_AXES];
+    let mut axes = [Axis::<K>::EMPTY; N];
     // Where each axis first got a size other than 1 (or its first size).
-    let mut source: [Option<AxisRef>; MAX_AXES] = [None; MAX_AXES];
+    let mut source: [Option<AxisRef>; N] = [None; N];
     let mut ids = [0u8; MAX_AXES];
 
     for (k, (op, term)) in ops.iter().zip(spec.inputs).enumerate() {
@@ -188,7 +202,7 @@ pub(crate) fn resolve<T, const K: usize>(
         let strides = op.strides();
         operand_axis_ids(spec, term, shape.len(), frame, &mut ids);
         // The first axis of this operand with each id (for diagonals).
-        let mut first_axis = [u8::MAX; MAX_AXES];
+        let mut first_axis = [u8::MAX; N];
         for a in 0..shape.len() {
             let id = usize::from(ids[a]);
             let here = AxisRef {
@@ -269,8 +283,8 @@ pub(crate) fn resolve<T, const K: usize>(
 
     // Output axes: the labels around the `...`, which stands for the whole
     // frame (and for nothing when no input has an ellipsis).
-    let mut out_axes = [0u8; MAX_AXES];
-    let mut out_shape = [0usize; MAX_AXES];
+    let mut out_axes = [0u8; N];
+    let mut out_shape = [0usize; N];
     let mut out_rank = 0;
     let mut push = |id: usize| {
         out_axes[out_rank] = id as u8;
@@ -342,7 +356,7 @@ mod tests {
     ) -> Result<Resolved<K>, EinsumError> {
         let ops: [RawOperand<'_, f64>; K] =
             core::array::from_fn(|k| RawOperand::from_array(arrays[k]));
-        let layout = resolve(spec, &ops, fixed)?;
+        let layout = resolve::<_, K, MAX_AXES>(spec, &ops, fixed)?;
         let axes = layout
             .axes()
             .iter()

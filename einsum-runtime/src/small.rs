@@ -4,10 +4,14 @@
 //! the call site, one loop per label with the output's labels outside, so a
 //! small contraction (a 4×4 matmul) costs what a hand-written loop costs:
 //! no plan, no tables. The loops read and write through [`Small`] and
-//! [`SmallOut`], whose shapes were compared with the label sizes up front;
-//! their accessors check every index against that shape, a check the
-//! compiler removes because the loop bounds are those very sizes. So the
-//! emitted code is safe Rust, and compiles in crates that forbid `unsafe`.
+//! [`SmallOut`], whose shapes were compared with the label sizes up front,
+//! and which exist only for shapes with no empty axis. Their accessors keep
+//! every index inside that shape by clamping it to the last position: the
+//! loops never pass an index past the end (their bounds are the very
+//! sizes), and a clamp, unlike a branch to a panic, does not keep the
+//! compiler from unrolling and vectorizing the loops when it fails to prove
+//! that. Debug builds assert instead. So the emitted code is safe Rust, and
+//! compiles in crates that forbid `unsafe`.
 
 use core::marker::PhantomData;
 
@@ -22,42 +26,30 @@ use crate::tuning;
 /// [`Thresholds::small_max_work`](crate::Thresholds)).
 #[inline]
 pub fn small_enough<const L: usize>(sizes: [usize; L]) -> bool {
-    let limit = tuning::current().small_max_work;
-    let mut work = 1usize;
-    for s in sizes {
-        match work.checked_mul(s) {
-            Some(w) if w <= limit => work = w,
-            // An empty axis makes no work at all.
-            _ => return sizes.contains(&0),
-        }
-    }
-    true
+    // Saturating, so an overflow stays too large, and an empty axis makes no
+    // work at all. No early exit: a branch here would split the emitted
+    // loops' paths and keep the compiler from seeing their bounds.
+    let work = sizes.iter().fold(1usize, |w, &s| w.saturating_mul(s));
+    work <= tuning::current().small_max_work
 }
 
-/// `Σ_r index[r] · strides[r]`, after checking `index[r] < shape[r]`.
+/// `Σ_r index[r] · strides[r]`, with each `index[r]` clamped to
+/// `shape[r] - 1` so that the offset addresses an element of the shape.
 ///
-/// # Panics
-/// When `index` is outside the shape.
+/// `shape` has no zero length (the constructors refuse one).
 #[inline(always)]
-fn checked_offset<const R: usize>(
+fn clamped_offset<const R: usize>(
     index: [usize; R],
     shape: &[usize; R],
     strides: &[isize; R],
 ) -> isize {
     let mut offset = 0isize;
     for ((&i, &n), &s) in index.iter().zip(shape).zip(strides) {
-        if i >= n {
-            out_of_bounds();
-        }
+        debug_assert!(i < n, "einsum: index out of bounds");
+        let i = i.min(n - 1);
         offset = offset.wrapping_add((i as isize).wrapping_mul(s));
     }
     offset
-}
-
-#[cold]
-#[inline(never)]
-fn out_of_bounds() -> ! {
-    panic!("einsum: index out of bounds")
 }
 
 /// A read-only operand of exactly `R` axes, read at checked indices.
@@ -70,12 +62,26 @@ pub struct Small<'a, T, const R: usize> {
 }
 
 impl<'a, T: Scalar> RawOperand<'a, T> {
-    /// The operand as [`Small`], if it has `R` axes.
+    /// The operand's lengths, if it has `R` axes.
     #[inline(always)]
-    pub fn small<const R: usize>(&self) -> Option<Small<'a, T, R>> {
+    pub fn shape_of<const R: usize>(&self) -> Option<[usize; R]> {
+        self.shape().try_into().ok()
+    }
+
+    /// The operand as [`Small`], if its lengths are exactly `shape` and
+    /// none is zero.
+    ///
+    /// The accessor keeps the values given here, which are the emitted
+    /// loops' own bounds, so the compiler sees every index check pass and
+    /// removes it.
+    #[inline(always)]
+    pub fn small<const R: usize>(&self, shape: [usize; R]) -> Option<Small<'a, T, R>> {
+        if self.shape() != shape || shape.contains(&0) {
+            return None;
+        }
         Some(Small {
             ptr: self.ptr(),
-            shape: self.shape().try_into().ok()?,
+            shape,
             strides: self.strides().try_into().ok()?,
             _marker: PhantomData,
         })
@@ -89,15 +95,16 @@ impl<T: Scalar, const R: usize> Small<'_, T, R> {
         self.shape
     }
 
-    /// The element at `index`.
+    /// The element at `index` (each index clamped to its axis).
     ///
     /// # Panics
-    /// When `index` is outside the shape.
+    /// In debug builds, when `index` is outside the shape.
     #[inline(always)]
     pub fn get(&self, index: [usize; R]) -> T {
-        let offset = checked_offset(index, &self.shape, &self.strides);
-        // SAFETY: the index is within the shape (checked above) of a live
-        // view whose strides these are, so the element is valid.
+        let offset = clamped_offset(index, &self.shape, &self.strides);
+        // SAFETY: the clamped index is within the shape, which has no empty
+        // axis (checked in `small`), of a live view whose strides these are,
+        // so the element is valid.
         unsafe { *self.ptr.wrapping_offset(offset) }
     }
 }
@@ -117,20 +124,24 @@ enum Target<'a, T, D: Dimension> {
 }
 
 impl<T: Scalar, D: Dimension, const R: usize> SmallOut<'static, T, D, R> {
-    /// A new array of `shape`, in standard order, filled with zeros.
+    /// A new array of `shape`, in standard order, filled with zeros, if no
+    /// length is zero.
     #[inline(always)]
-    pub fn new(shape: [usize; R]) -> Self {
+    pub fn new(shape: [usize; R]) -> Option<Self> {
+        if shape.contains(&0) {
+            return None;
+        }
         let mut dim = D::zeros(R);
         dim.slice_mut().copy_from_slice(&shape);
         let mut array = Array::from_elem(dim, T::zero());
         let ptr = array.as_mut_ptr();
         let strides = array.strides().try_into().expect("R axes");
-        SmallOut {
+        Some(SmallOut {
             target: Target::Owned(array),
             ptr,
             shape,
             strides,
-        }
+        })
     }
 
     /// The new array.
@@ -144,10 +155,10 @@ impl<T: Scalar, D: Dimension, const R: usize> SmallOut<'static, T, D, R> {
 }
 
 impl<'a, T: Scalar, D: Dimension, const R: usize> SmallOut<'a, T, D, R> {
-    /// The caller's output, if it has exactly `shape`.
+    /// The caller's output, if it has exactly `shape` and no length is zero.
     #[inline(always)]
     pub fn borrow(out: &'a mut ArrayRef<T, D>, shape: [usize; R]) -> Option<Self> {
-        if out.shape() != shape {
+        if out.shape() != shape || shape.contains(&0) {
             return None;
         }
         let strides = out.strides().try_into().ok()?;
@@ -159,16 +170,17 @@ impl<'a, T: Scalar, D: Dimension, const R: usize> SmallOut<'a, T, D, R> {
         })
     }
 
-    /// Writes `value` at `index`.
+    /// Writes `value` at `index` (each index clamped to its axis).
     ///
     /// # Panics
-    /// When `index` is outside the shape.
+    /// In debug builds, when `index` is outside the shape.
     #[inline(always)]
     pub fn set(&mut self, index: [usize; R], value: T) {
-        let offset = checked_offset(index, &self.shape, &self.strides);
-        // SAFETY: the index is within the shape (checked above) of an array
-        // this value holds uniquely (owned, or borrowed `&mut` for 'a), so
-        // the element is valid for writes.
+        let offset = clamped_offset(index, &self.shape, &self.strides);
+        // SAFETY: the clamped index is within the shape, which has no empty
+        // axis (checked in `new` and `borrow`), of an array this value holds
+        // uniquely (owned, or borrowed `&mut` for 'a), so the element is
+        // valid for writes.
         unsafe { self.ptr.wrapping_offset(offset).write(value) }
     }
 }
@@ -183,11 +195,13 @@ mod tests {
         let a = arr2(&[[1, 2, 3], [4, 5, 6]]);
         let t = a.t();
         let raw = RawOperand::from_array(&t);
-        assert!(raw.small::<3>().is_none());
-        let small = raw.small::<2>().unwrap();
+        assert!(raw.shape_of::<3>().is_none());
+        assert_eq!(raw.shape_of::<2>(), Some([3, 2]));
+        assert!(raw.small([3, 3]).is_none());
+        let small = raw.small([3, 2]).unwrap();
         assert_eq!(small.shape(), [3, 2]);
         assert_eq!(small.get([2, 1]), 6);
-        let mut out = SmallOut::<i32, Ix2, 2>::new([2, 2]);
+        let mut out = SmallOut::<i32, Ix2, 2>::new([2, 2]).unwrap();
         out.set([1, 0], 7);
         assert_eq!(out.finish(), arr2(&[[0, 0], [7, 0]]));
         let mut big = Array2::<i32>::zeros((4, 4));
@@ -199,11 +213,39 @@ mod tests {
     }
 
     #[test]
+    fn empty_shapes_are_refused() {
+        let a = Array2::<i32>::zeros((2, 0));
+        let raw = RawOperand::from_array(&a);
+        assert_eq!(raw.shape_of::<2>(), Some([2, 0]));
+        assert!(raw.small([2, 0]).is_none());
+        assert!(SmallOut::<i32, Ix2, 2>::new([0, 3]).is_none());
+        let mut b = Array2::<i32>::zeros((0, 3));
+        assert!(SmallOut::<i32, Ix2, 2>::borrow(&mut b, [0, 3]).is_none());
+    }
+
+    /// Debug builds catch an index past the end.
+    #[test]
+    #[cfg(debug_assertions)]
     #[should_panic(expected = "index out of bounds")]
-    fn indices_are_checked() {
+    fn indices_are_checked_in_debug_builds() {
         let a = arr2(&[[1, 2], [3, 4]]);
         let raw = RawOperand::from_array(&a);
-        raw.small::<2>().unwrap().get([0, 2]);
+        raw.small([2, 2]).unwrap().get([0, 2]);
+    }
+
+    /// Release builds clamp it: never a read or write outside the array.
+    #[test]
+    #[cfg(not(debug_assertions))]
+    fn indices_are_clamped_in_release_builds() {
+        let a = arr2(&[[1, 2], [3, 4]]);
+        let raw = RawOperand::from_array(&a);
+        assert_eq!(raw.small([2, 2]).unwrap().get([0, 7]), 2);
+        assert_eq!(raw.small([2, 2]).unwrap().get([9, 9]), 4);
+        let mut out = Array2::<i32>::zeros((2, 2));
+        SmallOut::<i32, Ix2, 2>::borrow(&mut out, [2, 2])
+            .unwrap()
+            .set([5, 0], 1);
+        assert_eq!(out, arr2(&[[0, 0], [1, 0]]));
     }
 
     #[test]

@@ -53,11 +53,12 @@ impl Dim {
         c: 0,
     };
 
-    fn of(axis: &Axis<2>) -> Dim {
+    /// The axis of a two-operand call (A is operand 0, B operand 1).
+    fn of<const K: usize>(axis: &Axis<K>) -> Dim {
         Dim {
             size: axis.size,
             a: axis.strides[0],
-            b: axis.strides[1],
+            b: axis.strides[K - 1],
             c: axis.out,
         }
     }
@@ -67,69 +68,53 @@ impl Dim {
 /// stay in the loop nest); small, so the tables below are cheap to set up.
 pub(crate) const MAX_GEMM_AXES: usize = 16;
 
-/// A fixed-capacity list of dimensions (no allocation).
-struct Dims {
-    dims: [Dim; MAX_GEMM_AXES],
-    n: usize,
+/// Merges the innermost run of `dims` that steps through memory as one in
+/// both strides `key` picks. Sorts `dims` in place, largest strides first,
+/// and returns the merged run and how many dimensions at the front it left
+/// out (those are looped over).
+fn merge_inner(dims: &mut [Dim], key: fn(&Dim) -> (isize, isize)) -> (Dim, usize) {
+    if dims.is_empty() {
+        return (Dim::UNIT, 0);
+    }
+    // Largest strides outermost (stable insertion sort).
+    let weight = |d: &Dim| {
+        let (x, y) = key(d);
+        (x.unsigned_abs(), y.unsigned_abs())
+    };
+    for i in 1..dims.len() {
+        let mut j = i;
+        while j > 0 && weight(&dims[j - 1]) < weight(&dims[j]) {
+            dims.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    let mut run = dims[dims.len() - 1];
+    let mut first = dims.len() - 1;
+    while first > 0 {
+        let outer = dims[first - 1];
+        let (ox, oy) = key(&outer);
+        let (rx, ry) = key(&run);
+        let len = run.size as isize;
+        let fits = ox == rx.wrapping_mul(len) && oy == ry.wrapping_mul(len);
+        match (fits, run.size.checked_mul(outer.size)) {
+            (true, Some(size)) => {
+                run.size = size;
+                first -= 1;
+            }
+            _ => break,
+        }
+    }
+    (run, first)
 }
 
-impl Dims {
-    fn new() -> Dims {
-        Dims {
-            dims: [Dim::UNIT; MAX_GEMM_AXES],
-            n: 0,
-        }
-    }
-
-    fn push(&mut self, d: Dim) {
-        self.dims[self.n] = d;
-        self.n += 1;
-    }
-
-    fn as_slice(&self) -> &[Dim] {
-        &self.dims[..self.n]
-    }
-
-    /// Merges the innermost run of dimensions that step through memory as
-    /// one in both strides `key` picks, and moves the rest to `rest`.
-    fn merge_inner(&mut self, key: fn(&Dim) -> (isize, isize), rest: &mut Dims) -> Dim {
-        let dims = &mut self.dims[..self.n];
-        if dims.is_empty() {
-            return Dim::UNIT;
-        }
-        // Largest strides outermost (stable insertion sort).
-        let weight = |d: &Dim| {
-            let (x, y) = key(d);
-            (x.unsigned_abs(), y.unsigned_abs())
-        };
-        for i in 1..dims.len() {
-            let mut j = i;
-            while j > 0 && weight(&dims[j - 1]) < weight(&dims[j]) {
-                dims.swap(j - 1, j);
-                j -= 1;
-            }
-        }
-        let mut run = dims[dims.len() - 1];
-        let mut first = dims.len() - 1;
-        while first > 0 {
-            let outer = dims[first - 1];
-            let (ox, oy) = key(&outer);
-            let (rx, ry) = key(&run);
-            let len = run.size as isize;
-            let fits = ox == rx.wrapping_mul(len) && oy == ry.wrapping_mul(len);
-            match (fits, run.size.checked_mul(outer.size)) {
-                (true, Some(size)) => {
-                    run.size = size;
-                    first -= 1;
-                }
-                _ => break,
-            }
-        }
-        for d in &dims[..first] {
-            rest.push(*d);
-        }
-        run
-    }
+/// The classes of a GEMM's loop axes, in the order [`try_contract`] lays
+/// them out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Batch,
+    M,
+    N,
+    K,
 }
 
 /// Computes the contraction with `gemm` if it is GEMM-shaped, supported for
@@ -140,8 +125,8 @@ impl Dims {
 /// a valid element of each operand for reads (`a` for operand 0, `b` for
 /// operand 1) and of the output for writes, distinct output indices are
 /// distinct elements, and the output overlaps no operand.
-pub(crate) unsafe fn try_contract<T: Scalar>(
-    axes: &[Axis<2>],
+pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
     a: *const T,
     b: *const T,
     c: *mut T,
@@ -150,7 +135,7 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     // and so does everything under Miri, which cannot run `gemm`'s SIMD
     // code: the plumbing around the kernel is the same.
     let native = supported::<T>() && !cfg!(miri);
-    if axes.len() > MAX_GEMM_AXES {
+    if K != 2 || axes.len() > MAX_GEMM_AXES {
         return false;
     }
     let limits = tuning::current();
@@ -161,22 +146,43 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     if work < limits.gemm_min_work {
         return false;
     }
-    let (mut m, mut n, mut k, mut outer) = (Dims::new(), Dims::new(), Dims::new(), Dims::new());
-    for ax in axes.iter().filter(|ax| ax.size > 1) {
+    let class = |ax: &Axis<K>| {
         let d = Dim::of(ax);
         match (d.a != 0, d.b != 0, !ax.summed) {
-            (true, false, true) => m.push(d),
-            (false, true, true) => n.push(d),
-            (true, true, false) => k.push(d),
-            (true, true, true) | (false, false, true) => outer.push(d),
+            (true, false, true) => Some(Class::M),
+            (false, true, true) => Some(Class::N),
+            (true, true, false) => Some(Class::K),
+            (true, true, true) | (false, false, true) => Some(Class::Batch),
             // Summed in one operand only, or in none: not a GEMM.
-            _ => return false,
+            _ => None,
         }
+    };
+    if axes.iter().any(|ax| ax.size > 1 && class(ax).is_none()) {
+        return false;
     }
-    let mut k_outer = Dims::new();
-    let dm = m.merge_inner(|d| (d.a, d.c), &mut outer);
-    let dn = n.merge_inner(|d| (d.b, d.c), &mut outer);
-    let dk = k.merge_inner(|d| (d.a, d.b), &mut k_outer);
+    // One table, grouped by class: batch, M, N, K.
+    let mut dims = [Dim::UNIT; MAX_GEMM_AXES];
+    let mut ends = [0usize; 4];
+    let mut len = 0;
+    for (g, want) in [Class::Batch, Class::M, Class::N, Class::K]
+        .into_iter()
+        .enumerate()
+    {
+        for ax in axes
+            .iter()
+            .filter(|ax| ax.size > 1 && class(ax) == Some(want))
+        {
+            dims[len] = Dim::of(ax);
+            len += 1;
+        }
+        ends[g] = len;
+    }
+    let (batch, rest) = dims[..len].split_at_mut(ends[0]);
+    let (m, rest) = rest.split_at_mut(ends[1] - ends[0]);
+    let (n, k) = rest.split_at_mut(ends[2] - ends[1]);
+    let (dm, m_left) = merge_inner(m, |d| (d.a, d.c));
+    let (dn, n_left) = merge_inner(n, |d| (d.b, d.c));
+    let (dk, k_left) = merge_inner(k, |d| (d.a, d.b));
     // A GEMM with a tiny inner dimension is a memory-bound loop in disguise,
     // better left to the nest (dot products, outer products, scaling).
     if dk.size < limits.gemm_min_len || dm.size.max(dn.size) < limits.gemm_min_len {
@@ -186,9 +192,21 @@ pub(crate) unsafe fn try_contract<T: Scalar>(
     if !native && (dn.b != 1 || dn.c != 1) {
         return false;
     }
+    // The looped dimensions: batch, and the parts of M and N that did not
+    // merge, outside the GEMM; the part of K that did not merge, as K blocks.
+    let mut loops = [Dim::UNIT; MAX_GEMM_AXES];
+    let mut nl = 0;
+    for d in batch.iter().chain(&m[..m_left]).chain(&n[..n_left]) {
+        loops[nl] = *d;
+        nl += 1;
+    }
+    let n_outer = nl;
+    for d in &k[..k_left] {
+        loops[nl] = *d;
+        nl += 1;
+    }
+    let (outer, k_outer) = loops[..nl].split_at(n_outer);
 
-    let outer = outer.as_slice();
-    let k_outer = k_outer.as_slice();
     let points: usize = outer.iter().map(|d| d.size).product();
     let kpoints: usize = k_outer.iter().map(|d| d.size).product();
     let threads = super::pool_threads();
@@ -288,8 +306,12 @@ unsafe fn blocked<T: Scalar>(
 ///
 /// # Safety
 /// As [`blocked`].
+#[allow(
+    clippy::too_many_arguments,
+    reason = "those of `blocked`, and the build marker"
+)]
 #[inline(always)]
-unsafe fn blocked_body<T: Scalar>(
+unsafe fn blocked_body<T: Scalar, const B: u8>(
     dm: Dim,
     dn: Dim,
     dk: Dim,
@@ -297,6 +319,7 @@ unsafe fn blocked_body<T: Scalar>(
     a: *const T,
     b: *const T,
     accumulate: bool,
+    _build: super::Build<B>,
 ) {
     /// Columns of a panel: four rows of 256 i64 are 8 KiB of C, within L1.
     const COLS: usize = 256;
@@ -371,41 +394,27 @@ mod tests {
 
     #[test]
     fn merge_keeps_the_innermost_run() {
-        // M axes of A (strides 12, 1 → i, j with j inner) and C (strides 4, 1
+        // M axes of A (strides 4, 1 → i, j with j inner) and C (strides 4, 1
         // for a (3, 4) block): mergeable when C's outer stride is 4·1.
-        let mut m = Dims::new();
-        m.push(Dim {
+        let i = Dim {
             size: 3,
             a: 4,
             b: 0,
             c: 4,
-        });
-        m.push(Dim {
+        };
+        let j = Dim {
             size: 4,
             a: 1,
             b: 0,
             c: 1,
-        });
-        let mut rest = Dims::new();
-        let d = m.merge_inner(|d| (d.a, d.c), &mut rest);
-        assert_eq!(d.size, 12);
-        assert_eq!(rest.as_slice(), &[]);
+        };
+        let mut m = [j, i];
+        let (d, left) = merge_inner(&mut m, |d| (d.a, d.c));
+        assert_eq!((d.size, left), (12, 0));
         // Not mergeable in C: the outer axis is looped.
-        let mut m = Dims::new();
-        m.push(Dim {
-            size: 3,
-            a: 4,
-            b: 0,
-            c: 5,
-        });
-        m.push(Dim {
-            size: 4,
-            a: 1,
-            b: 0,
-            c: 1,
-        });
-        let d = m.merge_inner(|d| (d.a, d.c), &mut rest);
-        assert_eq!(d.size, 4);
-        assert_eq!(rest.as_slice().len(), 1);
+        let mut m = [Dim { c: 5, ..i }, j];
+        let (d, left) = merge_inner(&mut m, |d| (d.a, d.c));
+        assert_eq!((d.size, left), (4, 1));
+        assert_eq!(m[0], Dim { c: 5, ..i });
     }
 }

@@ -2,10 +2,10 @@
 //! has been checked.
 
 /// Defines `unsafe fn $name`, which runs `$body` (an `#[inline(always)]`
-/// function of the same signature and safety contract) built for AVX-512,
-/// for AVX2 or for the build's own target, whichever this CPU runs ([`isa`]):
-/// one `#[target_feature]` wrapper per instruction set, as matrixmultiply
-/// does, written once here.
+/// function of the same signature and safety contract, plus a last
+/// [`Build`] argument) built for AVX-512, for AVX2 or for the build's own
+/// target, whichever this CPU runs ([`isa`]): one `#[target_feature]`
+/// wrapper per instruction set, as matrixmultiply does, written once here.
 macro_rules! multiversion {
     (
         $(#[$meta:meta])*
@@ -19,13 +19,13 @@ macro_rules! multiversion {
             #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
             unsafe fn avx512<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
                 // SAFETY: the caller's promise.
-                unsafe { $body($($arg),*) }
+                unsafe { $body($($arg,)* $crate::kernel::Build::<2>) }
             }
             #[cfg(all(target_arch = "x86_64", not(miri)))]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn avx2<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
                 // SAFETY: the caller's promise.
-                unsafe { $body($($arg),*) }
+                unsafe { $body($($arg,)* $crate::kernel::Build::<1>) }
             }
             match $crate::kernel::isa() {
                 // SAFETY: `isa` found the CPU has these features; the
@@ -36,7 +36,7 @@ macro_rules! multiversion {
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
                 $crate::kernel::Isa::Avx2 => unsafe { avx2($($arg),*) },
                 // SAFETY: the caller's promise.
-                _ => unsafe { $body($($arg),*) },
+                _ => unsafe { $body($($arg,)* $crate::kernel::Build::<0>) },
             }
         }
     };
@@ -47,6 +47,14 @@ mod nest;
 mod run;
 
 pub(crate) use nest::contract;
+
+/// Which build of a [`multiversion!`] body runs (2: AVX-512, 1: AVX2, 0:
+/// baseline). Each build is then its own instance of the body, with its own
+/// copies of the closures inside, which the compiler inlines into that build
+/// and compiles with its registers. One shared closure, called from three
+/// builds, would stay out of line, in baseline code.
+#[derive(Clone, Copy)]
+pub(crate) struct Build<const B: u8>;
 
 /// A pointer that may cross to a pool thread.
 #[derive(Clone, Copy)]

@@ -21,73 +21,63 @@ use crate::resolve::{Axis, MAX_AXES};
 use crate::scalar::Scalar;
 use crate::tuning;
 
-/// The loop axes of one call, reordered and merged for the kernel.
-struct Nest<const K: usize> {
-    axes: [Axis<K>; MAX_AXES],
-    n: usize,
-}
-
-impl<const K: usize> Nest<K> {
-    fn new<'a>(axes: impl IntoIterator<Item = &'a Axis<K>>) -> Self {
-        let mut nest = Nest {
-            axes: [Axis::EMPTY; MAX_AXES],
-            n: 0,
-        };
-        for a in axes.into_iter().filter(|a| a.size != 1) {
-            nest.axes[nest.n] = *a;
-            nest.n += 1;
-        }
-        nest.sort();
-        nest.merge();
-        nest
-    }
-
-    fn axes(&self) -> &[Axis<K>] {
-        &self.axes[..self.n]
-    }
-
-    /// Orders axes from the largest strides (outermost) to the smallest
-    /// (innermost). Stable, so ties keep the expression's order.
-    fn sort(&mut self) {
-        fn weight<const K: usize>(a: &Axis<K>) -> usize {
-            a.strides.iter().fold(a.out.unsigned_abs(), |w, s| {
-                w.saturating_add(s.unsigned_abs())
-            })
-        }
-        let axes = &mut self.axes[..self.n];
-        for i in 1..axes.len() {
-            let mut j = i;
-            while j > 0 && weight(&axes[j - 1]) < weight(&axes[j]) {
-                axes.swap(j - 1, j);
-                j -= 1;
-            }
+/// Reorders and merges the loop axes of one call in place, for the kernel,
+/// and returns how many are left: axes of length 1 go, the rest are ordered
+/// from the largest strides (outermost) to the smallest (innermost), and an
+/// axis merges into the one inside it when, for every operand and the
+/// output, one step of the outer axis is a whole run of the inner one.
+fn arrange<const K: usize>(axes: &mut [Axis<K>]) -> usize {
+    let mut n = 0;
+    for r in 0..axes.len() {
+        if axes[r].size != 1 {
+            axes[n] = axes[r];
+            n += 1;
         }
     }
-
-    /// Merges an axis into the one inside it when, for every operand and the
-    /// output, one step of the outer axis is a whole run of the inner one.
-    fn merge(&mut self) {
-        let mut w = 0;
-        for r in 0..self.n {
-            let inner = self.axes[r];
-            if w > 0 {
-                let outer = &mut self.axes[w - 1];
-                let isize_len = inner.size as isize;
-                let fits = outer.summed == inner.summed
-                    && outer.out == inner.out.wrapping_mul(isize_len)
-                    && (0..K).all(|k| outer.strides[k] == inner.strides[k].wrapping_mul(isize_len));
-                if fits {
-                    if let Some(size) = outer.size.checked_mul(inner.size) {
-                        *outer = Axis { size, ..inner };
-                        continue;
-                    }
+    let axes = &mut axes[..n];
+    // Stable insertion sort, so ties keep the expression's order.
+    fn weight<const K: usize>(a: &Axis<K>) -> usize {
+        a.strides.iter().fold(a.out.unsigned_abs(), |w, s| {
+            w.saturating_add(s.unsigned_abs())
+        })
+    }
+    for i in 1..axes.len() {
+        let mut j = i;
+        while j > 0 && weight(&axes[j - 1]) < weight(&axes[j]) {
+            axes.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    let mut w = 0;
+    for r in 0..axes.len() {
+        let inner = axes[r];
+        if w > 0 {
+            let outer = &mut axes[w - 1];
+            let isize_len = inner.size as isize;
+            let fits = outer.summed == inner.summed
+                && outer.out == inner.out.wrapping_mul(isize_len)
+                && (0..K).all(|k| outer.strides[k] == inner.strides[k].wrapping_mul(isize_len));
+            if fits {
+                if let Some(size) = outer.size.checked_mul(inner.size) {
+                    *outer = Axis { size, ..inner };
+                    continue;
                 }
             }
-            self.axes[w] = inner;
-            w += 1;
         }
-        self.n = w;
+        axes[w] = inner;
+        w += 1;
     }
+    w
+}
+
+/// The mask of the axes that `keep` picks (bit `i` for `axes[i]`; at most
+/// 64 axes).
+fn mask<const K: usize>(axes: &[Axis<K>], keep: impl Fn(usize, &Axis<K>) -> bool) -> u64 {
+    debug_assert!(axes.len() <= 64);
+    axes.iter()
+        .enumerate()
+        .filter(|&(i, a)| keep(i, a))
+        .fold(0, |m, (i, _)| m | 1 << i)
 }
 
 /// An axis of `rest` that, with the inner axis, makes a transposition: one
@@ -128,24 +118,75 @@ unsafe fn walk<T, const K: usize, F>(axes: &[Axis<K>], ptrs: [*const T; K], out:
 where
     F: FnMut([*const T; K], *mut T),
 {
-    match axes {
-        [] => f(ptrs, out),
-        [axis, rest @ ..] => {
-            let mut p = ptrs;
-            let mut o = out;
-            for _ in 0..axis.size {
-                if rest.is_empty() {
-                    f(p, o);
-                } else {
-                    // SAFETY: the caller's promise covers every point of the
-                    // sub-nest, which are points of this nest.
-                    unsafe { walk(rest, p, o, f) };
-                }
-                for (p, &stride) in p.iter_mut().zip(&axis.strides) {
-                    *p = p.wrapping_offset(stride);
-                }
-                o = o.wrapping_offset(axis.out);
+    // SAFETY: every axis is stepped along, as the caller's promise covers.
+    unsafe { walk_masked(axes, u64::MAX, ptrs, out, f) }
+}
+
+/// As [`walk`], over the axes whose bit is set in `mask` (bit 0 for
+/// `axes[0]`); the others stay at index zero.
+///
+/// An odometer, not a recursion, so that it inlines whole into the
+/// instruction-set builds of [`serial`] and `f` runs with their registers.
+///
+/// # Safety
+/// As [`walk`], for the points of the picked axes.
+#[inline(always)]
+unsafe fn walk_masked<T, const K: usize, F>(
+    axes: &[Axis<K>],
+    mask: u64,
+    ptrs: [*const T; K],
+    out: *mut T,
+    f: &mut F,
+) where
+    F: FnMut([*const T; K], *mut T),
+{
+    debug_assert!(axes.len() <= MAX_AXES);
+    let picked = |d: usize| (mask >> d) & 1 == 1;
+    // Unpicked axes at the end are never stepped along.
+    let mut n = axes.len();
+    while n > 0 && !picked(n - 1) {
+        n -= 1;
+    }
+    // No axis: one point, as one step of an axis of length 1, so that `f`
+    // has one call site, which the compiler inlines.
+    let unit = Axis::<K>::EMPTY;
+    let (last, outer) = axes[..n].split_last().unwrap_or((&unit, &[]));
+    if (0..n).any(|d| picked(d) && axes[d].size == 0) {
+        return; // no point at all
+    }
+    let step = |p: &mut [*const T; K], o: &mut *mut T, a: &Axis<K>, times: isize| {
+        for (p, &stride) in p.iter_mut().zip(&a.strides) {
+            *p = p.wrapping_offset(stride.wrapping_mul(times));
+        }
+        *o = o.wrapping_offset(a.out.wrapping_mul(times));
+    };
+    let mut index = [0usize; MAX_AXES];
+    let (mut p, mut o) = (ptrs, out);
+    loop {
+        let (mut q, mut r) = (p, o);
+        for _ in 0..last.size {
+            f(q, r);
+            step(&mut q, &mut r, last, 1);
+        }
+        // The next point of the outer picked axes, innermost first.
+        let mut d = outer.len();
+        loop {
+            if d == 0 {
+                return;
             }
+            d -= 1;
+            if !picked(d) {
+                continue;
+            }
+            let a = &outer[d];
+            index[d] += 1;
+            if index[d] < a.size {
+                step(&mut p, &mut o, a, 1);
+                break;
+            }
+            // Back to the start of this axis; carry to the next one out.
+            step(&mut p, &mut o, a, 1 - a.size as isize);
+            index[d] = 0;
         }
     }
 }
@@ -161,39 +202,31 @@ where
 /// output indices and not overlapping any operand. [`crate::resolve`] builds
 /// such axes from live views; the output is a unique borrow.
 pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
-    axes: &[Axis<K>],
+    axes: &mut [Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
 ) {
     assert!(K >= 1, "an einsum has at least one operand");
+    assert!(axes.len() <= MAX_AXES, "einsum: at most MAX_AXES loop axes");
     if axes.iter().any(|a| a.size == 0) {
         if axes.iter().any(|a| a.size == 0 && !a.summed) {
             return; // the output is empty
         }
         // A sum over an empty range is zero.
-        let outputs = Nest::new(axes.iter().filter(|a| !a.summed));
+        let outputs = mask(axes, |_, a| !a.summed);
         // SAFETY: the output points are valid for writes (caller).
         unsafe {
-            walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| {
+            walk_masked(axes, outputs, ptrs, out, &mut |_, o: *mut T| {
                 o.write(T::zero())
             })
         };
         return;
     }
-    let nest = Nest::new(axes);
-    let axes = nest.axes();
-    if K == 2 && axes.len() <= super::gemm::MAX_GEMM_AXES {
-        let mut two = [Axis::<2>::EMPTY; super::gemm::MAX_GEMM_AXES];
-        for (t, a) in two.iter_mut().zip(axes) {
-            *t = Axis {
-                size: a.size,
-                strides: [a.strides[0], a.strides[1]],
-                out: a.out,
-                summed: a.summed,
-            };
-        }
+    let n = arrange(axes);
+    let axes = &axes[..n];
+    if K == 2 {
         // SAFETY: the same axes, pointers and promise as this call's (caller).
-        if unsafe { super::gemm::try_contract(&two[..axes.len()], ptrs[0], ptrs[1], out) } {
+        if unsafe { super::gemm::try_contract(axes, ptrs[0], ptrs[K - 1], out) } {
             return;
         }
     }
@@ -228,7 +261,7 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
 }
 
 multiversion! {
-/// The loop nest on this thread, over axes already ordered by [`Nest`].
+/// The loop nest on this thread, over axes already ordered by [`arrange`].
 ///
 /// The same body is built for AVX-512 and AVX2 and picked at run time (the
 /// baseline build serves other machines and Miri), so the innermost runs
@@ -248,10 +281,11 @@ unsafe fn serial<T: Scalar; const K: usize>(
 /// # Safety
 /// As [`contract`].
 #[inline(always)]
-unsafe fn serial_body<T: Scalar, const K: usize>(
+unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
+    _build: super::Build<B>,
 ) {
     let Some((inner, rest)) = axes.split_last() else {
         // No axis of length above 1: one product.
@@ -262,18 +296,22 @@ unsafe fn serial_body<T: Scalar, const K: usize>(
     if inner.summed {
         // Reduce: output axes outside, summed axes inside, the innermost
         // summed axis one run.
-        let outer = Nest::new(axes.iter().filter(|a| !a.summed));
-        let summed = Nest::new(axes.iter().filter(|a| a.summed));
-        let (run, summed) = summed
-            .axes()
-            .split_last()
-            .expect("the inner axis is summed");
+        let last = axes.len() - 1;
+        let outputs = mask(axes, |_, a| !a.summed);
+        let summed = mask(axes, |i, a| a.summed && i != last);
         // SAFETY: every (output, summed) point is a point of the caller's
         // nest, so each address is valid (caller).
         unsafe {
-            walk(outer.axes(), ptrs, out, &mut |p, o: *mut T| {
-                let mut acc = T::zero();
-                walk(summed, p, o, &mut |q, _| acc = acc.add(run::sum(q, run)));
+            walk_masked(axes, outputs, ptrs, out, &mut |p, o: *mut T| {
+                let acc = if summed == 0 {
+                    run::sum(p, inner)
+                } else {
+                    let mut acc = T::zero();
+                    walk_masked(axes, summed, p, o, &mut |q, _| {
+                        acc = acc.add(run::sum(q, inner))
+                    });
+                    acc
+                };
                 o.write(acc);
             });
         }
@@ -282,16 +320,11 @@ unsafe fn serial_body<T: Scalar, const K: usize>(
         if let Some(x) = transposing_axis(rest, inner) {
             // A transposition: tile the output's and the inputs' fast axes
             // so both stay in cache.
-            let outer = Nest::new(
-                rest.iter()
-                    .enumerate()
-                    .filter(|&(i, _)| i != x)
-                    .map(|(_, a)| a),
-            );
+            let outer = mask(rest, |i, _| i != x);
             let x = &rest[x];
             // SAFETY: as above (caller): the tiles cover the same points.
             unsafe {
-                walk(outer.axes(), ptrs, out, &mut |p, o| {
+                walk_masked(rest, outer, ptrs, out, &mut |p, o| {
                     run::store_tiled(p, o, inner, x)
                 })
             };
@@ -305,11 +338,12 @@ unsafe fn serial_body<T: Scalar, const K: usize>(
         };
     } else {
         // Accumulate: zero, then add with the output's inner axis inside.
-        let outputs = Nest::new(axes.iter().filter(|a| !a.summed));
+        // The zeros go a run along that axis at a time.
+        let outputs = mask(rest, |_, a| !a.summed);
         // SAFETY: as above (caller); the output is zeroed before it is read.
         unsafe {
-            walk(outputs.axes(), ptrs, out, &mut |_, o: *mut T| {
-                o.write(T::zero())
+            walk_masked(rest, outputs, ptrs, out, &mut |_, o: *mut T| {
+                run::zero(o, inner)
             });
         }
         // A sum over outer axes into a contiguous run (`ijk->k`): four
@@ -344,12 +378,39 @@ mod tests {
     #[test]
     fn contiguous_axes_merge_and_smallest_stride_goes_inside() {
         // A (4, 3) C-order copy given in Fortran order: merges into one axis.
-        let n = Nest::new(&[axis(3, [1], 1), axis(4, [3], 3)]);
-        assert_eq!(n.axes(), &[axis(12, [1], 1)]);
+        let mut axes = [axis(3, [1], 1), axis(4, [3], 3)];
+        let n = arrange(&mut axes);
+        assert_eq!(&axes[..n], &[axis(12, [1], 1)]);
         // A transposed copy cannot merge; the axis with the smaller strides in
         // all (1 + 3 against 4 + 1) goes inside, and the length-1 axis goes.
-        let n = Nest::new(&[axis(4, [1], 3), axis(3, [4], 1), axis(1, [7], 0)]);
-        assert_eq!(n.axes(), &[axis(3, [4], 1), axis(4, [1], 3)]);
+        let mut axes = [axis(4, [1], 3), axis(3, [4], 1), axis(1, [7], 0)];
+        let n = arrange(&mut axes);
+        assert_eq!(&axes[..n], &[axis(3, [4], 1), axis(4, [1], 3)]);
+    }
+
+    #[test]
+    fn masks_pick_axes_by_position() {
+        let axes = [axis(2, [1], 0), axis(3, [2], 1), axis(4, [6], 3)];
+        assert_eq!(mask(&axes, |_, a| a.summed), 0b001);
+        assert_eq!(mask(&axes, |i, _| i != 1), 0b101);
+        // Walk the output axes only: the summed axis stays at index 0.
+        let x = [0i64; 24];
+        let mut seen = Vec::new();
+        // SAFETY: nothing is dereferenced.
+        unsafe {
+            walk_masked(
+                &axes,
+                0b110,
+                [x.as_ptr()],
+                core::ptr::null_mut(),
+                &mut |p, o| seen.push((p[0].offset_from(x.as_ptr()), o as isize / 8)),
+            )
+        };
+        // Axis 1 outside, axis 2 inside, in the order given.
+        let want: Vec<(isize, isize)> = (0..3)
+            .flat_map(|b| (0..4).map(move |c| (2 * b + 6 * c, b + 3 * c)))
+            .collect();
+        assert_eq!(seen, want);
     }
 
     #[test]
@@ -380,7 +441,7 @@ mod tests {
             let mut out = [-1i64; 4];
             // SAFETY: every index stays inside the 6-element inputs and the
             // 4-element output.
-            unsafe { contract(&axes, [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
+            unsafe { contract(&mut { axes }, [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
             assert_eq!(out, expect);
         }
         // Reduce shape: make j the smallest stride.
@@ -391,7 +452,13 @@ mod tests {
         let i2 = Axis { out: 1, ..i };
         let mut out = [-1i64; 2];
         // SAFETY: as above; b is read at index 0 only.
-        unsafe { contract(&[i2, j_inner], [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
+        unsafe {
+            contract(
+                &mut [i2, j_inner],
+                [a.as_ptr(), b.as_ptr()],
+                out.as_mut_ptr(),
+            )
+        };
         assert_eq!(out, [6 * 7, 15 * 7]);
     }
 
@@ -399,7 +466,7 @@ mod tests {
     fn empty_sum_is_zero_and_empty_output_is_untouched() {
         let a = [1.0f64];
         let mut out = [5.0f64; 2];
-        let axes = [
+        let mut axes = [
             Axis {
                 size: 2,
                 strides: [0],
@@ -414,7 +481,7 @@ mod tests {
             },
         ];
         // SAFETY: the empty axis means no input element is read.
-        unsafe { contract(&axes, [a.as_ptr()], out.as_mut_ptr()) };
+        unsafe { contract(&mut axes, [a.as_ptr()], out.as_mut_ptr()) };
         assert_eq!(out, [0.0, 0.0]);
     }
 }
