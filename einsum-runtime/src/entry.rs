@@ -14,6 +14,7 @@ use core::mem::MaybeUninit;
 use ndarray::{Array, ArrayRef, Dimension};
 
 use crate::error::{EinsumError, ErrorKind};
+use crate::huge;
 use crate::kernel;
 use crate::operand::RawOperand;
 use crate::resolve::{resolve, Layout};
@@ -80,6 +81,8 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     let mut out: Array<MaybeUninit<T>, D> = Array::<T, D>::uninit(dim);
     layout.set_out_strides(out.strides());
     let ptr = out.as_mut_ptr().cast::<T>();
+    // Untouched so far: a large result can still get huge pages.
+    huge::advise(ptr.cast(), out.len() * core::mem::size_of::<T>());
     // SAFETY: `out` is a fresh array of exactly the layout's output shape and
     // its strides were given to the layout; nothing else can see it.
     // `MaybeUninit<T>` has `T`'s layout, and writing a `T` needs no prior

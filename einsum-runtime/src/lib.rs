@@ -11,6 +11,7 @@
 mod entry;
 mod error;
 mod fallback;
+mod huge;
 mod kernel;
 mod operand;
 mod resolve;

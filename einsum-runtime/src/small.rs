@@ -135,7 +135,16 @@ impl<T: Scalar, D: Dimension, const R: usize> SmallOut<'static, T, D, R> {
         dim.slice_mut().copy_from_slice(&shape);
         let mut array = Array::from_elem(dim, T::zero());
         let ptr = array.as_mut_ptr();
-        let strides = array.strides().try_into().expect("R axes");
+        // Row-major strides, worked out here so that the compiler knows
+        // them (the innermost is 1), and checked against the array's own.
+        let mut strides = [1isize; R];
+        for r in (1..R).rev() {
+            strides[r - 1] = strides[r].wrapping_mul(shape[r] as isize);
+        }
+        assert!(
+            array.strides() == strides,
+            "einsum: a new array is in standard order"
+        );
         Some(SmallOut {
             target: Target::Owned(array),
             ptr,
