@@ -46,6 +46,7 @@
 
 extern crate self as einsum;
 
+pub use einsum_runtime::windows;
 pub use einsum_runtime::{AxisRef, EinsumError, ErrorKind, Scalar, MAX_AXES};
 pub use ndarray;
 pub use num_complex;

@@ -152,6 +152,33 @@ pub enum ErrorKind {
         /// The shape that was asked for.
         shape: Vec<usize>,
     },
+    /// A sliding window is longer than the axis it slides along
+    /// ([`windows`](crate::windows)).
+    WindowTooLarge {
+        /// The axis of the array.
+        axis: usize,
+        /// The window's length along it.
+        window: usize,
+        /// The axis's length.
+        len: usize,
+    },
+    /// A sliding window steps by zero along an axis.
+    WindowStep {
+        /// The axis of the array.
+        axis: usize,
+    },
+    /// The window's description does not fit the array: an axis past the
+    /// last, an axis windowed twice, or lists of different lengths.
+    WindowAxes {
+        /// The axes asked for.
+        axes: Vec<usize>,
+        /// The window's lengths.
+        window: Vec<usize>,
+        /// The steps.
+        step: Vec<usize>,
+        /// The array's number of axes.
+        ndim: usize,
+    },
 }
 
 impl EinsumError {
@@ -250,6 +277,25 @@ impl fmt::Display for ErrorKind {
             ErrorKind::OutputTooLarge { shape } => write!(
                 f,
                 "the result of shape {shape:?} has more elements than fit in memory"
+            ),
+            ErrorKind::WindowTooLarge { axis, window, len } => write!(
+                f,
+                "a window of {window} along axis {axis} is longer than the axis, of length {len}"
+            ),
+            ErrorKind::WindowStep { axis } => write!(
+                f,
+                "the window's step along axis {axis} is 0; a step is at least 1"
+            ),
+            ErrorKind::WindowAxes {
+                axes,
+                window,
+                step,
+                ndim,
+            } => write!(
+                f,
+                "a window over axes {axes:?} with lengths {window:?} and steps {step:?} does not \
+                 fit an array of {ndim} axes: give one length and one step per axis, each axis \
+                 once, each below {ndim}"
             ),
         }
     }

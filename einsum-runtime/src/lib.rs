@@ -19,6 +19,7 @@ mod scalar;
 mod small;
 mod spec;
 mod tuning;
+pub mod windows;
 
 pub use entry::{einsum_into, einsum_owned, einsum_scalar};
 pub use error::{AxisRef, EinsumError, ErrorKind};

@@ -1,0 +1,120 @@
+//! Convolutions written as einsums over window views, each checked against a
+//! plain loop over the original arrays. Small enough to run under Miri, which
+//! checks every read the kernels make through the overlapping views.
+
+use einsum::__private::{with_thresholds, Thresholds};
+use einsum::ndarray::{s, Array, Array2, Array4};
+use einsum::windows::{sliding_window_view, windows2, windows_nhwc};
+use einsum::{einsum, einsum_into, try_einsum, ErrorKind};
+
+fn image(h: usize, w: usize) -> Array2<i64> {
+    Array::from_shape_fn((h, w), |(i, j)| ((i * 7 + j * 3) % 11) as i64 - 5)
+}
+
+/// `out[x, y] = Σ_ij img[x·sh + i, y·sw + j] · k[i, j]`.
+fn conv2_loop(img: &Array2<i64>, k: &Array2<i64>, (sh, sw): (usize, usize)) -> Array2<i64> {
+    let (kh, kw) = k.dim();
+    let (h, w) = img.dim();
+    let (oh, ow) = ((h - kh) / sh + 1, (w - kw) / sw + 1);
+    Array::from_shape_fn((oh, ow), |(x, y)| {
+        let mut acc = 0;
+        for i in 0..kh {
+            for j in 0..kw {
+                acc += img[[x * sh + i, y * sw + j]] * k[[i, j]];
+            }
+        }
+        acc
+    })
+}
+
+#[test]
+fn filter_2d_with_and_without_fixed_sizes() {
+    let img = image(9, 11);
+    let k = Array::from_shape_fn((3, 3), |(i, j)| (i as i64 - 1) * (2 - j as i64));
+    let want = conv2_loop(&img, &k, (1, 1));
+    let w = windows2(&img, (3, 3), (1, 1)).unwrap();
+    assert_eq!(einsum!("xyij,ij->xy", &w, &k), want);
+    assert_eq!(einsum!("xyij,ij->xy", &w, &k; i = 3, j = 3), want);
+    // Strided windows, through every kernel (GEMM, threads) by thresholds.
+    let want = conv2_loop(&img, &k, (2, 3));
+    let w = windows2(&img, (3, 3), (2, 3)).unwrap();
+    assert_eq!(einsum!("xyij,ij->xy", &w, &k), want);
+    let eager = with_thresholds(Thresholds::EAGER, || einsum!("xyij,ij->xy", &w, &k));
+    assert_eq!(eager, want);
+    // A reversed image: the windows read it backwards, as a view would.
+    let rev = img.slice(s![..;-1, ..]);
+    let want = conv2_loop(&rev.to_owned(), &k, (2, 1));
+    let w = windows2(&rev, (3, 3), (2, 1)).unwrap();
+    assert_eq!(einsum!("xyij,ij->xy", &w, &k), want);
+}
+
+#[test]
+fn batched_channels_last_convolution() {
+    let (b, h, wd, c, d) = (2, 7, 6, 3, 2);
+    let x: Array4<f64> = Array::from_shape_fn((b, h, wd, c), |(n, i, j, ch)| {
+        ((n * 31 + i * 7 + j * 5 + ch * 3) % 13) as f64 - 6.0
+    });
+    let f: Array4<f64> = Array::from_shape_fn((2, 2, c, d), |(i, j, ch, o)| {
+        ((i * 5 + j * 3 + ch + o * 7) % 5) as f64 - 2.0
+    });
+    let (sh, sw) = (2, 2);
+    let (oh, ow) = ((h - 2) / sh + 1, (wd - 2) / sw + 1);
+    let want = Array::from_shape_fn((b, oh, ow, d), |(n, p, q, o)| {
+        let mut acc = 0.0;
+        for i in 0..2 {
+            for j in 0..2 {
+                for ch in 0..c {
+                    acc += x[[n, p * sh + i, q * sw + j, ch]] * f[[i, j, ch, o]];
+                }
+            }
+        }
+        acc
+    });
+    let w = windows_nhwc(&x, (2, 2), (sh, sw)).unwrap();
+    assert_eq!(w.shape(), &[b, oh, ow, 2, 2, c]);
+    let y = einsum!("bxyijc,ijcd->bxyd", &w, &f);
+    assert_eq!(y, want);
+    let mut out = Array4::<f64>::zeros((b, oh, ow, d));
+    with_thresholds(Thresholds::EAGER, || {
+        einsum_into!(&mut out, "bxyijc,ijcd->bxyd", &w, &f)
+    });
+    assert_eq!(out, want);
+}
+
+#[test]
+fn general_windows_and_errors() {
+    let a = image(5, 8);
+    // Windows along the columns only: (5, 3, 4), read as a 1-D filter.
+    let w = sliding_window_view(&a, &[1], &[4], &[2]).unwrap();
+    assert_eq!(w.shape(), &[5, 3, 4]);
+    let k = [1i64, -2, 3, -4];
+    let y: Array2<i64> = einsum!("xy...,...->xy", &w, &k[..]);
+    for x in 0..5 {
+        for p in 0..3 {
+            let want: i64 = (0..4).map(|t| a[[x, 2 * p + t]] * k[t]).sum();
+            assert_eq!(y[[x, p]], want);
+        }
+    }
+    // A window larger than the image is an error, not a panic, and so is
+    // an einsum whose bound size the windows contradict.
+    let e = windows2(&a, (6, 2), (1, 1)).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::WindowTooLarge {
+            axis: 0,
+            window: 6,
+            len: 5
+        }
+    );
+    let w = windows2(&a, (2, 2), (1, 1)).unwrap();
+    let k = Array2::<i64>::ones((2, 2));
+    let e = try_einsum!("xyij,ij->xy", &w, &k; i = 3).unwrap_err();
+    assert!(matches!(
+        e.kind(),
+        ErrorKind::FixedSize {
+            label: 'i',
+            bound: 3,
+            ..
+        }
+    ));
+}
