@@ -35,11 +35,15 @@ fn arrange<const K: usize>(axes: &mut [Axis<K>]) -> usize {
         }
     }
     let axes = &mut axes[..n];
-    // Stable insertion sort, so ties keep the expression's order.
-    fn weight<const K: usize>(a: &Axis<K>) -> usize {
-        a.strides.iter().fold(a.out.unsigned_abs(), |w, s| {
+    // Stable insertion sort, so ties keep the expression's order. Between
+    // axes of equal strides the longer one goes inside: a 3×3 window's
+    // offset steps by 1 just like the image row it slides along, and the
+    // row is the run worth vectorizing.
+    fn weight<const K: usize>(a: &Axis<K>) -> (usize, core::cmp::Reverse<usize>) {
+        let w = a.strides.iter().fold(a.out.unsigned_abs(), |w, s| {
             w.saturating_add(s.unsigned_abs())
-        })
+        });
+        (w, core::cmp::Reverse(a.size))
     }
     for i in 1..axes.len() {
         let mut j = i;
@@ -386,6 +390,28 @@ mod tests {
         let mut axes = [axis(4, [1], 3), axis(3, [4], 1), axis(1, [7], 0)];
         let n = arrange(&mut axes);
         assert_eq!(&axes[..n], &[axis(3, [4], 1), axis(4, [1], 3)]);
+    }
+
+    #[test]
+    fn of_equal_strides_the_longer_axis_goes_inside() {
+        // A 3×3 window over an image row: the offset `j` and the position
+        // `y` both step by 1 in the image; `y` (1022 long) goes inside.
+        let y = Axis {
+            size: 1022,
+            strides: [1, 0],
+            out: 1,
+            summed: false,
+        };
+        let j = Axis {
+            size: 3,
+            strides: [1, 1],
+            out: 0,
+            summed: true,
+        };
+        for mut axes in [[y, j], [j, y]] {
+            let n = arrange(&mut axes);
+            assert_eq!(&axes[..n], &[j, y]);
+        }
     }
 
     #[test]
