@@ -436,6 +436,9 @@ const IDS: &[&str] = &[
     "matrixmultiply_1t",
     "gemm_split2",
     "matrixmultiply_split2",
+    "gemm_strided",
+    "ndarray_scaled_add",
+    "copy_windows",
     "copy",
 ];
 
@@ -1535,6 +1538,169 @@ fn transpose(bench: &mut Bench) {
     g.finish();
 }
 
+/// The seed convolution `"bxyijc,ijcd->bxyd"` over `windows_nhwc(x, (4, 4),
+/// (2, 2))`: x (b, 221, 221, 3), f (4, 4, 3, 5), f64.
+fn convolution(bench: &mut Bench, b: usize) {
+    let name = format!("conv_b{b}");
+    let (h, c, d, k, st) = (221usize, 3usize, 5usize, 4usize, 2usize);
+    let o = (h - k) / st + 1;
+    let work = 2 * (b * o * o * d * k * k * c) as u64;
+    let Some(mut g) = bench.group(&name, flops(work)) else {
+        return;
+    };
+    let name = name.as_str();
+    let x: Array4<f64> = array((b, h, h, c), 1);
+    let f: Array4<f64> = array((k, k, c, d), 2);
+    let w = einsum::windows::windows_nhwc(&x, (k, k), (st, st)).unwrap();
+    // The plain loop, the reference.
+    let hand = |out: &mut [f64]| {
+        let (xs, fs) = (x.as_slice().unwrap(), f.as_slice().unwrap());
+        for n in 0..b {
+            for p in 0..o {
+                for q in 0..o {
+                    let row = &mut out[((n * o + p) * o + q) * d..][..d];
+                    row.fill(0.0);
+                    for i in 0..k {
+                        for j in 0..k {
+                            for ch in 0..c {
+                                let xv = xs[((n * h + p * st + i) * h + q * st + j) * c + ch];
+                                let fr = &fs[((i * k + j) * c + ch) * d..][..d];
+                                for (r, &fv) in row.iter_mut().zip(fr) {
+                                    *r += xv * fv;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut want = vec![0.0; b * o * o * d];
+    hand(&mut want);
+    check(name, "einsum", einsum!("bxyijc,ijcd->bxyd", &w, &f), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("bxyijc,ijcd->bxyd", black_box(&w), black_box(&f)))
+    });
+    let mut out = Array4::<f64>::zeros((b, o, o, d));
+    einsum_into!(&mut out, "bxyijc,ijcd->bxyd", &w, &f);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "bxyijc,ijcd->bxyd", black_box(&w), black_box(&f));
+            black_box(&mut out);
+        })
+    });
+    // The best hand-written call of a GEMM kernel on the windows in place:
+    // per (b, x, i), C[y, d] += A[y, (j, c)] · F[i][(j, c), d], a 109×12 by
+    // 12×5 product with A's rows 6 apart (b · 109 · 4 calls).
+    let strided = |out: &mut [f64]| {
+        let (px, pf, po) = (x.as_ptr(), f.as_ptr(), out.as_mut_ptr());
+        for n in 0..b {
+            for p in 0..o {
+                for i in 0..k {
+                    // SAFETY: every index stays inside x (rows p·2 + i < h,
+                    // columns y·2 + j < h), f and out, which is distinct.
+                    unsafe {
+                        gemm::gemm(
+                            o,
+                            d,
+                            k * c,
+                            po.add((n * o + p) * o * d),
+                            1,
+                            d as isize,
+                            i > 0,
+                            px.add(((n * h + p * st + i) * h) * c),
+                            1,
+                            (st * c) as isize,
+                            pf.add(i * k * c * d),
+                            1,
+                            d as isize,
+                            1.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            gemm::Parallelism::None,
+                        )
+                    }
+                }
+            }
+        }
+    };
+    let mut o2 = vec![0.0; b * o * o * d];
+    strided(&mut o2);
+    check(name, "gemm_strided", o2.iter().copied(), &want);
+    g.bench_function("gemm_strided", |bch| {
+        bch.iter(|| {
+            strided(&mut o2);
+            black_box(&mut o2);
+        })
+    });
+    // The runtime einsum crates read contiguous arrays: a copy of the
+    // windows (timed on its own), then the einsum over it.
+    let copy = || w.as_standard_layout().into_owned();
+    g.bench_function("copy_windows", |bch| bch.iter(copy));
+    let wc = copy();
+    let ne = || ndarray_einsum::einsum("bxyijc,ijcd->bxyd", &[&wc, &f]).unwrap();
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(&ne));
+    let de = || einsum_derive::einsum!("bxyijc,ijcd->bxyd", wc.view(), f.view());
+    check(name, "einsum_derive", de(), &want);
+    g.bench_function("einsum_derive", |bch| bch.iter(&de));
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            hand(&mut want);
+            black_box(&mut want);
+        })
+    });
+    g.finish();
+}
+
+/// A 3×3 filter over a 1024² image, `"xyij,ij->xy"` over `windows2`, with
+/// and without the window's sizes bound, against nine whole-image
+/// `scaled_add`s in ndarray.
+fn sobel(bench: &mut Bench) {
+    let name = "sobel_1024";
+    let n = 1024usize;
+    let m = n - 2;
+    let traffic = 8 * (n * n + m * m) as u64;
+    let Some(mut g) = bench.group(name, bytes(traffic)) else {
+        return;
+    };
+    let img: Array2<f64> = array((n, n), 1);
+    let k = ndarray::array![[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]];
+    let w = einsum::windows::windows2(&img, (3, 3), (1, 1)).unwrap();
+    let nine = |img: &Array2<f64>| {
+        let mut out = Array2::<f64>::zeros((m, m));
+        for i in 0..3 {
+            for j in 0..3 {
+                out.scaled_add(k[[i, j]], &img.slice(ndarray::s![i..i + m, j..j + m]));
+            }
+        }
+        out
+    };
+    let want = nine(&img).into_raw_vec_and_offset().0;
+    check(name, "einsum", einsum!("xyij,ij->xy", &w, &k), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("xyij,ij->xy", black_box(&w), black_box(&k)))
+    });
+    check(
+        name,
+        "einsum_fixed",
+        einsum!("xyij,ij->xy", &w, &k; i = 3, j = 3),
+        &want,
+    );
+    g.bench_function("einsum_fixed", |bch| {
+        bch.iter(|| einsum!("xyij,ij->xy", black_box(&w), black_box(&k); i = 3, j = 3))
+    });
+    check(name, "ndarray_scaled_add", nine(&img), &want);
+    g.bench_function("ndarray_scaled_add", |bch| {
+        bch.iter(|| nine(black_box(&img)))
+    });
+    copy_row(&mut g, traffic);
+    g.finish();
+}
+
 fn main() {
     let c = Criterion::default()
         .sample_size(10)
@@ -1560,6 +1726,9 @@ fn main() {
     outer(&mut bench);
     dot(&mut bench);
     transpose(&mut bench);
+    convolution(&mut bench, 8);
+    convolution(&mut bench, 64);
+    sobel(&mut bench);
     bench.close();
     merge_json("checks.json", &CHECKS.lock().unwrap());
     merge_json("load.json", &bench.load);
