@@ -54,6 +54,13 @@ CASES = [
     ("outer_2000", "i,j->ij", [(2000,), (2000,)], "f8", 1, "byte", 8 * (2000**2 + 2 * 2000)),
     ("dot_1e7", "i,i->", [(10**7,), (10**7,)], "f8", 1, "byte", 16 * 10**7),
     ("transpose_4000", "ij->ji", [(4000, 4000)], "f8", 1, "byte", 16 * 4000**2),
+    # Over window views (built by `windowed` below): the seed convolution and
+    # a 3×3 filter.
+    ("conv_b8", "bxyijc,ijcd->bxyd", [(8, 221, 221, 3), (4, 4, 3, 5)], "f8", 1, "flop",
+     2 * 8 * 109 * 109 * 5 * 48),
+    ("conv_b64", "bxyijc,ijcd->bxyd", [(64, 221, 221, 3), (4, 4, 3, 5)], "f8", 1, "flop",
+     2 * 64 * 109 * 109 * 5 * 48),
+    ("sobel_1024", "xyij,ij->xy", [(1024, 1024), (3, 3)], "f8", 1, "byte", 8 * (1024**2 + 1022**2)),
 ]
 
 EINSUM_IDS = ("einsum", "einsum_into")
@@ -83,8 +90,39 @@ KNOWN_IDS = [
 ]
 
 
+def windowed(np, group, ops):
+    """The operands of the window cases: the seed's `as_strided` windows
+    (4×4, stride 2) of an NHWC batch, or `sliding_window_view` 3×3 windows
+    of an image; other cases unchanged."""
+    if group.startswith("conv_b"):
+        x, f = ops
+        b, h, w, c = x.shape
+        sb, sh, sw, sc = x.strides
+        o = (h - 4) // 2 + 1
+        win = np.lib.stride_tricks.as_strided(
+            x, shape=(b, o, o, 4, 4, c), strides=(sb, 2 * sh, 2 * sw, sh, sw, sc), writeable=False
+        )
+        return [win, f]
+    if group == "sobel_1024":
+        img, k = ops
+        return [np.lib.stride_tricks.sliding_window_view(img, (3, 3)), k]
+    return ops
+
+
 def numpy_direct(np, group, ops):
     """The non-einsum numpy ways to do a case: {name: zero-argument callable}."""
+    if group.startswith("conv_b"):
+        w, f = ops
+        b, o = w.shape[0], w.shape[1]
+
+        def reshaped():
+            # The reshape copies the windows (as numpy must), then one matmul.
+            return (w.reshape(b * o * o, 48) @ f.reshape(48, 5)).reshape(b, o, o, 5)
+
+        return {"tensordot(axes=3)": lambda: np.tensordot(w, f, axes=3), "reshape + matmul": reshaped}
+    if group == "sobel_1024":
+        w, k = ops
+        return {"tensordot(axes=2)": lambda: np.tensordot(w, k, axes=2)}
     if group.startswith("matmul"):
         a, b = ops
         return {"matmul": lambda: np.matmul(a, b), "tensordot": lambda: np.tensordot(a, b, 1)}
@@ -296,6 +334,7 @@ def main():
                 ops = [rng.integers(-8, 8, size=s).astype(np.int64) for s in shapes]
             else:
                 ops = [rng.uniform(-1, 1, size=s).astype(dtype) for s in shapes]
+            ops = windowed(np, group, ops)
             try:
                 if threads > 1 and tpc is None:
                     raise RuntimeError("threadpoolctl missing: no 2-thread numpy run")
