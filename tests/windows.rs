@@ -118,3 +118,64 @@ fn general_windows_and_errors() {
         }
     ));
 }
+
+/// `"bxyijc,ijcd->bxyd"` by a plain loop.
+fn conv_nhwc_loop(x: &Array4<f64>, f: &Array4<f64>, (sh, sw): (usize, usize)) -> Array4<f64> {
+    let (b, h, wd, c) = x.dim();
+    let (kh, kw, _, d) = f.dim();
+    let (oh, ow) = ((h - kh) / sh + 1, (wd - kw) / sw + 1);
+    Array::from_shape_fn((b, oh, ow, d), |(n, p, q, o)| {
+        let mut acc = 0.0;
+        for i in 0..kh {
+            for j in 0..kw {
+                for ch in 0..c {
+                    acc += x[[n, p * sh + i, q * sw + j, ch]] * f[[i, j, ch, o]];
+                }
+            }
+        }
+        acc
+    })
+}
+
+/// Window rows that overlap from one output row to the next (kept and
+/// reused), row steps with and without their own build, outputs that are not
+/// a whole number of 16-row blocks, and 1 to 9 output channels: through the
+/// default thresholds and with every kernel forced.
+#[test]
+fn convolutions_of_many_shapes() {
+    type Case = (
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+    );
+    const ALL: &[Case] = &[
+        (1, 9, 21, 3, 3, 3, 1, 1, 3),
+        (2, 11, 40, 3, 4, 4, 2, 2, 5),
+        (1, 8, 37, 5, 3, 2, 1, 1, 1),
+        (1, 7, 30, 2, 2, 3, 1, 3, 8),
+        (1, 6, 19, 1, 3, 3, 2, 1, 9),
+    ];
+    // Under Miri, one case with reused rows, two 16-row blocks and a row
+    // step without its own build: minutes, not a quarter of an hour.
+    const MIRI: &[Case] = &[(1, 4, 20, 5, 2, 2, 1, 1, 2)];
+    for &(b, h, wd, c, kh, kw, sh, sw, d) in if cfg!(miri) { MIRI } else { ALL } {
+        let x: Array4<f64> = Array::from_shape_fn((b, h, wd, c), |(n, i, j, ch)| {
+            ((n * 37 + i * 11 + j * 7 + ch * 3) % 17) as f64 - 8.0
+        });
+        let f: Array4<f64> = Array::from_shape_fn((kh, kw, c, d), |(i, j, ch, o)| {
+            ((i * 13 + j * 5 + ch * 3 + o * 7) % 9) as f64 - 4.0
+        });
+        let want = conv_nhwc_loop(&x, &f, (sh, sw));
+        let w = windows_nhwc(&x, (kh, kw), (sh, sw)).unwrap();
+        let shape = (b, h, wd, c, kh, kw, sh, sw, d);
+        assert_eq!(einsum!("bxyijc,ijcd->bxyd", &w, &f), want, "{shape:?}");
+        let eager = with_thresholds(Thresholds::EAGER, || einsum!("bxyijc,ijcd->bxyd", &w, &f));
+        assert_eq!(eager, want, "{shape:?}, every kernel forced");
+    }
+}

@@ -50,6 +50,14 @@ pub trait Scalar:
     fn add(self, rhs: Self) -> Self;
     /// `self * rhs`, wrapping for integers.
     fn mul(self, rhs: Self) -> Self;
+    /// `self + a * b`: for `f32` and `f64` one fused multiply-add (rounded
+    /// once, as GEMM kernels compute), for the others `add(mul)`. Only for
+    /// code built with FMA instructions: elsewhere a fused multiply-add is a
+    /// slow library call.
+    #[doc(hidden)]
+    fn fused_add(self, a: Self, b: Self) -> Self {
+        self.add(a.mul(b))
+    }
 }
 
 macro_rules! int_scalar {
@@ -82,6 +90,8 @@ macro_rules! float_scalar {
             fn add(self, rhs: Self) -> Self { self + rhs }
             #[inline(always)]
             fn mul(self, rhs: Self) -> Self { self * rhs }
+            #[inline(always)]
+            fn fused_add(self, a: Self, b: Self) -> Self { a.mul_add(b, self) }
         }
 
         impl sealed::Sealed for Complex<$t> {}
@@ -108,6 +118,22 @@ mod tests {
     fn integers_wrap() {
         assert_eq!(Scalar::add(i8::MAX, 1), i8::MIN);
         assert_eq!(Scalar::mul(200u8, 2), 144);
+    }
+
+    #[test]
+    fn fused_add_is_a_multiply_add() {
+        assert_eq!(Scalar::fused_add(1.5f64, 2.0, 3.0), 7.5);
+        assert_eq!(Scalar::fused_add(1.0f32, -2.0, 4.0), -7.0);
+        assert_eq!(Scalar::fused_add(250u8, 3, 2), 0); // 256 wraps
+        let i = Complex::new(0.0f64, 1.0);
+        assert_eq!(Scalar::fused_add(i, i, i), Complex::new(-1.0, 1.0));
+        // Rounded once: (1 + 2^-30)² - 1 keeps the 2^-60 a separate
+        // multiply would lose.
+        let x = 1.0 + 2f64.powi(-30);
+        assert_eq!(
+            Scalar::fused_add(-1.0, x, x),
+            2f64.powi(-29) + 2f64.powi(-60)
+        );
     }
 
     #[test]

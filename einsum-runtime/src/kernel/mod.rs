@@ -19,24 +19,24 @@ macro_rules! multiversion {
             #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
             unsafe fn avx512<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
                 // SAFETY: the caller's promise.
-                unsafe { $body($($arg,)* $crate::kernel::Build::<2>) }
+                unsafe { $body::<$($g,)* $($c,)? 2>($($arg,)* $crate::kernel::Build::<2>) }
             }
             #[cfg(all(target_arch = "x86_64", not(miri)))]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn avx2<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
                 // SAFETY: the caller's promise.
-                unsafe { $body($($arg,)* $crate::kernel::Build::<1>) }
+                unsafe { $body::<$($g,)* $($c,)? 1>($($arg,)* $crate::kernel::Build::<1>) }
             }
             match $crate::kernel::isa() {
                 // SAFETY: `isa` found the CPU has these features; the
                 // caller's promise is passed on.
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
-                $crate::kernel::Isa::Avx512 => unsafe { avx512($($arg),*) },
+                $crate::kernel::Isa::Avx512 => unsafe { avx512::<$($g,)* $($c)?>($($arg),*) },
                 // SAFETY: as above.
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
-                $crate::kernel::Isa::Avx2 => unsafe { avx2($($arg),*) },
+                $crate::kernel::Isa::Avx2 => unsafe { avx2::<$($g,)* $($c)?>($($arg),*) },
                 // SAFETY: the caller's promise.
-                _ => unsafe { $body($($arg,)* $crate::kernel::Build::<0>) },
+                _ => unsafe { $body::<$($g,)* $($c,)? 0>($($arg,)* $crate::kernel::Build::<0>) },
             }
         }
     };
