@@ -643,17 +643,8 @@ unsafe fn deinterleave<T: Scalar, const S: usize>(
             phases[p * len + t] = x;
         }
     }
-    for p in 0..S {
-        let reach = if p < run { rows + (run - 1 - p) / S } else { 0 };
-        for t in whole..len {
-            phases[p * len + t] = if t < reach {
-                // SAFETY: t = r + j, r < rows, p + S · j < run (caller).
-                unsafe { *base.wrapping_add(S * t + p) }
-            } else {
-                T::zero()
-            };
-        }
-    }
+    // SAFETY: the same block and elements (caller), from `whole` on.
+    unsafe { deinterleave_from(phases, base, S, rows, run, len, whole) };
 }
 
 /// [`deinterleave`] for a step without its own build.
@@ -668,14 +659,34 @@ unsafe fn deinterleave_any<T: Scalar>(
     run: usize,
     len: usize,
 ) {
+    // SAFETY: as `deinterleave` (caller).
+    unsafe { deinterleave_from(block, base, step, rows, run, len, 0) };
+}
+
+/// The phases' elements from `t = from` on, one at a time: read where some
+/// valid row reads them, zero elsewhere.
+///
+/// # Safety
+/// As [`deinterleave`], with `S = step`.
+#[inline(always)]
+unsafe fn deinterleave_from<T: Scalar>(
+    block: &mut [T],
+    base: *const T,
+    step: usize,
+    rows: usize,
+    run: usize,
+    len: usize,
+    from: usize,
+) {
     for p in 0..step {
+        // Phase p is read up to t = rows - 1 + (run - 1 - p) / step.
         let reach = if p < run {
             rows + (run - 1 - p) / step
         } else {
             0
         };
-        for (t, x) in block[p * len..][..len].iter_mut().enumerate() {
-            *x = if t < reach {
+        for t in from..len {
+            block[p * len + t] = if t < reach {
                 // SAFETY: t = r + j, r < rows, p + step · j < run (caller).
                 unsafe { *base.wrapping_add(step * t + p) }
             } else {
