@@ -7,7 +7,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use einsum::einsum_into;
-use einsum::ndarray::{s, Array, Array1, Array2, ArrayD, IxDyn};
+use einsum::ndarray::{s, Array, Array1, Array2, Array4, ArrayD, IxDyn};
+use einsum::windows::windows_nhwc;
 
 struct Counting;
 
@@ -67,4 +68,34 @@ fn einsum_into_allocates_nothing() {
     ];
     assert_eq!(counts, [0; 5]);
     assert_eq!(c, a.dot(&b));
+}
+
+/// A convolution over windows takes the narrow kernel, whose phase buffer
+/// is the thread's scratch memory: allocated by the first call, reused by
+/// the next.
+#[test]
+fn windowed_convolution_allocates_nothing_after_the_first_call() {
+    let x = Array::from_shape_fn((1, 20, 40, 3), |(_, i, j, c)| (i + 2 * j + c) as f64);
+    let f = Array::from_shape_fn((4, 4, 3, 5), |(i, j, c, d)| (i * j + c + d) as f64);
+    let w = windows_nhwc(&x, (4, 4), (2, 2)).unwrap();
+    let mut y = Array4::<f64>::zeros((1, 9, 19, 5));
+    einsum_into!(&mut y, "bxyijc,ijcd->bxyd", &w, &f);
+    let first = y.clone();
+    y.fill(0.0);
+    assert_eq!(
+        allocations_in(|| einsum_into!(&mut y, "bxyijc,ijcd->bxyd", &w, &f)),
+        0
+    );
+    assert_eq!(y, first);
+    assert_eq!(y[[0, 3, 7, 2]], {
+        let mut acc = 0.0;
+        for i in 0..4 {
+            for j in 0..4 {
+                for c in 0..3 {
+                    acc += x[[0, 6 + i, 14 + j, c]] * f[[i, j, c, 2]];
+                }
+            }
+        }
+        acc
+    });
 }

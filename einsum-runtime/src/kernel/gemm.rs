@@ -302,23 +302,13 @@ const NARROW_B: usize = 2048;
 /// The most K blocks whose phases the narrow kernel keeps.
 const NARROW_MAX_SLOTS: usize = 64;
 
-/// A task's phase buffer, with the K blocks it holds: each slot's first A
-/// address and row count, or `None`.
-struct Phases<T> {
-    buf: Box<[T; NARROW_PHASES]>,
+/// A task's phase buffer (the thread's scratch memory), with the K blocks it
+/// holds: each slot's first A address and row count, or `None`.
+struct Phases<'a, T> {
+    buf: &'a mut [T],
     tags: [Option<(usize, usize)>; NARROW_MAX_SLOTS],
     /// The next slot to reuse.
     next: usize,
-}
-
-impl<T: Scalar> Phases<T> {
-    fn new() -> Self {
-        Phases {
-            buf: Box::new([T::zero(); NARROW_PHASES]),
-            tags: [None; NARROW_MAX_SLOTS],
-            next: 0,
-        }
-    }
 }
 
 /// The narrow kernel's plan for one call: `C[m, n] ← Σ_k A[m, k] · B[k, n]`
@@ -338,7 +328,7 @@ struct Narrow<T> {
     outer: [Dim; MAX_GEMM_AXES],
     n_outer: usize,
     /// Offset of each K block's first element in A, from a point's first.
-    a_base: [isize; NARROW_B],
+    a_base: [isize; NARROW_MAX_SLOTS],
     kpoints: usize,
     /// The contiguous K run.
     run: usize,
@@ -381,14 +371,13 @@ impl<T: Scalar> Narrow<T> {
         a: *const T,
         b: *const T,
         c: *mut T,
-    ) -> Option<Box<Self>> {
+    ) -> Option<Self> {
         let kpoints: usize = k_outer.iter().map(|d| d.size).product();
         let k = kpoints.checked_mul(dk.size)?;
         let fits = dk.a == 1
             && (1..=NARROW_MAX_STEP).contains(&dm.a)
             && dn.size <= NARROW_MAX_N
             && k.checked_mul(dn.size)? <= NARROW_B
-            && kpoints <= NARROW_B
             // B is read once for all points: it may not step along them.
             && outer.iter().all(|d| d.b == 0)
             && outer.len() <= MAX_GEMM_AXES;
@@ -408,13 +397,14 @@ impl<T: Scalar> Narrow<T> {
             kpoints
         };
         let rows = rows_for(slots).min(want);
+        // `kpoints <= slots`: every K block has a slot and a base.
         if rows == 0 || slots > NARROW_MAX_SLOTS {
             return None;
         }
-        let mut plan = Box::new(Narrow {
+        let mut plan = Narrow {
             outer: [Dim::UNIT; MAX_GEMM_AXES],
             n_outer: outer.len(),
-            a_base: [0; NARROW_B],
+            a_base: [0; NARROW_MAX_SLOTS],
             kpoints,
             run: dk.size,
             step,
@@ -428,7 +418,7 @@ impl<T: Scalar> Narrow<T> {
             b: [T::zero(); NARROW_B],
             a: SendPtr(a),
             c: SendPtr(c),
-        });
+        };
         plan.outer[..outer.len()].copy_from_slice(outer);
         for kp in 0..kpoints {
             let (mut off_a, mut off_b, mut rem) = (0isize, 0isize, kp);
@@ -459,7 +449,7 @@ impl<T: Scalar> Narrow<T> {
     /// As [`try_contract`], for the call this plan was made from.
     unsafe fn run(&self, parallel: bool) {
         let points: usize = self.outer[..self.n_outer].iter().map(|d| d.size).product();
-        let one = |phases: &mut Phases<T>, point: usize| {
+        let one = |phases: &mut Phases<'_, T>, point: usize| {
             // SAFETY: a point of this call (caller); the buffer is this
             // task's own.
             unsafe {
@@ -475,13 +465,31 @@ impl<T: Scalar> Narrow<T> {
                 }
             }
         };
-        if parallel {
-            (0..points)
-                .into_par_iter()
-                .for_each_init(Phases::new, |buf, p| one(buf, p));
+        // Consecutive points share window rows: each task takes a run of
+        // them, with one phase buffer (its thread's scratch) whose blocks
+        // carry over from point to point.
+        let tasks = if parallel {
+            4 * super::pool_threads()
         } else {
-            let mut buf = Phases::new();
-            (0..points).for_each(|p| one(&mut buf, p));
+            1
+        }
+        .min(points);
+        let task = |t: usize| {
+            super::with_scratch::<T, _>(NARROW_PHASES, |buf| {
+                let mut phases = Phases {
+                    buf,
+                    tags: [None; NARROW_MAX_SLOTS],
+                    next: 0,
+                };
+                for p in points * t / tasks..points * (t + 1) / tasks {
+                    one(&mut phases, p);
+                }
+            })
+        };
+        if tasks > 1 {
+            (0..tasks).into_par_iter().for_each(task);
+        } else {
+            (0..tasks).for_each(task);
         }
     }
 }
@@ -493,7 +501,7 @@ multiversion! {
 /// As [`Narrow::run`], for this point; `N` is the plan's column count.
 unsafe fn narrow_point<T: Scalar; const N: usize>(
     plan: &Narrow<T>,
-    phases: &mut Phases<T>,
+    phases: &mut Phases<'_, T>,
     point: usize,
 ) => narrow_point_body;
 }
@@ -505,7 +513,7 @@ unsafe fn narrow_point<T: Scalar; const N: usize>(
 #[inline(always)]
 unsafe fn narrow_point_body<T: Scalar, const N: usize, const B: u8>(
     plan: &Narrow<T>,
-    phases: &mut Phases<T>,
+    phases: &mut Phases<'_, T>,
     point: usize,
     _build: super::Build<B>,
 ) {
@@ -560,7 +568,8 @@ unsafe fn narrow_point_body<T: Scalar, const N: usize, const B: u8>(
                     4 => deinterleave::<T, 4>(block, base, rows, run, len),
                     6 => deinterleave::<T, 6>(block, base, rows, run, len),
                     8 => deinterleave::<T, 8>(block, base, rows, run, len),
-                    _ => deinterleave_any(block, base, step, rows, run, len),
+                    // Other steps, one element at a time.
+                    _ => deinterleave_from(block, base, step, rows, run, len, 0),
                 }
             }
         }
@@ -645,22 +654,6 @@ unsafe fn deinterleave<T: Scalar, const S: usize>(
     }
     // SAFETY: the same block and elements (caller), from `whole` on.
     unsafe { deinterleave_from(phases, base, S, rows, run, len, whole) };
-}
-
-/// [`deinterleave`] for a step without its own build.
-///
-/// # Safety
-/// As [`deinterleave`], with `S = step`.
-unsafe fn deinterleave_any<T: Scalar>(
-    block: &mut [T],
-    base: *const T,
-    step: usize,
-    rows: usize,
-    run: usize,
-    len: usize,
-) {
-    // SAFETY: as `deinterleave` (caller).
-    unsafe { deinterleave_from(block, base, step, rows, run, len, 0) };
 }
 
 /// The phases' elements from `t = from` on, one at a time: read where some

@@ -42,6 +42,10 @@ macro_rules! multiversion {
     };
 }
 
+use core::cell::RefCell;
+
+use crate::scalar::Scalar;
+
 mod gemm;
 mod nest;
 mod run;
@@ -74,6 +78,39 @@ impl<P: Copy> SendPtr<P> {
 unsafe impl<P> Send for SendPtr<P> {}
 // SAFETY: as above.
 unsafe impl<P> Sync for SendPtr<P> {}
+
+thread_local! {
+    /// Each thread's working memory for kernels that need more than belongs
+    /// on the stack: allocated by the thread's first such call, then kept,
+    /// so later calls allocate nothing (as `gemm` keeps its own). In `u128`
+    /// words, aligned for every element type.
+    static SCRATCH: RefCell<Vec<u128>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `len` elements of this thread's scratch memory (values
+/// left from earlier calls; a fresh buffer when the scratch is in use
+/// further up this thread's stack).
+pub(crate) fn with_scratch<T: Scalar, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    let words = len
+        .checked_mul(core::mem::size_of::<T>())
+        .expect("einsum: scratch size")
+        .div_ceil(16);
+    let view = |v: &mut Vec<u128>| {
+        if v.len() < words {
+            v.resize(words, 0);
+        }
+        // SAFETY: the words are initialized, 16-byte aligned (as every
+        // `Scalar` needs at most), and `len` elements of `T` fit in them;
+        // every bit pattern is a valid `Scalar` (integers, floats and pairs
+        // of floats, none with padding), and the slice borrows `v`
+        // uniquely for as long as it lives.
+        unsafe { core::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<T>(), len) }
+    };
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => f(view(&mut v)),
+        Err(_) => f(view(&mut Vec::new())),
+    })
+}
 
 /// Threads of the rayon pool that large work may spread over.
 ///
@@ -121,4 +158,29 @@ pub(crate) fn isa() -> Isa {
         }
     }
     Isa::Baseline
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_is_reused_and_nests() {
+        let first = with_scratch::<f64, _>(100, |s| {
+            s.fill(1.5);
+            // In use further up: a separate buffer, however large.
+            with_scratch::<i128, _>(300, |inner| {
+                inner.fill(-7);
+                assert_eq!(inner.len(), 300);
+            });
+            assert!(s.iter().all(|&x| x == 1.5));
+            s.as_ptr() as usize
+        });
+        // Kept for the thread: the same memory, with what was left in it.
+        let again = with_scratch::<f64, _>(50, |s| {
+            assert_eq!(s[49], 1.5);
+            s.as_ptr() as usize
+        });
+        assert_eq!(first, again);
+    }
 }
