@@ -89,12 +89,6 @@ impl<'a, T: Scalar> RawOperand<'a, T> {
 }
 
 impl<T: Scalar, const R: usize> Small<'_, T, R> {
-    /// The operand's lengths.
-    #[inline(always)]
-    pub fn shape(&self) -> [usize; R] {
-        self.shape
-    }
-
     /// The element at `index` (each index clamped to its axis).
     ///
     /// # Panics
@@ -208,7 +202,6 @@ mod tests {
         assert_eq!(raw.shape_of::<2>(), Some([3, 2]));
         assert!(raw.small([3, 3]).is_none());
         let small = raw.small([3, 2]).unwrap();
-        assert_eq!(small.shape(), [3, 2]);
         assert_eq!(small.get([2, 1]), 6);
         let mut out = SmallOut::<i32, Ix2, 2>::new([2, 2]).unwrap();
         out.set([1, 0], 7);
