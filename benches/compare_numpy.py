@@ -86,6 +86,9 @@ KNOWN_IDS = [
     "matrixmultiply_1t",
     "gemm_split2",
     "matrixmultiply_split2",
+    "gemm_strided",
+    "ndarray_scaled_add",
+    "copy_windows",
     "copy",
 ]
 

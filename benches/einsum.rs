@@ -511,6 +511,27 @@ fn copy_row(g: &mut BenchmarkGroup<'_, WallTime>, bytes: u64) {
     });
 }
 
+/// A way that writes into a preallocated `out`: run once from zeros and
+/// checked against `want`, then timed as `id`.
+fn bench_into<T: Elem>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    group: &str,
+    id: &str,
+    out: &mut [T],
+    want: &[T],
+    mut run: impl FnMut(&mut [T]),
+) {
+    out.fill(T::zero());
+    run(out);
+    check(group, id, out.iter().copied(), want);
+    g.bench_function(id, |bch| {
+        bch.iter(|| {
+            run(out);
+            black_box(&mut *out);
+        })
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Cases
 
@@ -602,74 +623,44 @@ fn gemm_rows<T: Float>(
             ("gemm_1t", gemm::Parallelism::None),
             ("gemm_rayon", gemm::Parallelism::Rayon(0)),
         ] {
-            c.fill(T::zero());
-            // SAFETY: a, b and c are n×n, row-major and contiguous.
-            unsafe { gemm_call(n, n, n, pa, ni, pb, ni, c.as_mut_ptr(), ni, false, par) };
-            check(name, id, c.iter().copied(), want);
-            g.bench_function(id, |bch| {
-                bch.iter(|| {
-                    // SAFETY: as above.
-                    unsafe {
-                        gemm_call(
-                            n,
-                            n,
-                            n,
-                            black_box(pa),
-                            ni,
-                            black_box(pb),
-                            ni,
-                            c.as_mut_ptr(),
-                            ni,
-                            false,
-                            par,
-                        )
-                    };
-                    black_box(&mut c);
-                })
-            });
-        }
-        c.fill(T::zero());
-        // SAFETY: as above.
-        unsafe {
-            T::mm(
-                n,
-                n,
-                n,
-                pa,
-                ni,
-                1,
-                pb,
-                ni,
-                1,
-                T::zero(),
-                c.as_mut_ptr(),
-                ni,
-                1,
-            )
-        };
-        check(name, "matrixmultiply_1t", c.iter().copied(), want);
-        g.bench_function("matrixmultiply_1t", |bch| {
-            bch.iter(|| {
-                // SAFETY: as above.
+            bench_into(g, name, id, &mut c, want, |c| {
+                // SAFETY: a, b and c are n×n, row-major and contiguous.
                 unsafe {
-                    T::mm(
+                    gemm_call(
                         n,
                         n,
                         n,
                         black_box(pa),
                         ni,
-                        1,
                         black_box(pb),
                         ni,
-                        1,
-                        T::zero(),
                         c.as_mut_ptr(),
                         ni,
-                        1,
+                        false,
+                        par,
                     )
-                };
-                black_box(&mut c);
-            })
+                }
+            });
+        }
+        bench_into(g, name, "matrixmultiply_1t", &mut c, want, |c| {
+            // SAFETY: as above.
+            unsafe {
+                T::mm(
+                    n,
+                    n,
+                    n,
+                    black_box(pa),
+                    ni,
+                    1,
+                    black_box(pb),
+                    ni,
+                    1,
+                    T::zero(),
+                    c.as_mut_ptr(),
+                    ni,
+                    1,
+                )
+            }
         });
     }
 }
@@ -840,15 +831,7 @@ fn matmul_2t(bench: &mut Bench) {
         ),
         ("matrixmultiply_split2", &mm_rows),
     ] {
-        c.fill(0.0);
-        halves(&mut c, f);
-        check(name, id, c.iter().copied(), &want);
-        g.bench_function(id, |bch| {
-            bch.iter(|| {
-                halves(black_box(&mut c), f);
-                black_box(&mut c);
-            })
-        });
+        bench_into(&mut g, name, id, &mut c, &want, |c| halves(black_box(c), f));
     }
     g.finish();
 }
@@ -1022,15 +1005,7 @@ fn bmm(bench: &mut Bench) {
                 };
             }
         };
-        c.fill(0.0);
-        run(&mut c);
-        check(name, id, c.iter().copied(), &want);
-        g.bench_function(id, |bch| {
-            bch.iter(|| {
-                run(&mut c);
-                black_box(&mut c);
-            })
-        });
+        bench_into(&mut g, name, id, &mut c, &want, run);
     }
     let run = |c: &mut [f64]| {
         for (t, w) in c.chunks_exact_mut(n * n).enumerate() {
@@ -1054,15 +1029,7 @@ fn bmm(bench: &mut Bench) {
             };
         }
     };
-    c.fill(0.0);
-    run(&mut c);
-    check(name, "matrixmultiply_1t", c.iter().copied(), &want);
-    g.bench_function("matrixmultiply_1t", |bch| {
-        bch.iter(|| {
-            run(&mut c);
-            black_box(&mut c);
-        })
-    });
+    bench_into(&mut g, name, "matrixmultiply_1t", &mut c, &want, run);
     g.finish();
 }
 
@@ -1204,15 +1171,7 @@ fn tensor_contraction(bench: &mut Bench, swapped: bool) {
                 }
             }
         };
-        c.fill(0.0);
-        run(&mut c);
-        check(name, id, c.iter().copied(), &want);
-        g.bench_function(id, |bch| {
-            bch.iter(|| {
-                run(&mut c);
-                black_box(&mut c);
-            })
-        });
+        bench_into(&mut g, name, id, &mut c, &want, run);
     }
     let run = |c: &mut [f64]| {
         // SAFETY: as above.
@@ -1255,15 +1214,7 @@ fn tensor_contraction(bench: &mut Bench, swapped: bool) {
             }
         }
     };
-    c.fill(0.0);
-    run(&mut c);
-    check(name, "matrixmultiply_1t", c.iter().copied(), &want);
-    g.bench_function("matrixmultiply_1t", |bch| {
-        bch.iter(|| {
-            run(&mut c);
-            black_box(&mut c);
-        })
-    });
+    bench_into(&mut g, name, "matrixmultiply_1t", &mut c, &want, run);
     g.finish();
 }
 
@@ -1628,14 +1579,7 @@ fn convolution(bench: &mut Bench, b: usize) {
         }
     };
     let mut o2 = vec![0.0; b * o * o * d];
-    strided(&mut o2);
-    check(name, "gemm_strided", o2.iter().copied(), &want);
-    g.bench_function("gemm_strided", |bch| {
-        bch.iter(|| {
-            strided(&mut o2);
-            black_box(&mut o2);
-        })
-    });
+    bench_into(&mut g, name, "gemm_strided", &mut o2, &want, strided);
     // The runtime einsum crates read contiguous arrays: a copy of the
     // windows (timed on its own), then the einsum over it.
     let copy = || w.as_standard_layout().into_owned();
