@@ -317,7 +317,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
 
     let mut fixed_lets = TokenStream::new();
     let mut fixed = Vec::new();
-    let mut fixed_vars: Vec<(u8, syn::Ident)> = Vec::new();
+    let mut fixed_vars: Vec<Fixed> = Vec::new();
     for &(id, b) in &plan.fixed {
         let var = format_ident!("__einsum_fixed{}", b, span = Span::mixed_site());
         let value = &args.bindings[b].value;
@@ -328,7 +328,14 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             #[allow(unused_braces)]
             let #var: usize = const { #value };
         });
-        fixed_vars.push((id, var.clone()));
+        let literal = syn::parse2::<syn::LitInt>(value.clone())
+            .ok()
+            .and_then(|n| n.base10_parse::<usize>().ok());
+        fixed_vars.push(Fixed {
+            id,
+            var: var.clone(),
+            literal,
+        });
         let id = Literal::u8_unsuffixed(id);
         fixed.push(quote!((#id, #var)));
     }
@@ -428,15 +435,18 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             }
         }
     };
+    let small_value = format_ident!("__einsum_small_value", span = Span::mixed_site());
     let finish = match (small, form.is_try()) {
         (Some(small), true) => quote! {
-            match #small {
+            let #small_value = #small;
+            match #small_value {
                 ::core::option::Option::Some(#value) => ::core::result::Result::Ok(#value),
                 ::core::option::Option::None => #call,
             }
         },
         (Some(small), false) => quote! {
-            match #small {
+            let #small_value = #small;
+            match #small_value {
                 ::core::option::Option::Some(#value) => #value,
                 ::core::option::Option::None => #call,
             }
@@ -477,64 +487,27 @@ const SMALL_MAX_LABELS: usize = 12;
 /// sizes (broadcasting, a mismatch: the run-time path decides, and reports)
 /// or the work is not small. `None` for expressions with `...`, whose rank is
 /// known only at run time.
-fn small_path(
-    plan: &Plan,
-    fixed: &[(u8, syn::Ident)],
-    output: SmallOutput<'_>,
-) -> Option<TokenStream> {
-    let has_ellipsis =
-        plan.output.ellipsis.is_some() || plan.inputs.iter().any(|t| t.ellipsis.is_some());
-    if has_ellipsis || plan.labels.len() > SMALL_MAX_LABELS || plan.inputs.len() > SMALL_MAX_LABELS
-    {
+fn small_path(plan: &Plan, fixed: &[Fixed], output: SmallOutput<'_>) -> Option<TokenStream> {
+    if !writes_loops(plan) {
         return None;
     }
+    let rows = rows_unrolled(plan, fixed).map(|u| rows_path(plan, &u, &output));
     let p = private();
     let label = syn::Lifetime::new("'__einsum_small", Span::mixed_site());
-    let none = quote!(break #label ::core::option::Option::None);
-    let view = |k: usize| format_ident!("__einsum_v{}", k, span = Span::mixed_site());
-    let small = |k: usize| format_ident!("__einsum_s{}", k, span = Span::mixed_site());
-    let size = |l: u8| format_ident!("__einsum_n{}", l, span = Span::mixed_site());
-    let index = |l: u8| format_ident!("__einsum_i{}", l, span = Span::mixed_site());
+    let none = quote!(break #label <::core::option::Option<_>>::None);
     let out = format_ident!("__einsum_o", span = Span::mixed_site());
     let acc = format_ident!("__einsum_acc", span = Span::mixed_site());
 
-    let shape = |k: usize| format_ident!("__einsum_sh{}", k, span = Span::mixed_site());
-
-    let mut body = TokenStream::new();
-    let mut known = vec![false; plan.labels.len()];
-    // A label bound to a fixed size takes that constant as its loop bound,
-    // so the compiler sees constant trip counts (and unrolls short loops);
-    // every axis under it is compared with the constant.
-    for (l, var) in fixed {
-        let n = size(*l);
-        body.extend(quote!(let #n: usize = #var;));
-        known[usize::from(*l)] = true;
-    }
-    // Each label's size from the first axis it labels; then every operand
-    // is taken only if its shape is exactly its labels' sizes, and keeps
-    // those sizes, the loops' own bounds, for its index checks.
-    for (k, term) in plan.inputs.iter().enumerate() {
-        let (v, sh, rank) = (
-            view(k),
-            shape(k),
-            Literal::usize_unsuffixed(term.labels.len()),
-        );
+    let mut body = checked_operands(plan, fixed, &none);
+    // A row kernel first, when there is one; these loops when it declines
+    // (rows too short, strides not unit).
+    if let Some(rows) = rows {
+        let value = format_ident!("__einsum_rows_value", span = Span::mixed_site());
         body.extend(quote! {
-            let ::core::option::Option::Some(#sh) = #v.shape_of::<#rank>() else { #none };
-        });
-        for (a, &l) in term.labels.iter().enumerate() {
-            if !known[usize::from(l)] {
-                known[usize::from(l)] = true;
-                let (n, a) = (size(l), Literal::usize_unsuffixed(a));
-                body.extend(quote!(let #n: usize = #sh[#a];));
+            let #value = #rows;
+            if ::core::option::Option::is_some(&#value) {
+                break #label #value;
             }
-        }
-    }
-    for (k, term) in plan.inputs.iter().enumerate() {
-        let (v, s) = (view(k), small(k));
-        let sizes = term.labels.iter().map(|&l| size(l));
-        body.extend(quote! {
-            let ::core::option::Option::Some(#s) = #v.small([#(#sizes),*]) else { #none };
         });
     }
     let all: Vec<u8> = (0..plan.labels.len() as u8).collect();
@@ -604,4 +577,429 @@ fn small_path(
         }
     }
     Some(quote!(#label: { #body }))
+}
+
+/// A fixed-size binding as the emitted loops see it.
+pub struct Fixed {
+    /// The label's id.
+    id: u8,
+    /// The local that holds its size.
+    var: syn::Ident,
+    /// The size, when written as an integer literal: such labels can be
+    /// unrolled by the macro itself.
+    literal: Option<usize>,
+}
+
+fn size(l: u8) -> syn::Ident {
+    format_ident!("__einsum_n{}", l, span = Span::mixed_site())
+}
+
+fn index(l: u8) -> syn::Ident {
+    format_ident!("__einsum_i{}", l, span = Span::mixed_site())
+}
+
+fn view(k: usize) -> syn::Ident {
+    format_ident!("__einsum_v{}", k, span = Span::mixed_site())
+}
+
+fn small(k: usize) -> syn::Ident {
+    format_ident!("__einsum_s{}", k, span = Span::mixed_site())
+}
+
+/// Whether the call site gets loops of its own: no `...` (whose rank is
+/// known only at run time) and not too many labels or operands.
+fn writes_loops(plan: &Plan) -> bool {
+    let has_ellipsis =
+        plan.output.ellipsis.is_some() || plan.inputs.iter().any(|t| t.ellipsis.is_some());
+    !has_ellipsis && plan.labels.len() <= SMALL_MAX_LABELS && plan.inputs.len() <= SMALL_MAX_LABELS
+}
+
+/// The checks both kinds of emitted loops start with: the size of every
+/// label (a bound label's is its constant; the others' from the first axis
+/// they label), then every operand as [`Small`](einsum_runtime::Small),
+/// taken only if its shape is exactly its labels' sizes, with none zero.
+/// Anything else breaks out with `none`, to the run-time path, which decides
+/// and reports.
+fn checked_operands(plan: &Plan, fixed: &[Fixed], none: &TokenStream) -> TokenStream {
+    let shape = |k: usize| format_ident!("__einsum_sh{}", k, span = Span::mixed_site());
+    let mut body = TokenStream::new();
+    let mut known = vec![false; plan.labels.len()];
+    // A label bound to a fixed size takes that constant as its loop bound,
+    // so the compiler sees constant trip counts (and unrolls short loops);
+    // every axis under it is compared with the constant.
+    for f in fixed {
+        let (n, var) = (size(f.id), &f.var);
+        body.extend(quote!(let #n: usize = #var;));
+        known[usize::from(f.id)] = true;
+    }
+    for (k, term) in plan.inputs.iter().enumerate() {
+        let (v, sh, rank) = (
+            view(k),
+            shape(k),
+            Literal::usize_unsuffixed(term.labels.len()),
+        );
+        body.extend(quote! {
+            let ::core::option::Option::Some(#sh) = #v.shape_of::<#rank>() else { #none };
+        });
+        for (a, &l) in term.labels.iter().enumerate() {
+            if !known[usize::from(l)] {
+                known[usize::from(l)] = true;
+                let (n, a) = (size(l), Literal::usize_unsuffixed(a));
+                body.extend(quote!(let #n: usize = #sh[#a];));
+            }
+        }
+    }
+    for (k, term) in plan.inputs.iter().enumerate() {
+        let (v, s) = (view(k), small(k));
+        let sizes = term.labels.iter().map(|&l| size(l));
+        body.extend(quote! {
+            let ::core::option::Option::Some(#s) = #v.small([#(#sizes),*]) else { #none };
+        });
+    }
+    body
+}
+
+/// The most products per output element that bound labels are unrolled
+/// into (the product of their sizes); beyond it, they stay loops with
+/// constant bounds.
+pub const UNROLL_MAX: usize = 64;
+
+/// The labels a row kernel unrolls: every summed label, when each is bound
+/// to an integer literal (not zero) and the product of their sizes is at
+/// most [`UNROLL_MAX`]. `None` when the expression gets no row kernel:
+/// without fixed sizes, without an output label, with a label twice in one
+/// term, or with a summed label left to loop over. A loop over a summed
+/// label is a contraction that the run-time kernels (GEMM among them) do
+/// better than a loop around rows.
+fn rows_unrolled(plan: &Plan, fixed: &[Fixed]) -> Option<Vec<(u8, usize)>> {
+    let distinct = |labels: &[u8]| {
+        labels
+            .iter()
+            .enumerate()
+            .all(|(a, l)| !labels[..a].contains(l))
+    };
+    if fixed.is_empty()
+        || plan.output.labels.is_empty()
+        || !plan.inputs.iter().all(|t| distinct(&t.labels))
+    {
+        return None;
+    }
+    let mut unrolled = Vec::new();
+    let mut products = 1usize;
+    for l in (0..plan.labels.len() as u8).filter(|l| !plan.output.labels.contains(l)) {
+        let n = fixed
+            .iter()
+            .find(|f| f.id == l)
+            .and_then(|f| f.literal)
+            .filter(|&n| n > 0)?;
+        products = products.checked_mul(n).filter(|&p| p <= UNROLL_MAX)?;
+        unrolled.push((l, n));
+    }
+    Some(unrolled)
+}
+
+/// The row kernel of an expression with fixed sizes, at any size.
+///
+/// The output's last label runs innermost over whole rows: each operand that
+/// has it is read as slices of unit stride along it (checked once per call,
+/// or the run-time path takes over), the output is written a row at a time,
+/// and the summed labels bound to literal sizes are unrolled, up to
+/// [`UNROLL_MAX`] products, into straight-line multiply-adds per element:
+/// for `"xyij,ij->xy"` with `i = 3, j = 3`,
+/// `out[x][y] = k00·w[x][y][0][0] + k01·w[x][y][0][1] + … + k22·w[x][y][2][2]`,
+/// with the nine weights and the nine window rows fetched once per row.
+/// Other summed labels are loops around the row, which then accumulates.
+///
+/// The kernel is a local type implementing `RowKernel`, generic over the
+/// instruction set it is built for: the run-time crate builds it for this
+/// CPU's widest one (fused multiply-adds, wide registers) and splits large
+/// outputs over the rayon pool along their first axis.
+fn rows_path(plan: &Plan, unrolled: &[(u8, usize)], output: &SmallOutput<'_>) -> TokenStream {
+    let p = private();
+    let label = syn::Lifetime::new("'__einsum_rows", Span::mixed_site());
+    let none = quote!(break #label <::core::option::Option<_>>::None);
+    let mut body = TokenStream::new();
+
+    let outs = &plan.output.labels;
+    let y = *outs.last().expect("an output label");
+    let all: Vec<u8> = (0..plan.labels.len() as u8).collect();
+    let is_unrolled = |l: u8| unrolled.iter().any(|&(u, _)| u == l);
+
+    // The kernel's fields: each operand, read along `y` where it has it.
+    let kernel_ty = format_ident!("__EinsumRows", span = Span::mixed_site());
+    let elem_ty = format_ident!("__EinsumT", span = Span::mixed_site());
+    let life = syn::Lifetime::new("'__einsum_a", Span::mixed_site());
+    let field = |k: usize| format_ident!("__einsum_f{}", k, span = Span::mixed_site());
+    let sizes_field = format_ident!("__einsum_sizes", span = Span::mixed_site());
+    let mut field_defs = Vec::new();
+    let mut field_inits = Vec::new();
+    for (k, term) in plan.inputs.iter().enumerate() {
+        let (f, s) = (field(k), small(k));
+        let rank = Literal::usize_unsuffixed(term.labels.len());
+        match term.labels.iter().position(|&l| l == y) {
+            Some(a) => {
+                let a = Literal::usize_unsuffixed(a);
+                field_defs.push(quote!(#f: #p::Lines<#life, #elem_ty, #rank, #a>));
+                body.extend(quote! {
+                    let ::core::option::Option::Some(#f) = #s.lines::<#a>() else { #none };
+                });
+                field_inits.push(quote!(#f));
+            }
+            None => {
+                field_defs.push(quote!(#f: #p::Small<#life, #elem_ty, #rank>));
+                field_inits.push(quote!(#f: #s));
+            }
+        }
+    }
+    let n_labels = Literal::usize_unsuffixed(plan.labels.len());
+    let all_sizes: Vec<syn::Ident> = all.iter().map(|&l| size(l)).collect();
+
+    // The values each operand contributes to one element: a slice along `y`
+    // or an element, one per combination of its unrolled labels' values.
+    let this = quote!(self);
+    let iy = index(y);
+    let mut fetch = TokenStream::new();
+    let combos = combinations(unrolled);
+    let value = |k: usize, combo: &[(u8, usize)]| {
+        let term = &plan.inputs[k];
+        let mut name = format!("__einsum_r{k}");
+        for &l in &term.labels {
+            if let Some(&(_, v)) = combo.iter().find(|&&(u, _)| u == l) {
+                name.push_str(&format!("_{v}"));
+            }
+        }
+        format_ident!("{}", name, span = Span::mixed_site())
+    };
+    let mut fetched: Vec<syn::Ident> = Vec::new();
+    for combo in &combos {
+        for (k, term) in plan.inputs.iter().enumerate() {
+            let r = value(k, combo);
+            if fetched.contains(&r) {
+                continue;
+            }
+            fetched.push(r.clone());
+            let f = field(k);
+            let idx = term.labels.iter().map(|&l| {
+                if l == y {
+                    quote!(0)
+                } else if let Some(&(_, v)) = combo.iter().find(|&&(u, _)| u == l) {
+                    let v = Literal::usize_unsuffixed(v);
+                    quote!(#v)
+                } else {
+                    let i = index(l);
+                    quote!(#i)
+                }
+            });
+            if term.labels.contains(&y) {
+                let ny = size(y);
+                fetch.extend(quote!(let #r = &#this.#f.line([#(#idx),*])[..#ny];));
+            } else {
+                fetch.extend(quote!(let #r = #this.#f.get([#(#idx),*]);));
+            }
+        }
+    }
+    // One element: the sum over the unrolled combinations of the product of
+    // the operands' values, multiply-added in order from zero.
+    let acc = format_ident!("__einsum_acc", span = Span::mixed_site());
+    let mut element = quote!(let mut #acc = #p::Scalar::zero(););
+    for combo in &combos {
+        let factors: Vec<TokenStream> = plan
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, term)| {
+                let r = value(k, combo);
+                if term.labels.contains(&y) {
+                    quote!(#r[#iy])
+                } else {
+                    quote!(#r)
+                }
+            })
+            .collect();
+        let (last, rest) = factors.split_last().expect("at least one operand");
+        element.extend(
+            match rest
+                .iter()
+                .cloned()
+                .reduce(|a, b| quote!(#p::Scalar::mul(#a, #b)))
+            {
+                Some(rest) => quote!(#acc = #p::madd::<B, _>(#acc, #rest, #last);),
+                None => quote!(#acc = #p::Scalar::add(#acc, #last);),
+            },
+        );
+    }
+    element.extend(quote!(#acc));
+
+    let ny = size(y);
+    let out = format_ident!("__einsum_out", span = Span::mixed_site());
+    let out_index = outs.iter().map(|&l| {
+        if l == y {
+            quote!(0)
+        } else {
+            let i = index(l);
+            quote!(#i)
+        }
+    });
+    let out_index = quote!([#(#out_index),*]);
+    let loop_over = |labels: &[u8], inner: TokenStream| {
+        labels.iter().rev().fold(inner, |inner, &l| {
+            let (i, n) = (index(l), size(l));
+            quote!(for #i in 0..#n { #inner })
+        })
+    };
+    let mut nest = quote! {
+        #fetch
+        #out.set_row(#out_index, #ny, |#iy| { #element });
+    };
+    // The output's labels but the last outside, the first over `lo..hi`.
+    let (lo, hi) = (
+        format_ident!("__einsum_lo", span = Span::mixed_site()),
+        format_ident!("__einsum_hi", span = Span::mixed_site()),
+    );
+    let outer = &outs[..outs.len() - 1];
+    nest = match outer.split_first() {
+        Some((&first, rest)) => {
+            let inner = loop_over(rest, nest);
+            let i = index(first);
+            quote!(for #i in #lo..#hi { #inner })
+        }
+        None => quote!(let _ = (#lo, #hi); #nest),
+    };
+    // The sizes the kernel reads: loop bounds and the row length.
+    let used: Vec<u8> = all.iter().copied().filter(|&l| !is_unrolled(l)).collect();
+    let size_lets = used.iter().map(|&l| {
+        let (n, l) = (size(l), Literal::usize_unsuffixed(usize::from(l)));
+        quote!(let #n: usize = #this.#sizes_field[#l];)
+    });
+    let rank = Literal::usize_unsuffixed(outs.len());
+    let out_shape = outs.iter().map(|&l| size(l));
+    let kernel = format_ident!("__einsum_kernel", span = Span::mixed_site());
+    body.extend(quote! {
+        struct #kernel_ty<#life, #elem_ty> {
+            #(#field_defs,)*
+            #sizes_field: [usize; #n_labels],
+        }
+        impl<#life, #elem_ty: #p::Scalar> #p::RowKernel<#elem_ty, #rank> for #kernel_ty<#life, #elem_ty> {
+            #[inline(always)]
+            fn rows<const B: u8>(
+                &self,
+                #out: &mut #p::RowsOut<'_, #elem_ty, #rank>,
+                #lo: usize,
+                #hi: usize,
+            ) {
+                #(#size_lets)*
+                #nest
+            }
+        }
+        let #kernel = #kernel_ty {
+            #(#field_inits,)*
+            #sizes_field: [#(#all_sizes),*],
+        };
+    });
+    let run = match output {
+        SmallOutput::New(dim) => quote! {
+            #p::run_rows_new::<_, #dim, _, #rank, #n_labels>(
+                &#kernel, [#(#out_shape),*], [#(#all_sizes),*],
+            )
+        },
+        SmallOutput::Into(out_ref) => quote! {
+            #p::run_rows_into(&#kernel, &mut *#out_ref, [#(#out_shape),*], [#(#all_sizes),*])
+        },
+        SmallOutput::Scalar => unreachable!("a row kernel has an output label"),
+    };
+    body.extend(run);
+    quote!(#label: { #body })
+}
+
+/// Every combination of values of `labels` (each `(label, size)`), the
+/// last label varying fastest; one empty combination for no label.
+fn combinations(labels: &[(u8, usize)]) -> Vec<Vec<(u8, usize)>> {
+    labels.iter().fold(vec![Vec::new()], |acc, &(l, n)| {
+        acc.iter()
+            .flat_map(|c| {
+                (0..n).map(move |v| {
+                    let mut c = c.clone();
+                    c.push((l, v));
+                    c
+                })
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The expansion of one call, formatted as Rust (inside a function, so
+    /// that it parses as a file).
+    fn expansion(call: &str, form: Form) -> String {
+        let input: TokenStream = call.parse().expect("tokens");
+        let body = expand(input, form);
+        let file: syn::File = syn::parse2(quote!(fn expansion() { let _ = #body; }))
+            .expect("the expansion parses as Rust");
+        prettyplease::unparse(&file)
+    }
+
+    /// The section of `text` from `from` to `to`.
+    fn section<'a>(text: &'a str, from: &str, to: &str) -> &'a str {
+        let start = text.find(from).expect("start of the section");
+        let end = start + text[start..].find(to).expect("end of the section");
+        &text[start..end]
+    }
+
+    /// The expansion of the Sobel call, as `cargo expand` would show it, is
+    /// kept in `snapshots/sobel_fixed.rs`; a change to it shows up in review.
+    /// `EINSUM_BLESS=1 cargo test -p einsum-macro` rewrites the file.
+    #[test]
+    fn sobel_expansion_snapshot() {
+        let got = expansion(r#""xyij,ij->xy", w, k; i = 3, j = 3"#, Form::Einsum);
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/sobel_fixed.rs");
+        if std::env::var_os("EINSUM_BLESS").is_some() {
+            std::fs::write(path, &got).expect("write the snapshot");
+        }
+        let want = std::fs::read_to_string(path).expect("read the snapshot");
+        assert!(
+            got == want,
+            "the expansion differs from {path}; rerun with EINSUM_BLESS=1 and review the diff"
+        );
+    }
+
+    /// With `i = 3, j = 3` the kernel is one loop over output rows, and per
+    /// output element nine multiply-adds in a row, with no loop over `i` or
+    /// `j`: the nine window rows and nine weights are fetched once per row.
+    #[test]
+    fn bound_labels_unroll_into_straight_line_code() {
+        let text = expansion(r#""xyij,ij->xy", w, k; i = 3, j = 3"#, Form::Einsum);
+        let kernel = section(&text, "fn rows<const B: u8>", "let __einsum_kernel");
+        assert_eq!(kernel.matches("for ").count(), 1, "{kernel}");
+        assert_eq!(kernel.matches(".line(").count(), 9, "{kernel}");
+        assert_eq!(kernel.matches(".get(").count(), 9, "{kernel}");
+        let element = section(kernel, "|__einsum_i1| {", "__einsum_acc\n");
+        assert_eq!(element.matches("madd::<").count(), 9, "{element}");
+        assert!(!element.contains("for "), "{element}");
+        // `einsum_into!` gets the same kernel, writing the caller's rows.
+        let text = expansion(r#"&mut out, "xyij,ij->xy", w, k; i = 3, j = 3"#, Form::Into);
+        let kernel = section(&text, "fn rows<const B: u8>", "let __einsum_kernel");
+        assert_eq!(kernel.matches("madd::<").count(), 9, "{kernel}");
+        assert!(text.contains("run_rows_into"));
+    }
+
+    /// No row kernel where unrolling is not known or not bounded: a size
+    /// that is not a literal, more than `UNROLL_MAX` products, a summed
+    /// label left free, no output label.
+    #[test]
+    fn row_kernels_only_for_bounded_unrolling() {
+        let has_kernel = |call: &str| expansion(call, Form::Einsum).contains("RowKernel");
+        assert!(has_kernel(r#""ij,jk->ik", a, b; j = 4"#));
+        assert!(has_kernel(r#""ij,jk->ik", a, b; j = 64"#));
+        assert!(!has_kernel(r#""ij,jk->ik", a, b; j = 65"#));
+        assert!(!has_kernel(r#""ij,jk->ik", a, b; j = N"#));
+        assert!(!has_kernel(r#""ij,jk->ik", a, b; i = 4"#));
+        assert!(!has_kernel(r#""ij,jk->ik", a, b"#));
+        assert!(!has_kernel(r#""ij,ij->", a, b; i = 4, j = 4"#));
+        assert!(!has_kernel(r#""ii->i", a; i = 4"#));
+        assert!(has_kernel(r#""xyijc,ijc->xy", w, k; i = 4, j = 4, c = 3"#));
+        assert!(!has_kernel(r#""xyijc,ijc->xy", w, k; i = 4, j = 4, c = 5"#));
+    }
 }

@@ -10,6 +10,7 @@
 //! Elsewhere, and where the kernel declines, nothing changes.
 
 /// The size from which a new result is marked, numpy's threshold.
+#[cfg_attr(not(all(target_os = "linux", not(miri))), allow(dead_code))]
 pub(crate) const MIN_BYTES: usize = 4 << 20;
 
 /// Asks the kernel to back the 2 MiB-aligned part of `len` bytes at `ptr`

@@ -38,7 +38,7 @@ pub fn small_enough<const L: usize>(sizes: [usize; L]) -> bool {
 ///
 /// `shape` has no zero length (the constructors refuse one).
 #[inline(always)]
-fn clamped_offset<const R: usize>(
+pub(crate) fn clamped_offset<const R: usize>(
     index: [usize; R],
     shape: &[usize; R],
     strides: &[isize; R],
@@ -55,11 +55,18 @@ fn clamped_offset<const R: usize>(
 /// A read-only operand of exactly `R` axes, read at checked indices.
 #[derive(Clone, Copy)]
 pub struct Small<'a, T, const R: usize> {
-    ptr: *const T,
-    shape: [usize; R],
-    strides: [isize; R],
+    pub(crate) ptr: *const T,
+    pub(crate) shape: [usize; R],
+    pub(crate) strides: [isize; R],
     _marker: PhantomData<&'a T>,
 }
+
+// SAFETY: a `Small` reads elements of a view borrowed shared for 'a, as an
+// `&'a [T]` does, and never writes; `Scalar` types are `Sync`, so it may be
+// shared with and sent to other threads as such a reference may.
+unsafe impl<T: Scalar, const R: usize> Sync for Small<'_, T, R> {}
+// SAFETY: as above.
+unsafe impl<T: Scalar, const R: usize> Send for Small<'_, T, R> {}
 
 impl<'a, T: Scalar> RawOperand<'a, T> {
     /// The operand's lengths, if it has `R` axes.

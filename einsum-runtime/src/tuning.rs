@@ -21,6 +21,9 @@ pub struct Thresholds {
     /// Multiply-adds up to which an expression without `...` runs in the
     /// loops the macro wrote at the call site, with no plan at all.
     pub small_max_work: usize,
+    /// The shortest output rows for which an expression with fixed sizes
+    /// runs in the row kernel the macro wrote for it.
+    pub rows_min_len: usize,
 }
 
 impl Thresholds {
@@ -31,17 +34,19 @@ impl Thresholds {
         parallel_min_work: 128 * 128 * 128,
         transpose_min_len: 32,
         small_max_work: 16 * 16 * 16,
+        rows_min_len: 8,
     };
 
     /// Every run-time kernel as eager as it can be: GEMM for every
     /// GEMM-shaped contraction, threads for all work, tiles for every
-    /// transposition, and never the call site's own loops.
+    /// transposition, and never the call site's own loops or row kernels.
     pub const EAGER: Thresholds = Thresholds {
         gemm_min_work: 0,
         gemm_min_len: 1,
         parallel_min_work: 0,
         transpose_min_len: 2,
         small_max_work: 0,
+        rows_min_len: usize::MAX,
     };
 }
 

@@ -1,0 +1,283 @@
+//! Row kernels: what the macro emits for expressions with fixed sizes.
+//!
+//! When labels are bound to sizes (`; i = 3, j = 3`), the macro writes the
+//! expression's own kernel at the call site, one output row at a time: the
+//! last output label runs innermost, over rows of unit stride, and the bound
+//! labels that are summed are unrolled into straight-line multiply-adds per
+//! output element (`out[x][y] = Σ k[i][j] · w[x][y][i][j]` as nine of them).
+//! This module holds what that kernel stands on:
+//!
+//! - [`Lines`], an operand whose axis `A` has unit stride, read one row of
+//!   that axis at a time as a slice;
+//! - [`RowsOut`], the output, written one row at a time;
+//! - [`RowKernel`], the trait the emitted kernel implements, and
+//!   [`run_rows_new`] and [`run_rows_into`], which build it for this CPU's
+//!   widest instruction set (the emitted code is generic over the build, so
+//!   each build inlines its own copy) and spread large work over the rayon
+//!   pool, split along the output's first axis.
+//!
+//! All of it is safe to call: rows are slices whose bounds are checked where
+//! they are made, indices are clamped as [`Small`]'s are, and a shape or
+//! stride that does not fit gives `None`, so that the call site falls back to
+//! the run-time kernels, which report any error.
+
+use core::marker::PhantomData;
+
+use ndarray::{Array, ArrayRef, ArrayViewMut, Axis, Dimension};
+
+use crate::huge;
+use crate::kernel;
+use crate::scalar::Scalar;
+use crate::small::{clamped_offset, Small};
+use crate::tuning;
+
+/// An operand of `R` axes whose axis `A` has unit stride (or length 1), read
+/// as slices along `A`.
+#[derive(Clone, Copy)]
+pub struct Lines<'a, T, const R: usize, const A: usize> {
+    small: Small<'a, T, R>,
+}
+
+impl<'a, T: Scalar, const R: usize> Small<'a, T, R> {
+    /// The operand read along axis `A`, if that axis has unit stride or a
+    /// single element.
+    #[inline(always)]
+    pub fn lines<const A: usize>(self) -> Option<Lines<'a, T, R, A>> {
+        let fits = A < R && (self.strides[A] == 1 || self.shape[A] == 1);
+        fits.then_some(Lines { small: self })
+    }
+}
+
+impl<'a, T: Scalar, const R: usize, const A: usize> Lines<'a, T, R, A> {
+    /// The whole axis `A` at `index` (whose entry for `A` is ignored; the
+    /// others are clamped to their axes, as [`Small::get`] does).
+    #[inline(always)]
+    pub fn line(&self, mut index: [usize; R]) -> &'a [T] {
+        let s = &self.small;
+        index[A] = 0;
+        let offset = clamped_offset(index, &s.shape, &s.strides);
+        // SAFETY: the clamped index is within the shape, which has no empty
+        // axis (checked in `Small::small`), so the offset addresses an
+        // element of the operand, the first of its axis `A`; `lines` checked
+        // that this axis has unit stride (or one element), so the next
+        // `shape[A] - 1` elements in memory are the rest of the axis, all
+        // elements of a view borrowed shared for 'a, which nothing writes
+        // while it lives.
+        unsafe { core::slice::from_raw_parts(s.ptr.wrapping_offset(offset), s.shape[A]) }
+    }
+}
+
+/// The element at `index` of an operand read along an axis.
+impl<T: Scalar, const R: usize, const A: usize> Lines<'_, T, R, A> {
+    /// As [`Small::get`].
+    #[inline(always)]
+    pub fn get(&self, index: [usize; R]) -> T {
+        self.small.get(index)
+    }
+}
+
+/// `acc + a · b`: one fused multiply-add in the builds with FMA
+/// instructions (`B > 0`), a multiply and an add in the baseline.
+#[inline(always)]
+pub fn madd<const B: u8, T: Scalar>(acc: T, a: T, b: T) -> T {
+    if B > 0 {
+        acc.fused_add(a, b)
+    } else {
+        acc.add(a.mul(b))
+    }
+}
+
+/// The output of a [`RowKernel`]: a part of the result of `R` axes whose
+/// last axis has unit stride, rows `first..` of its first axis.
+pub struct RowsOut<'a, T, const R: usize> {
+    ptr: *mut T,
+    shape: [usize; R],
+    strides: [isize; R],
+    first: usize,
+    _marker: PhantomData<&'a mut T>,
+}
+
+impl<'a, T: Scalar, const R: usize> RowsOut<'a, T, R> {
+    /// `out`, whose first axis starts at row `first` of the result, if it has
+    /// `R > 0` axes, none empty, and its last of unit stride (or length 1).
+    fn new<D: Dimension>(out: &'a mut ArrayRef<T, D>, first: usize) -> Option<Self> {
+        let shape: [usize; R] = out.shape().try_into().ok()?;
+        let strides: [isize; R] = out.strides().try_into().ok()?;
+        let last = R.checked_sub(1)?;
+        if shape.contains(&0) || (strides[last] != 1 && shape[last] != 1) {
+            return None;
+        }
+        Some(RowsOut {
+            ptr: out.as_mut_ptr(),
+            shape,
+            strides,
+            first,
+            _marker: PhantomData,
+        })
+    }
+
+    /// The row at `index` (its last entry ignored, its first counted from
+    /// row 0 of the whole result), its first `n` elements.
+    ///
+    /// # Panics
+    /// If the row is shorter than `n`; the emitted kernels ask for exactly
+    /// the row's length.
+    #[inline(always)]
+    fn row(&mut self, mut index: [usize; R], n: usize) -> &mut [T] {
+        index[0] = index[0].wrapping_sub(self.first);
+        index[R - 1] = 0;
+        let offset = clamped_offset(index, &self.shape, &self.strides);
+        // SAFETY: the clamped index is within the shape, which has no empty
+        // axis (checked in `new`), so the offset addresses the first element
+        // of a row, whose `shape[R - 1]` elements follow it at unit stride
+        // (checked in `new`); they are distinct elements of an array
+        // borrowed uniquely for 'a, and the slice borrows `self` uniquely.
+        let row = unsafe {
+            core::slice::from_raw_parts_mut(self.ptr.wrapping_offset(offset), self.shape[R - 1])
+        };
+        &mut row[..n]
+    }
+
+    /// Sets the first `n` elements of the row at `index` to `f(y)`, `y` in
+    /// `0..n`.
+    #[inline(always)]
+    pub fn set_row(&mut self, index: [usize; R], n: usize, mut f: impl FnMut(usize) -> T) {
+        for (y, x) in self.row(index, n).iter_mut().enumerate() {
+            *x = f(y);
+        }
+    }
+}
+
+/// A kernel the macro wrote for one expression with fixed sizes.
+pub trait RowKernel<T: Scalar, const R: usize>: Sync {
+    /// Writes every output element whose first index is in `lo..hi` (the
+    /// whole output when `R` is 1, with `lo..hi` = `0..1`), built for
+    /// instruction set `B` (see [`madd`]).
+    fn rows<const B: u8>(&self, out: &mut RowsOut<'_, T, R>, lo: usize, hi: usize);
+}
+
+#[inline(always)]
+unsafe fn rows_body<T: Scalar, K: RowKernel<T, R>, const R: usize, const B: u8>(
+    kernel: &K,
+    out: &mut RowsOut<'_, T, R>,
+    lo: usize,
+    hi: usize,
+    _build: kernel::Build<B>,
+) {
+    kernel.rows::<B>(out, lo, hi);
+}
+
+multiversion! {
+    /// Runs the kernel's build for this CPU.
+    ///
+    /// # Safety
+    /// None beyond the signature: `rows` is safe.
+    unsafe fn rows_built<T: Scalar, K: RowKernel<T, R>; const R: usize>(
+        kernel: &K,
+        out: &mut RowsOut<'_, T, R>,
+        lo: usize,
+        hi: usize,
+    ) => rows_body;
+}
+
+/// Runs `kernel` over `out` (rows `first..` of the result), split along the
+/// first axis over the pool while a part has more than `grain` rows.
+fn spread<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize>(
+    kernel: &K,
+    mut out: ArrayViewMut<'_, T, D>,
+    first: usize,
+    grain: usize,
+) -> Option<()> {
+    let n = out.len_of(Axis(0));
+    if n > grain {
+        let (a, b) = out.split_at(Axis(0), n / 2);
+        let (x, y) = rayon::join(
+            || spread(kernel, a, first, grain),
+            || spread(kernel, b, first + n / 2, grain),
+        );
+        return x.and(y);
+    }
+    let mut rows = RowsOut::<T, R>::new(&mut out, first)?;
+    let hi = if R == 1 { 1 } else { first + n };
+    let lo = if R == 1 { 0 } else { first };
+    // SAFETY: `rows_built` has no safety requirement of its own.
+    unsafe { rows_built(kernel, &mut rows, lo, hi) };
+    Some(())
+}
+
+/// Runs `kernel` into `out`: on one thread, or split along the first axis
+/// when the work (the product of the label sizes) is large enough for the
+/// pool.
+fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usize>(
+    kernel: &K,
+    out: &mut ArrayRef<T, D>,
+    sizes: [usize; L],
+) -> Option<()> {
+    // Checked here, before any part is written: an output that does not fit
+    // is left untouched for the run-time kernels, and so are rows too short
+    // to gain from being written whole.
+    let t = tuning::current();
+    if R == 0 || out.shape()[R - 1] < t.rows_min_len {
+        return None;
+    }
+    RowsOut::<T, R>::new(out, 0)?;
+    let work = sizes.iter().fold(1usize, |w, &s| w.saturating_mul(s));
+    let threads = kernel::pool_threads();
+    let rows = if R > 1 { out.len_of(Axis(0)) } else { 1 };
+    // A one-axis output is one row: never split.
+    let grain = if R > 1 && threads > 1 && work >= t.parallel_min_work {
+        rows.div_ceil(4 * threads).max(1)
+    } else {
+        usize::MAX
+    };
+    spread(kernel, out.view_mut(), 0, grain)
+}
+
+/// Runs `kernel` into a new array of `shape` (of dimension type `D`), or
+/// `None` if its size overflows `isize` (the run-time path then reports it).
+#[inline(never)]
+pub fn run_rows_new<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usize>(
+    kernel: &K,
+    shape: [usize; R],
+    sizes: [usize; L],
+) -> Option<Array<T, D>> {
+    let elems = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .and_then(|n| n.checked_mul(core::mem::size_of::<T>().max(1)))
+        .filter(|&b| b <= isize::MAX as usize)?;
+    if R == 0 || shape[R - 1] < tuning::current().rows_min_len {
+        return None;
+    }
+    let mut dim = D::zeros(R);
+    dim.slice_mut().copy_from_slice(&shape);
+    // Zeros (fresh pages from the allocator) rather than uninitialized
+    // memory: whether the emitted loops write every element is the macro's
+    // business, not something this function can check.
+    let mut out = Array::<T, D>::from_elem(dim, T::zero());
+    huge::advise(out.as_mut_ptr().cast(), elems);
+    run(kernel, &mut out, sizes)?;
+    Some(out)
+}
+
+/// Runs `kernel` into the caller's `out`, or returns `None`, with `out`
+/// untouched, if `out` is not of `shape` or its last axis is not of unit
+/// stride.
+#[inline(never)]
+pub fn run_rows_into<
+    T: Scalar,
+    D: Dimension,
+    K: RowKernel<T, R>,
+    const R: usize,
+    const L: usize,
+>(
+    kernel: &K,
+    out: &mut ArrayRef<T, D>,
+    shape: [usize; R],
+    sizes: [usize; L],
+) -> Option<()> {
+    if out.shape() != shape {
+        return None;
+    }
+    run(kernel, out, sizes)
+}
