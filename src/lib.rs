@@ -150,9 +150,9 @@ pub mod __private {
     pub use core::marker::PhantomData;
     pub use einsum_runtime::{
         einsum_into, einsum_owned, einsum_scalar, elem_of, fallback_any, fallback_owned,
-        fallback_scalar, madd, run_rows_into, run_rows_new, small_enough, with_thresholds,
-        EinsumError, Lines, Operand, OutputOperand, RawOperand, RowKernel, RowsOut, SameElem,
-        Scalar, Small, SmallOut, Spec, Term, Thresholds, MAX_AXES,
+        fallback_scalar, madd, rows_fit, run_rows_into, run_rows_new, small_enough,
+        with_thresholds, EinsumError, Lines, Operand, OutputOperand, RawOperand, RowKernel,
+        RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, Thresholds, MAX_AXES,
     };
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

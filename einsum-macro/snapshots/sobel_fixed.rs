@@ -123,6 +123,9 @@ fn expansion() {
                     break '__einsum_small <::core::option::Option<_>>::None
                 };
                 let __einsum_rows_value = '__einsum_rows: {
+                    if !::einsum::__private::rows_fit(__einsum_n1) {
+                        break '__einsum_rows <::core::option::Option<_>>::None;
+                    }
                     let ::core::option::Option::Some(__einsum_f0) = __einsum_s0
                         .lines::<1>() else {
                         break '__einsum_rows <::core::option::Option<_>>::None

@@ -718,10 +718,11 @@ fn rows_path(plan: &Plan, unrolled: &[(u8, usize)], output: &SmallOutput<'_>) ->
     let p = private();
     let label = syn::Lifetime::new("'__einsum_rows", Span::mixed_site());
     let none = quote!(break #label <::core::option::Option<_>>::None);
-    let mut body = TokenStream::new();
 
     let outs = &plan.output.labels;
     let y = *outs.last().expect("an output label");
+    let ny = size(y);
+    let mut body = quote!(if !#p::rows_fit(#ny) { #none });
     let all: Vec<u8> = (0..plan.labels.len() as u8).collect();
     let is_unrolled = |l: u8| unrolled.iter().any(|&(u, _)| u == l);
 
@@ -830,7 +831,6 @@ fn rows_path(plan: &Plan, unrolled: &[(u8, usize)], output: &SmallOutput<'_>) ->
     }
     element.extend(quote!(#acc));
 
-    let ny = size(y);
     let out = format_ident!("__einsum_out", span = Span::mixed_site());
     let out_index = outs.iter().map(|&l| {
         if l == y {

@@ -28,7 +28,7 @@ pub use error::{AxisRef, EinsumError, ErrorKind};
 pub use fallback::{fallback_any, fallback_owned, fallback_scalar};
 pub use operand::{elem_of, Operand, OutputOperand, RawOperand, SameElem};
 pub use resolve::MAX_AXES;
-pub use rows::{madd, run_rows_into, run_rows_new, Lines, RowKernel, RowsOut};
+pub use rows::{madd, rows_fit, run_rows_into, run_rows_new, Lines, RowKernel, RowsOut};
 pub use scalar::Scalar;
 pub use small::{small_enough, Small, SmallOut};
 pub use spec::{Spec, Term};

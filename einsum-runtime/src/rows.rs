@@ -76,6 +76,13 @@ impl<T: Scalar, const R: usize, const A: usize> Lines<'_, T, R, A> {
     }
 }
 
+/// Whether output rows of `len` elements are long enough for a row kernel
+/// (checked at the call site before the kernel is set up).
+#[inline]
+pub fn rows_fit(len: usize) -> bool {
+    len >= tuning::current().rows_min_len
+}
+
 /// `acc + a · b`: one fused multiply-add in the builds with FMA
 /// instructions (`B > 0`), a multiply and an add in the baseline.
 #[inline(always)]
@@ -214,13 +221,9 @@ fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usi
     sizes: [usize; L],
 ) -> Option<()> {
     // Checked here, before any part is written: an output that does not fit
-    // is left untouched for the run-time kernels, and so are rows too short
-    // to gain from being written whole.
-    let t = tuning::current();
-    if R == 0 || out.shape()[R - 1] < t.rows_min_len {
-        return None;
-    }
+    // is left untouched for the run-time kernels.
     RowsOut::<T, R>::new(out, 0)?;
+    let t = tuning::current();
     let work = sizes.iter().fold(1usize, |w, &s| w.saturating_mul(s));
     let threads = kernel::pool_threads();
     let rows = if R > 1 { out.len_of(Axis(0)) } else { 1 };
@@ -246,9 +249,6 @@ pub fn run_rows_new<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize,
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .and_then(|n| n.checked_mul(core::mem::size_of::<T>().max(1)))
         .filter(|&b| b <= isize::MAX as usize)?;
-    if R == 0 || shape[R - 1] < tuning::current().rows_min_len {
-        return None;
-    }
     let mut dim = D::zeros(R);
     dim.slice_mut().copy_from_slice(&shape);
     // Zeros (fresh pages from the allocator) rather than uninitialized
