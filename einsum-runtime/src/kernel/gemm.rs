@@ -573,16 +573,27 @@ unsafe fn narrow_point_body<T: Scalar, const N: usize, const B: u8>(
                 }
             }
         }
+        // Where K offset kk of K block kp starts in the phases, for the
+        // block of rows at 0: phase kk % step, element kk / step, of the
+        // block's slot. One table for the chunk, so that the loop below, one
+        // pass over every K offset, divides nothing.
+        let ks = kpoints * run;
+        let mut start = [0u32; NARROW_B];
+        for (kb, s) in start[..ks].iter_mut().enumerate() {
+            let (kp, kk) = (kb / run, kb % run);
+            // At most `slots · slot <= NARROW_PHASES` (`Narrow::new`).
+            *s = (slot_of[kp] * plan.slot + (kk % step) * len + kk / step) as u32;
+        }
         for blk in 0..blocks {
             let r0 = blk * NARROW_ROWS;
             let mut acc = [[T::zero(); NARROW_ROWS]; N];
-            for (kp, &slot) in slot_of[..kpoints].iter().enumerate() {
-                for kk in 0..run {
-                    let at = slot * plan.slot + (kk % step) * len + r0 + kk / step;
+            for (kb, &s) in start[..ks].iter().enumerate() {
+                {
+                    let at = s as usize + r0;
                     let v: &[T; NARROW_ROWS] = phases.buf[at..at + NARROW_ROWS]
                         .try_into()
                         .expect("16 rows");
-                    let bk = &plan.b[(kp * run + kk) * N..][..N];
+                    let bk = &plan.b[kb * N..][..N];
                     for (acc, &bv) in acc.iter_mut().zip(bk) {
                         for (x, &a) in acc.iter_mut().zip(v) {
                             // Fused in the builds with FMA (as `gemm`'s
