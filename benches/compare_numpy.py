@@ -330,6 +330,7 @@ def main():
 
         np_einsum = oe_contract = direct = np_load = None
         direct_name = ""
+        directs = {}
         if np is not None:
             snap = cpu_snap()
             rng = np.random.default_rng(0)
@@ -347,6 +348,7 @@ def main():
                         oe_contract = median_ns(lambda: owned(np, oe.contract(spec, *ops), ops), args.time)
                     for name, f in numpy_direct(np, group, ops).items():
                         t = median_ns(f, args.time)
+                        directs[name] = t
                         if direct is None or t < direct:
                             direct, direct_name = t, name
             except RuntimeError as e:
@@ -357,7 +359,7 @@ def main():
         loads = [x for x in (rust_load.get(group), np_load) if x is not None]
         busy = max(loads) if loads else None
         rows.append(
-            (group, spec, threads, kind, amount, rust, wrong, np_einsum, oe_contract, direct, direct_name, busy)
+            (group, spec, threads, kind, amount, rust, wrong, np_einsum, oe_contract, direct, direct_name, busy, directs)
         )
 
     # --- the summary table -------------------------------------------------
@@ -378,7 +380,7 @@ def main():
         "| np.einsum / einsum | numpy direct / einsum |"
     )
     print("|---|---|--:|--:|---|--:|--:|---|--:|--:|--:|--:|")
-    for group, spec, threads, kind, amount, rust, wrong, np_e, oe_c, direct, direct_name, busy in rows:
+    for group, spec, threads, kind, amount, rust, wrong, np_e, oe_c, direct, direct_name, busy, _ in rows:
         mine_vals = [rust[f] for f in EINSUM_IDS if rust[f] is not None and f not in wrong]
         mine = min(mine_vals) if mine_vals else None
         others = [
@@ -410,6 +412,19 @@ def main():
         f"‡ = other processes used more than {BUSY} CPUs while the case ran (Rust or numpy): "
         "its numbers are not reliable."
     )
+
+    # --- every numpy direct way, where a case has more than one -------------
+    several = [r for r in rows if len(r[12]) > 1]
+    if several:
+        print()
+        print("| case | numpy direct way | time | way / einsum |")
+        print("|---|---|--:|--:|")
+        for r in several:
+            group, spec, rust, wrong, directs = r[0], r[1], r[5], r[6], r[12]
+            mine_vals = [rust[f] for f in EINSUM_IDS if rust[f] is not None and f not in wrong]
+            mine = min(mine_vals) if mine_vals else None
+            for name, t in directs.items():
+                print(f"| `{spec}` {group} | {name} | {fmt_time(t)} | {fmt_ratio(t, mine)} |")
 
     # --- every Rust row ----------------------------------------------------
     present = [f for f in ALL_IDS if any(r[5][f] is not None for r in rows)]
