@@ -47,7 +47,7 @@
 extern crate self as einsum;
 
 pub use einsum_runtime::windows;
-pub use einsum_runtime::{AxisRef, EinsumError, ErrorKind, Scalar, MAX_AXES};
+pub use einsum_runtime::{AxisRef, EinsumError, ErrorKind, Plan, PlanStep, Scalar, MAX_AXES};
 pub use ndarray;
 pub use num_complex;
 
@@ -144,15 +144,39 @@ pub use einsum_macro::einsum_into;
 /// ```
 pub use einsum_macro::try_einsum_into;
 
+/// The order in which [`einsum!`] would contract these operands, with its
+/// FLOP counts, as numpy's `einsum_path` reports them.
+///
+/// Takes what [`einsum!`] takes and returns a [`Plan`]: the FLOPs of the
+/// one loop nest over every label and of the steps chosen, the speed-up,
+/// the largest intermediate, and each step as an einsum of its own. Its
+/// `Display` is numpy's table.
+///
+/// ```
+/// use einsum::einsum_path;
+/// use einsum::ndarray::Array2;
+///
+/// let a = Array2::<f64>::zeros((1000, 10));
+/// let b = Array2::<f64>::zeros((10, 1000));
+/// let plan = einsum_path!("ij,jk,kl->il", &a, &b, &a);
+/// assert_eq!((plan.naive_flops(), plan.flops()), (300_000_000, 400_000));
+/// let steps: Vec<&str> = plan.steps().iter().map(|s| s.subscripts()).collect();
+/// assert_eq!(steps, ["jk,kl->jl", "ij,jl->il"]);
+/// ```
+///
+/// # Panics
+/// When the shapes do not fit the subscripts, as [`einsum!`] does.
+pub use einsum_macro::einsum_path;
+
 #[doc(hidden)]
 pub mod __private {
     //! What the macros' expansion names. Not a public API.
     pub use core::marker::PhantomData;
     pub use einsum_runtime::{
-        einsum_into, einsum_owned, einsum_scalar, elem_of, fallback_any, fallback_owned,
-        fallback_scalar, madd, rows_fit, run_rows_into, run_rows_new, small_enough,
-        with_thresholds, EinsumError, Lines, Operand, OutputOperand, RawOperand, RowKernel,
-        RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, Thresholds, MAX_AXES,
+        einsum_into, einsum_owned, einsum_path, einsum_scalar, elem_of, fallback_any,
+        fallback_owned, fallback_scalar, madd, rows_fit, run_rows_into, run_rows_new, small_enough,
+        with_thresholds, EinsumError, Lines, Operand, OutputOperand, Plan, PlanCache, RawOperand,
+        RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, Thresholds, MAX_AXES,
     };
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

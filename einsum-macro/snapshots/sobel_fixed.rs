@@ -361,6 +361,7 @@ fn expansion() {
                         &__EINSUM_SPEC,
                         [__einsum_v0, __einsum_v1],
                         &[(2, __einsum_fixed0), (3, __einsum_fixed1)],
+                        ::core::option::Option::None,
                     ) {
                         ::core::result::Result::Ok(__einsum_value) => __einsum_value,
                         ::core::result::Result::Err(__einsum_error) => {

@@ -24,6 +24,8 @@ pub enum Form {
     TryEinsum,
     Into,
     TryInto,
+    /// `einsum_path!`: the plan, not the result.
+    Path,
 }
 
 impl Form {
@@ -41,6 +43,7 @@ impl Form {
             Form::TryEinsum => "`try_einsum!(\"ij,jk->ik\", a, b)`",
             Form::Into => "`einsum_into!(&mut out, \"ij,jk->ik\", a, b)`",
             Form::TryInto => "`try_einsum_into!(&mut out, \"ij,jk->ik\", a, b)`",
+            Form::Path => "`einsum_path!(\"ij,jk,kl->il\", a, b, c)`",
         }
     }
 }
@@ -118,6 +121,7 @@ fn fallback(
     let first = args.and_then(|a| a.operands.first());
     let value = match (form, output, first) {
         (Form::Into | Form::TryInto, _, _) => quote!(()),
+        (Form::Path, _, _) => quote!(#p::fallback_any::<#p::Plan>()),
         (_, Some(Output::Scalar), Some(op)) => {
             let e = &op.tokens;
             quote!(#p::fallback_scalar(&(#e)))
@@ -350,8 +354,26 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
         let l = Literal::usize_unsuffixed(plan.labels.len());
         quote!(#l)
     };
+    // Three or more operands: a cache of the last contraction order, for
+    // calls with the same sizes.
+    let cache = if k >= 3 {
+        let name = format_ident!("__EINSUM_PLAN_CACHE", span = Span::mixed_site());
+        items.extend(quote! {
+            static #name: #p::PlanCache = #p::PlanCache::new();
+        });
+        quote!(::core::option::Option::Some(&#name))
+    } else {
+        quote!(::core::option::Option::None)
+    };
     let value = format_ident!("__einsum_value", span = Span::mixed_site());
     let (out_pattern, out_expr, setup, small, call) = match (form, plan.output_kind()) {
+        (Form::Path, _) => (
+            quote!(),
+            quote!(),
+            quote!(),
+            None,
+            quote!(#p::einsum_path::<_, #k_lit, #room>(&#spec, [#(#raw),*], &[#(#fixed),*])),
+        ),
         (Form::Into | Form::TryInto, _) => {
             let out = args.out.as_ref().expect("the _into forms have an output");
             let out_ident = format_ident!("__einsum_out", span = Span::mixed_site());
@@ -388,7 +410,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             let out_view = quote_spanned!(out.span=> #check(#elem, #out_ident));
             let out_ref = format_ident!("__einsum_out_ref", span = Span::mixed_site());
             let call = quote! {
-                #p::einsum_into::<_, _, #k_lit, #room>(&#spec, #out_ref, [#(#raw),*], &[#(#fixed),*])
+                #p::einsum_into::<_, _, #k_lit, #room>(&#spec, #out_ref, [#(#raw),*], &[#(#fixed),*], #cache)
             };
             let setup = quote!(let #out_ref = #out_view;);
             let small = small_path(plan, &fixed_vars, SmallOutput::Into(&out_ref));
@@ -405,7 +427,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
             quote!(),
             quote!(),
             small_path(plan, &fixed_vars, SmallOutput::Scalar),
-            quote!(#p::einsum_scalar::<_, #k_lit, #room>(&#spec, [#(#raw),*], &[#(#fixed),*])),
+            quote!(#p::einsum_scalar::<_, #k_lit, #room>(&#spec, [#(#raw),*], &[#(#fixed),*], #cache)),
         ),
         (_, kind) => {
             let dim = dim_type(match kind {
@@ -417,7 +439,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
                 quote!(),
                 quote!(),
                 small_path(plan, &fixed_vars, SmallOutput::New(dim.clone())),
-                quote!(#p::einsum_owned::<_, #dim, #k_lit, #room>(&#spec, [#(#raw),*], &[#(#fixed),*])),
+                quote!(#p::einsum_owned::<_, #dim, #k_lit, #room>(&#spec, [#(#raw),*], &[#(#fixed),*], #cache)),
             )
         }
     };

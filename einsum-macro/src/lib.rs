@@ -39,3 +39,9 @@ pub fn einsum_into(input: TokenStream) -> TokenStream {
 pub fn try_einsum_into(input: TokenStream) -> TokenStream {
     expand::expand(input.into(), Form::TryInto).into()
 }
+
+/// See `einsum::einsum_path!`.
+#[proc_macro]
+pub fn einsum_path(input: TokenStream) -> TokenStream {
+    expand::expand(input.into(), Form::Path).into()
+}

@@ -17,6 +17,8 @@ use crate::error::{EinsumError, ErrorKind};
 use crate::huge;
 use crate::kernel;
 use crate::operand::RawOperand;
+use crate::pairwise;
+use crate::path::{self, Plan, PlanCache};
 use crate::resolve::{resolve, Layout};
 use crate::scalar::Scalar;
 use crate::spec::Spec;
@@ -35,12 +37,67 @@ unsafe fn compute<T: Scalar, const K: usize, const N: usize>(
     layout: &mut Layout<K, N>,
     ops: &[RawOperand<'_, T>; K],
     out: *mut T,
+    cache: Option<&PlanCache>,
 ) {
+    // Three or more operands: pairwise, when an order beats the one nest.
+    if let (Some(cache), true) = (cache, (3..=path::PAIRWISE_MAX).contains(&K)) {
+        if layout.axes().iter().all(|a| a.size > 0) {
+            let (sizes, masks, out_mask) = order_inputs(layout);
+            let order = cache.order(&sizes[..layout.axes().len()], masks, out_mask);
+            // SAFETY: as below; `pairwise::run` reads the operands within
+            // their shapes, writes each output element, and keeps its
+            // intermediates in a buffer of its own.
+            if order.pairwise() && unsafe { pairwise::run(layout, pointers(ops), &order, out) } {
+                return;
+            }
+        }
+    }
     // SAFETY: `resolve` built the layout from the operands' own shapes and
     // strides (each operand's index range within its shape, broadcast axes
     // at stride 0, diagonals only over equal lengths), and the caller vouches
     // for the output.
     unsafe { kernel::contract(layout.axes_mut(), pointers(ops), out) }
+}
+
+/// What an order is chosen from: each axis's size, each operand's axes and
+/// the output's, as masks over axis ids.
+fn order_inputs<const K: usize, const N: usize>(
+    layout: &Layout<K, N>,
+) -> ([usize; N], &[u64; K], u64) {
+    let mut sizes = [0usize; N];
+    for (s, a) in sizes.iter_mut().zip(layout.axes()) {
+        *s = a.size;
+    }
+    let out = layout.out_ids().iter().fold(0u64, |m, &id| m | 1 << id);
+    (sizes, layout.present(), out)
+}
+
+/// `einsum_path!`: the order the call would run in, with its costs.
+///
+/// `N` as for [`einsum_owned`].
+#[inline(never)]
+pub fn einsum_path<T: Scalar, const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+) -> Result<Plan, EinsumError> {
+    let layout = resolve::<T, K, N>(spec, &ops, fixed)?;
+    let (sizes, masks, out) = order_inputs(&layout);
+    let sizes = &sizes[..layout.axes().len()];
+    let pairwise = (3..=path::PAIRWISE_MAX).contains(&K) && sizes.iter().all(|&s| s > 0);
+    let order = if pairwise {
+        path::order(sizes, masks, out)
+    } else {
+        path::nest_only(sizes, masks, out)
+    };
+    Ok(Plan::describe(
+        spec,
+        &order,
+        sizes,
+        masks,
+        out,
+        layout.out_ids(),
+    ))
 }
 
 /// Refuses shapes whose element count or byte size overflows `isize`, which
@@ -71,6 +128,7 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     spec: &Spec,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
+    cache: Option<&PlanCache>,
 ) -> Result<Array<T, D>, EinsumError> {
     let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
     let shape = layout.out_shape();
@@ -87,7 +145,7 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     // its strides were given to the layout; nothing else can see it.
     // `MaybeUninit<T>` has `T`'s layout, and writing a `T` needs no prior
     // value.
-    unsafe { compute(&mut layout, &ops, ptr) };
+    unsafe { compute(&mut layout, &ops, ptr, cache) };
     // SAFETY: every kernel writes every output element before returning (the
     // nest's map, reduce and accumulate shapes, the empty sum, the GEMM
     // kernels, whose first K block overwrites); the output of an empty axis
@@ -104,13 +162,14 @@ pub fn einsum_scalar<T: Scalar, const K: usize, const N: usize>(
     spec: &Spec,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
+    cache: Option<&PlanCache>,
 ) -> Result<T, EinsumError> {
     let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
     debug_assert!(layout.out_shape().is_empty());
     let mut out = T::zero();
     // SAFETY: the output has no axes, so its only element is `out`, a local
     // the operands cannot overlap.
-    unsafe { compute(&mut layout, &ops, &mut out) };
+    unsafe { compute(&mut layout, &ops, &mut out, cache) };
     Ok(out)
 }
 
@@ -124,6 +183,7 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     out: &mut ArrayRef<T, D>,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
+    cache: Option<&PlanCache>,
 ) -> Result<(), EinsumError> {
     let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
     if out.shape() != layout.out_shape() {
@@ -141,6 +201,6 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     // it its strides; the elements of a `&mut ArrayRef` are distinct and
     // valid for writes, and its unique borrow keeps every operand from
     // overlapping it.
-    unsafe { compute(&mut layout, &ops, ptr) };
+    unsafe { compute(&mut layout, &ops, ptr, cache) };
     Ok(())
 }

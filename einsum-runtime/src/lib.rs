@@ -15,6 +15,8 @@ mod huge;
 #[macro_use]
 mod kernel;
 mod operand;
+mod pairwise;
+mod path;
 mod resolve;
 mod rows;
 mod scalar;
@@ -23,10 +25,11 @@ mod spec;
 mod tuning;
 pub mod windows;
 
-pub use entry::{einsum_into, einsum_owned, einsum_scalar};
+pub use entry::{einsum_into, einsum_owned, einsum_path, einsum_scalar};
 pub use error::{AxisRef, EinsumError, ErrorKind};
 pub use fallback::{fallback_any, fallback_owned, fallback_scalar};
 pub use operand::{elem_of, Operand, OutputOperand, RawOperand, SameElem};
+pub use path::{Plan, PlanCache, PlanStep};
 pub use resolve::MAX_AXES;
 pub use rows::{madd, rows_fit, run_rows_into, run_rows_new, Lines, RowKernel, RowsOut};
 pub use scalar::Scalar;

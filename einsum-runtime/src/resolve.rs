@@ -78,14 +78,12 @@ pub(crate) struct Layout<const K: usize, const N: usize> {
     out_axes: [u8; N],
     out_shape: [usize; N],
     out_rank: usize,
+    /// For each operand, the axes it varies along: bit `id` when some axis
+    /// of the operand of length other than 1 is loop axis `id`.
+    present: [u64; K],
 }
 
 impl<const K: usize, const N: usize> Layout<K, N> {
-    #[cfg(test)]
-    pub fn axes(&self) -> &[Axis<K>] {
-        &self.axes[..self.n]
-    }
-
     /// The axes, for the kernel to reorder in place.
     pub fn axes_mut(&mut self) -> &mut [Axis<K>] {
         &mut self.axes[..self.n]
@@ -93,6 +91,22 @@ impl<const K: usize, const N: usize> Layout<K, N> {
 
     pub fn out_shape(&self) -> &[usize] {
         &self.out_shape[..self.out_rank]
+    }
+
+    /// The loop axes, in id order (labels, then `...` dimensions), before
+    /// the kernel reorders them.
+    pub fn axes(&self) -> &[Axis<K>] {
+        &self.axes[..self.n]
+    }
+
+    /// Each operand's axes, as bit masks over axis ids.
+    pub fn present(&self) -> &[u64; K] {
+        &self.present
+    }
+
+    /// The output's axes, as ids in output order.
+    pub fn out_ids(&self) -> &[u8] {
+        &self.out_axes[..self.out_rank]
     }
 
     /// Records the output's strides; `strides` has one per output axis.
@@ -196,6 +210,7 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
     // Where each axis first got a size other than 1 (or its first size).
     let mut source: [Option<AxisRef>; N] = [None; N];
     let mut ids = [0u8; MAX_AXES];
+    let mut present = [0u64; K];
 
     for (k, (op, term)) in ops.iter().zip(spec.inputs).enumerate() {
         let shape = op.shape();
@@ -265,6 +280,8 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
         for a in 0..shape.len() {
             if shape[a] == 1 {
                 axes[usize::from(ids[a])].strides[k] = 0;
+            } else {
+                present[k] |= 1 << ids[a];
             }
         }
     }
@@ -312,6 +329,7 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
         out_axes,
         out_shape,
         out_rank,
+        present,
     })
 }
 

@@ -1,0 +1,167 @@
+//! Running an [`Order`]: each step through the kernels of one or two
+//! operands, intermediates in one buffer allocated once per call.
+//!
+//! An intermediate is a row-major array over its axes in id order. Its room
+//! in the buffer is reused once the step that reads it is done: each new
+//! intermediate takes the lowest offset where it overlaps no intermediate
+//! still to be read. The last step writes the caller's output (or the new
+//! array, or the scalar) directly.
+
+use crate::kernel;
+use crate::path::{volume, Order, Step, ALONE, MAX_STEPS};
+use crate::resolve::{Axis, Layout};
+use crate::scalar::Scalar;
+
+/// Where each intermediate lives in the buffer, and the buffer's length in
+/// elements; `None` if the count overflows `usize`.
+fn place<const K: usize>(order: &Order, sizes: &[usize]) -> Option<([usize; MAX_STEPS], usize)> {
+    let steps = order.steps();
+    let last = steps.len() - 1;
+    let mut offset = [0usize; MAX_STEPS];
+    let mut len = [0usize; MAX_STEPS];
+    // The step that reads each intermediate.
+    let mut read_at = [usize::MAX; MAX_STEPS];
+    for (t, s) in steps.iter().enumerate() {
+        for slot in [s.a, s.b] {
+            if slot != ALONE && usize::from(slot) >= K {
+                read_at[usize::from(slot) - K] = t;
+            }
+        }
+    }
+    let mut total = 0usize;
+    for t in 0..last {
+        let n = usize::try_from(volume(sizes, steps[t].keep)).ok()?;
+        len[t] = n;
+        // Intermediates made before and read at or after this step.
+        let mut at = 0usize;
+        loop {
+            let clash = (0..t).find(|&u| {
+                read_at[u] >= t && len[u] > 0 && offset[u] < at + n && at < offset[u] + len[u]
+            });
+            match clash {
+                Some(u) => at = offset[u] + len[u],
+                None => break,
+            }
+        }
+        offset[t] = at;
+        total = total.max(at.checked_add(n)?);
+    }
+    Some((offset, total))
+}
+
+/// The stride of axis `id` in a row-major intermediate over `keep` (axes in
+/// id order), 0 if it does not have the axis.
+fn row_major(sizes: &[usize], keep: u64, id: usize) -> isize {
+    if keep >> id & 1 == 0 {
+        return 0;
+    }
+    let inner = keep & !((2u64 << id).wrapping_sub(1));
+    // Fits: the whole buffer's byte count fits `isize` (`run`).
+    volume(sizes, inner) as isize
+}
+
+/// Runs `order` over the operands `ops` (as `layout` describes them) into
+/// `out`, whose strides `layout` has.
+///
+/// Returns `false`, having written nothing, when the intermediates would not
+/// fit in memory; the caller then runs the one loop nest.
+///
+/// # Safety
+/// As for `kernel::contract` over `layout`: the operands' elements valid
+/// for reads at every index within their shapes under the layout's strides,
+/// `out` valid for writes at every output index, distinct, not overlapping
+/// an operand.
+pub(crate) unsafe fn run<T: Scalar, const K: usize, const N: usize>(
+    layout: &Layout<K, N>,
+    ops: [*const T; K],
+    order: &Order,
+    out: *mut T,
+) -> bool {
+    let axes = layout.axes();
+    let mut sizes = [0usize; N];
+    for (s, a) in sizes.iter_mut().zip(axes) {
+        *s = a.size;
+    }
+    let sizes = &sizes[..axes.len()];
+    let Some((offset, total)) = place::<K>(order, sizes) else {
+        return false;
+    };
+    let bytes = total.checked_mul(core::mem::size_of::<T>());
+    if bytes.map_or(true, |b| b > isize::MAX as usize) {
+        return false;
+    }
+    let mut buffer: Vec<T> = Vec::with_capacity(total);
+    let base = buffer.as_mut_ptr();
+    let steps = order.steps();
+    let last = steps.len() - 1;
+    let keep_of = |slot: u8| -> u64 {
+        let s = usize::from(slot);
+        if s < K {
+            layout.present()[s]
+        } else {
+            steps[s - K].keep
+        }
+    };
+    // The first element and the stride along axis `id` of a slot.
+    let ptr_of = |slot: u8| -> *const T {
+        let s = usize::from(slot);
+        if s < K {
+            ops[s]
+        } else {
+            base.wrapping_add(offset[s - K]).cast_const()
+        }
+    };
+    let stride_of = |slot: u8, id: usize| -> isize {
+        let s = usize::from(slot);
+        if s < K {
+            axes[id].strides[s]
+        } else {
+            row_major(sizes, steps[s - K].keep, id)
+        }
+    };
+    for (t, &Step { a, b, keep }) in steps.iter().enumerate() {
+        let (target, out_stride): (*mut T, &dyn Fn(usize) -> isize) = if t == last {
+            (out, &|id| axes[id].out)
+        } else {
+            (base.wrapping_add(offset[t]), &move |id| {
+                row_major(sizes, keep, id)
+            })
+        };
+        let union = keep_of(a) | if b == ALONE { 0 } else { keep_of(b) } | keep;
+        if b == ALONE {
+            let mut table = [Axis::<1>::EMPTY; N];
+            let mut n = 0;
+            for id in (0..axes.len()).filter(|&id| union >> id & 1 == 1) {
+                table[n] = Axis {
+                    size: sizes[id],
+                    strides: [stride_of(a, id)],
+                    out: out_stride(id),
+                    summed: keep >> id & 1 == 0,
+                };
+                n += 1;
+            }
+            // SAFETY: the operand is one of the call's (caller) or an
+            // intermediate written by an earlier step, read within its
+            // shape at its own strides; the target is the caller's output
+            // or this step's room in the buffer, which overlaps no
+            // intermediate still to be read (`place`) and no operand.
+            unsafe { kernel::contract(&mut table[..n], [ptr_of(a)], target) };
+        } else {
+            let mut table = [Axis::<2>::EMPTY; N];
+            let mut n = 0;
+            for id in (0..axes.len()).filter(|&id| union >> id & 1 == 1) {
+                table[n] = Axis {
+                    size: sizes[id],
+                    strides: [stride_of(a, id), stride_of(b, id)],
+                    out: out_stride(id),
+                    summed: keep >> id & 1 == 0,
+                };
+                n += 1;
+            }
+            // SAFETY: as above, for both operands.
+            unsafe { kernel::contract(&mut table[..n], [ptr_of(a), ptr_of(b)], target) };
+        }
+    }
+    drop(buffer);
+    true
+}

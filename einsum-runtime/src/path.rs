@@ -1,0 +1,627 @@
+//! The contraction order of three or more operands, chosen from the sizes.
+//!
+//! The input is what [`resolve`](crate::resolve) found: the size of every
+//! loop axis (labels, then `...` dimensions) and, for each operand, the set
+//! of axes it varies along, as a bit mask; and the output's axes. The
+//! macro numbered the labels at compile time, so nothing here looks at
+//! characters: an order is a choice among masks, made from sizes.
+//!
+//! The costs are opt_einsum's (and numpy's `einsum_path`'s): a step over the
+//! axes `U` that sums some of them costs `2 · Π_{u∈U} size(u)` FLOPs (a
+//! multiply and an add per term), one that sums none `Π size(u)`; the
+//! all-axes loop nest of `k` operands costs `Π size · (max(1, k − 1) + 1)`
+//! when an axis is shared or summed. Steps:
+//! 1. an axis in only one operand and not in the output is summed out of
+//!    that operand first, alone;
+//! 2. then pairs, in the order of least total FLOPs: an exact search over
+//!    subsets (opt_einsum's `optimal` and `dp` find the same minimum) for up
+//!    to [`EXACT_MAX`] operands, greedy beyond (the pair of least FLOPs, then
+//!    the smaller result); ties go to the order whose largest intermediate
+//!    is smaller.
+//!
+//! When no pairwise order costs less than the loop nest (`"ij,ij,ij->ij"`
+//! costs the same either way), the nest runs: it needs no intermediate.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use crate::spec::Spec;
+
+/// The most operands searched exactly; more are ordered greedily.
+pub const EXACT_MAX: usize = 8;
+
+/// The most operands contracted pairwise (numpy's former `NPY_MAXARGS`);
+/// more run as one loop nest.
+pub const PAIRWISE_MAX: usize = 32;
+
+/// The most steps a plan has: one alone-sum per operand, and one fewer
+/// pairs than operands.
+pub(crate) const MAX_STEPS: usize = 2 * PAIRWISE_MAX;
+
+/// No second operand: the step sums axes out of its first alone.
+pub(crate) const ALONE: u8 = u8::MAX;
+
+/// One step: contract slots `a` and `b` (or sum out of `a` alone), giving a
+/// new slot, numbered after the operands in step order, over the axes
+/// `keep`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub a: u8,
+    pub b: u8,
+    pub keep: u64,
+}
+
+/// A contraction order and its costs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Order {
+    pub steps: [Step; MAX_STEPS],
+    pub len: usize,
+    /// FLOPs of the steps.
+    pub flops: u128,
+    /// FLOPs of the single loop nest.
+    pub naive: u128,
+    /// Elements of the largest intermediate (the result included).
+    pub largest: u128,
+}
+
+impl Order {
+    /// The steps in order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps[..self.len]
+    }
+
+    /// Whether the pairwise steps beat the one loop nest.
+    pub fn pairwise(&self) -> bool {
+        self.flops < self.naive
+    }
+}
+
+/// `Π size(u)` over the axes of `mask` (saturating).
+pub(crate) fn volume(sizes: &[usize], mask: u64) -> u128 {
+    let mut v: u128 = 1;
+    let mut m = mask;
+    while m != 0 {
+        let u = m.trailing_zeros() as usize;
+        v = v.saturating_mul(sizes[u] as u128);
+        m &= m - 1;
+    }
+    v
+}
+
+/// opt_einsum's cost of one step over `union` that keeps `keep`.
+fn step_flops(sizes: &[usize], union: u64, keep: u64) -> u128 {
+    let factor = if union & !keep != 0 { 2 } else { 1 };
+    volume(sizes, union).saturating_mul(factor)
+}
+
+/// No steps: the one loop nest, whose cost is also the plan's.
+pub(crate) fn nest_only(sizes: &[usize], masks: &[u64], out: u64) -> Order {
+    let all = masks.iter().fold(out, |m, &x| m | x);
+    let occurrences: u32 = masks.iter().map(|m| m.count_ones()).sum();
+    let shared = occurrences > all.count_ones() || all & !out != 0;
+    let factor = (masks.len().saturating_sub(1)).max(1) as u128 + u128::from(shared);
+    let naive = volume(sizes, all).saturating_mul(factor);
+    Order {
+        steps: [Step {
+            a: 0,
+            b: 0,
+            keep: 0,
+        }; MAX_STEPS],
+        len: 0,
+        flops: naive,
+        naive,
+        largest: volume(sizes, out),
+    }
+}
+
+/// The best order for operands of axes `masks` (sizes `sizes`) into an
+/// output of axes `out`. At most [`PAIRWISE_MAX`] operands.
+pub(crate) fn order(sizes: &[usize], masks: &[u64], out: u64) -> Order {
+    let k = masks.len();
+    assert!((1..=PAIRWISE_MAX).contains(&k), "einsum: operands to order");
+    let mut o = nest_only(sizes, masks, out);
+    o.flops = 0;
+    o.largest = 0;
+
+    // The operands still to contract: (slot, axes).
+    let mut live: [(u8, u64); PAIRWISE_MAX] = [(0, 0); PAIRWISE_MAX];
+    for (i, &m) in masks.iter().enumerate() {
+        live[i] = (i as u8, m);
+    }
+    let mut n = k;
+    let mut next_slot = k as u8;
+    let mut push = |o: &mut Order, a: u8, b: u8, union: u64, keep: u64| {
+        o.steps[o.len] = Step { a, b, keep };
+        o.len += 1;
+        o.flops = o.flops.saturating_add(step_flops(sizes, union, keep));
+        o.largest = o.largest.max(volume(sizes, keep));
+    };
+    // 1. Axes of one operand alone, summed out of it first.
+    for i in 0..n {
+        let others = (0..n).filter(|&j| j != i).fold(out, |m, j| m | live[j].1);
+        let (slot, m) = live[i];
+        if m & !others != 0 && n > 1 {
+            push(&mut o, slot, ALONE, m, m & others);
+            live[i] = (next_slot, m & others);
+            next_slot += 1;
+        }
+    }
+    if n == 1 {
+        let (slot, m) = live[0];
+        push(&mut o, slot, ALONE, m | out, out);
+        return o;
+    }
+    // 2. Pairs.
+    if n <= EXACT_MAX {
+        exact(&mut o, sizes, &live[..n], out, next_slot, &mut push);
+    } else {
+        while n > 1 {
+            let rest = |skip: (usize, usize)| {
+                (0..n)
+                    .filter(|&j| j != skip.0 && j != skip.1)
+                    .fold(out, |m, j| m | live[j].1)
+            };
+            let mut best: Option<(u128, u128, usize, usize)> = None;
+            for i in 0..n {
+                for j in i + 1..n {
+                    let union = live[i].1 | live[j].1;
+                    let keep = union & rest((i, j));
+                    let cost = (step_flops(sizes, union, keep), volume(sizes, keep));
+                    if best.map_or(true, |b| cost < (b.0, b.1)) {
+                        best = Some((cost.0, cost.1, i, j));
+                    }
+                }
+            }
+            let (_, _, i, j) = best.expect("two operands at least");
+            let union = live[i].1 | live[j].1;
+            let keep = if n == 2 { out } else { union & rest((i, j)) };
+            push(&mut o, live[i].0, live[j].0, union | keep, keep);
+            live[i] = (next_slot, keep);
+            next_slot += 1;
+            live[j] = live[n - 1];
+            n -= 1;
+        }
+    }
+    o
+}
+
+/// The exact search: for every subset of the operands, the cheapest way to
+/// contract it to one intermediate, from the cheapest ways for its two
+/// parts (opt_einsum's `optimal`, by dynamic programming over subsets).
+fn exact(
+    o: &mut Order,
+    sizes: &[usize],
+    live: &[(u8, u64)],
+    out: u64,
+    first_slot: u8,
+    push: &mut impl FnMut(&mut Order, u8, u8, u64, u64),
+) {
+    const SETS: usize = 1 << EXACT_MAX;
+    let n = live.len();
+    let full = (1usize << n) - 1;
+    // The axes of each subset, and those its intermediate keeps: the ones
+    // that operands outside it, or the output, still need.
+    let mut axes = [0u64; SETS];
+    for s in 1..=full {
+        let low = s.trailing_zeros() as usize;
+        axes[s] = axes[s & (s - 1)] | live[low].1;
+    }
+    let keep = |s: usize| {
+        if s == full {
+            out
+        } else {
+            axes[s] & (axes[full & !s] | out)
+        }
+    };
+    // (FLOPs, largest intermediate, first part) of each subset's best way.
+    let mut best = [(0u128, 0u128, 0usize); SETS];
+    for s in 1..=full {
+        if s.count_ones() == 1 {
+            continue;
+        }
+        let low = s & s.wrapping_neg();
+        let k = keep(s);
+        let mut found: Option<(u128, u128, usize)> = None;
+        // Every split into two parts, the part with the lowest operand first.
+        let mut a = (s - 1) & s;
+        while a != 0 {
+            if a & low != 0 {
+                let b = s & !a;
+                let union = keep(a) | keep(b) | k;
+                let flops = best[a]
+                    .0
+                    .saturating_add(best[b].0)
+                    .saturating_add(step_flops(sizes, union, k));
+                let largest = best[a].1.max(best[b].1).max(volume(sizes, k));
+                if found.map_or(true, |f| (flops, largest) < (f.0, f.1)) {
+                    found = Some((flops, largest, a));
+                }
+            }
+            a = (a - 1) & s;
+        }
+        best[s] = found.expect("a subset of two or more operands splits");
+    }
+    // The steps, parts before the whole: slots are numbered as they come.
+    fn emit(
+        s: usize,
+        best: &[(u128, u128, usize)],
+        live: &[(u8, u64)],
+        keep: &dyn Fn(usize) -> u64,
+        next: &mut u8,
+        o: &mut Order,
+        push: &mut dyn FnMut(&mut Order, u8, u8, u64, u64),
+    ) -> u8 {
+        if s.count_ones() == 1 {
+            return live[s.trailing_zeros() as usize].0;
+        }
+        let a = best[s].2;
+        let b = s & !a;
+        let sa = emit(a, best, live, keep, next, o, push);
+        let sb = emit(b, best, live, keep, next, o, push);
+        let k = keep(s);
+        push(o, sa, sb, keep(a) | keep(b) | k, k);
+        let slot = *next;
+        *next += 1;
+        slot
+    }
+    let mut next = first_slot;
+    emit(full, &best, live, &keep, &mut next, o, push);
+}
+
+/// A call site's last order, kept for the next call with the same sizes.
+///
+/// The macro puts one in a `static` beside each call of three or more
+/// operands. A call that finds it busy (another thread is reading or
+/// filling it) orders without it.
+pub struct PlanCache {
+    last: Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    key: Vec<u64>,
+    order: Order,
+}
+
+impl PlanCache {
+    /// An empty cache.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> PlanCache {
+        PlanCache {
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The order for these sizes and masks: the cached one when they match
+    /// the last call's, else a new one, which is then kept.
+    pub(crate) fn order(&self, sizes: &[usize], masks: &[u64], out: u64) -> Order {
+        let key = || {
+            sizes
+                .iter()
+                .map(|&s| s as u64)
+                .chain(masks.iter().copied())
+                .chain([out])
+        };
+        if let Ok(last) = self.last.try_lock() {
+            if let Some(c) = last.as_ref() {
+                if c.key.iter().copied().eq(key()) {
+                    return c.order;
+                }
+            }
+        }
+        let order = order(sizes, masks, out);
+        if let Ok(mut last) = self.last.try_lock() {
+            *last = Some(Cached {
+                key: key().collect(),
+                order,
+            });
+        }
+        order
+    }
+}
+
+/// The contraction order [`einsum_path!`](../einsum/macro.einsum_path.html)
+/// chose for some operands, with its costs, shown as numpy's `einsum_path`
+/// shows its own.
+///
+/// ```
+/// use einsum::einsum_path;
+/// use einsum::ndarray::Array2;
+///
+/// let a = Array2::<f64>::zeros((1000, 10));
+/// let b = Array2::<f64>::zeros((10, 1000));
+/// let c = Array2::<f64>::zeros((1000, 10));
+/// let plan = einsum_path!("ij,jk,kl->il", &a, &b, &c);
+/// assert_eq!(plan.naive_flops(), 300_000_000);
+/// assert_eq!(plan.flops(), 400_000);
+/// assert_eq!(plan.steps()[0].subscripts(), "jk,kl->jl");
+/// println!("{plan}");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    subscripts: String,
+    naive: u128,
+    flops: u128,
+    largest: u128,
+    naive_scaling: u32,
+    steps: Vec<PlanStep>,
+}
+
+/// One step of a [`Plan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanStep {
+    subscripts: String,
+    flops: u128,
+    scaling: u32,
+    remaining: String,
+}
+
+impl PlanStep {
+    /// The step as an einsum of its own (`"jk,kl->jl"`).
+    pub fn subscripts(&self) -> &str {
+        &self.subscripts
+    }
+
+    /// Its FLOPs, counted as opt_einsum counts them.
+    pub fn flops(&self) -> u128 {
+        self.flops
+    }
+
+    /// How many axes it loops over.
+    pub fn scaling(&self) -> u32 {
+        self.scaling
+    }
+
+    /// The terms left after it, as one expression.
+    pub fn remaining(&self) -> &str {
+        &self.remaining
+    }
+}
+
+impl Plan {
+    /// The whole expression.
+    pub fn subscripts(&self) -> &str {
+        &self.subscripts
+    }
+
+    /// FLOPs of the one loop nest over every axis.
+    pub fn naive_flops(&self) -> u128 {
+        self.naive
+    }
+
+    /// FLOPs of the steps that run: the pairwise steps, or the nest when no
+    /// order beats it.
+    pub fn flops(&self) -> u128 {
+        self.flops
+    }
+
+    /// `naive_flops / flops`.
+    pub fn speedup(&self) -> f64 {
+        self.naive as f64 / self.flops.max(1) as f64
+    }
+
+    /// Elements of the largest array a step writes, the result included.
+    pub fn largest_intermediate(&self) -> u128 {
+        self.largest
+    }
+
+    /// The steps in the order they run: one, the nest itself, when the
+    /// expression runs as one loop nest.
+    pub fn steps(&self) -> &[PlanStep] {
+        &self.steps
+    }
+
+    /// The plan of `order` for `spec`: `axis_char` names each axis
+    /// (labels, then `...` dimensions), `masks` are the operands' axes.
+    pub(crate) fn describe(
+        spec: &Spec,
+        order: &Order,
+        sizes: &[usize],
+        masks: &[u64],
+        out: u64,
+        out_axes: &[u8],
+    ) -> Plan {
+        // Letters for the `...` dimensions: the first unused ones.
+        let spare: Vec<char> = ('a'..='z')
+            .chain('A'..='Z')
+            .filter(|c| !spec.labels.contains(&(*c as u8)))
+            .collect();
+        let name = |u: usize| {
+            if u < spec.labels.len() {
+                spec.labels[u] as char
+            } else {
+                spare.get(u - spec.labels.len()).copied().unwrap_or('?')
+            }
+        };
+        let by_mask = |m: u64| -> String {
+            (0..64)
+                .filter(|&u| m >> u & 1 == 1)
+                .map(|u| name(u as usize))
+                .collect()
+        };
+        let output: String = out_axes.iter().map(|&u| name(usize::from(u))).collect();
+        let all = masks.iter().fold(out, |m, &x| m | x);
+        let naive_scaling = all.count_ones();
+        let mut terms: Vec<String> = (0..masks.len())
+            .map(|k| spec.inputs[k].text.to_string())
+            .collect();
+        let mut steps = Vec::new();
+        if !order.pairwise() {
+            steps.push(PlanStep {
+                subscripts: spec.subscripts.to_string(),
+                flops: order.naive,
+                scaling: naive_scaling,
+                remaining: format!("{output}->{output}"),
+            });
+        } else {
+            let mut live: Vec<usize> = (0..masks.len()).collect();
+            let last = order.len - 1;
+            for (t, s) in order.steps().iter().enumerate() {
+                let result = if t == last {
+                    output.clone()
+                } else {
+                    by_mask(s.keep)
+                };
+                let mut ins = vec![terms[usize::from(s.a)].clone()];
+                live.retain(|&x| x != usize::from(s.a));
+                let mut union = slot_mask(order, masks, s.a);
+                if s.b != ALONE {
+                    ins.push(terms[usize::from(s.b)].clone());
+                    live.retain(|&x| x != usize::from(s.b));
+                    union |= slot_mask(order, masks, s.b);
+                }
+                union |= s.keep;
+                terms.push(result.clone());
+                live.push(terms.len() - 1);
+                let rest: Vec<&str> = live.iter().map(|&x| terms[x].as_str()).collect();
+                steps.push(PlanStep {
+                    subscripts: format!("{}->{}", ins.join(","), result),
+                    flops: step_flops(sizes, union, s.keep),
+                    scaling: union.count_ones(),
+                    remaining: format!("{}->{}", rest.join(","), output),
+                });
+            }
+        }
+        Plan {
+            subscripts: spec.subscripts.to_string(),
+            naive: order.naive,
+            flops: if order.pairwise() {
+                order.flops
+            } else {
+                order.naive
+            },
+            largest: if order.pairwise() {
+                order.largest
+            } else {
+                volume(sizes, out)
+            },
+            naive_scaling,
+            steps,
+        }
+    }
+}
+
+/// The axes of a slot of `order`: an operand's, or a step's result.
+fn slot_mask(order: &Order, masks: &[u64], slot: u8) -> u64 {
+    let s = usize::from(slot);
+    if s < masks.len() {
+        masks[s]
+    } else {
+        order.steps[s - masks.len()].keep
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opt_scaling = self.steps.iter().map(|s| s.scaling).max().unwrap_or(0);
+        writeln!(f, "  Complete contraction:  {}", self.subscripts)?;
+        writeln!(f, "         Naive scaling:  {}", self.naive_scaling)?;
+        writeln!(f, "     Optimized scaling:  {opt_scaling}")?;
+        writeln!(f, "      Naive FLOP count:  {:.3e}", self.naive as f64)?;
+        writeln!(f, "  Optimized FLOP count:  {:.3e}", self.flops as f64)?;
+        writeln!(f, "   Theoretical speedup:  {:.3}", self.speedup())?;
+        writeln!(
+            f,
+            "  Largest intermediate:  {:.3e} elements",
+            self.largest as f64
+        )?;
+        let rule = "-".repeat(74);
+        writeln!(f, "{rule}")?;
+        writeln!(
+            f,
+            "{:<9}{:>12}   {:<24}{:>26}",
+            "scaling", "FLOPs", "current", "remaining"
+        )?;
+        writeln!(f, "{rule}")?;
+        for s in &self.steps {
+            writeln!(
+                f,
+                "{:>4}     {:>12.3e}   {:<24}{:>26}",
+                s.scaling, s.flops as f64, s.subscripts, s.remaining
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bits(axes: &[usize]) -> u64 {
+        axes.iter().fold(0, |m, &a| m | 1 << a)
+    }
+
+    #[test]
+    fn chain_order_and_costs() {
+        // ij,jk,kl->il with i = 1000, j = 10, k = 1000, l = 10.
+        let sizes = [1000, 10, 1000, 10];
+        let masks = [bits(&[0, 1]), bits(&[1, 2]), bits(&[2, 3])];
+        let o = order(&sizes, &masks, bits(&[0, 3]));
+        assert_eq!(o.naive, 300_000_000);
+        assert_eq!(o.flops, 400_000);
+        assert_eq!(o.largest, 10_000);
+        assert_eq!(
+            o.steps(),
+            [
+                Step {
+                    a: 1,
+                    b: 2,
+                    keep: bits(&[1, 3])
+                },
+                Step {
+                    a: 0,
+                    b: 3,
+                    keep: bits(&[0, 3])
+                }
+            ]
+        );
+        assert!(o.pairwise());
+    }
+
+    #[test]
+    fn lone_axes_are_summed_first() {
+        // ab,bc,cd->a: d only in the third operand, so cd->c first.
+        let sizes = [5, 6, 7, 8];
+        let masks = [bits(&[0, 1]), bits(&[1, 2]), bits(&[2, 3])];
+        let o = order(&sizes, &masks, bits(&[0]));
+        assert_eq!(
+            o.steps()[0],
+            Step {
+                a: 2,
+                b: ALONE,
+                keep: bits(&[2])
+            }
+        );
+        // cd->c: 2·56; then bc,c->b: 2·42; then ab,b->a: 2·30.
+        assert_eq!(o.flops, 2 * 56 + 2 * 42 + 2 * 30);
+    }
+
+    #[test]
+    fn the_nest_wins_ties() {
+        let sizes = [30, 40];
+        let m = bits(&[0, 1]);
+        let o = order(&sizes, &[m, m, m], m);
+        assert_eq!((o.naive, o.flops), (3600, 2400));
+        assert!(o.pairwise());
+        let o = order(&sizes, &[m, m, bits(&[0])], m);
+        assert!(o.flops <= o.naive);
+    }
+
+    #[test]
+    fn greedy_beyond_the_exact_search() {
+        // A chain of 12 matrices alternating 4×40 and 40×4: greedy pairs
+        // the cheap neighbours and ends at the same cost as the exact
+        // search on the first 8.
+        let n = 12;
+        let sizes: Vec<usize> = (0..=n).map(|i| if i % 2 == 0 { 4 } else { 40 }).collect();
+        let masks: Vec<u64> = (0..n).map(|i| bits(&[i, i + 1])).collect();
+        let o = order(&sizes, &masks, bits(&[0, n]));
+        assert_eq!(o.len, n - 1);
+        assert!(o.flops < o.naive);
+        let mut live: Vec<u64> = masks.clone();
+        for s in o.steps() {
+            live.push(s.keep);
+        }
+        assert_eq!(o.steps().last().unwrap().keep, bits(&[0, n]));
+    }
+}
