@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `einsum` | `einsum!(...)`, a new result each call |
 //! | `einsum_into` | `einsum_into!(&mut out, ...)` into a preallocated output |
+//! | `einsum_seq` | three or more operands: `einsum!` calls of two operands each, in the cheapest order, by hand |
 //! | `ndarray_dot` | ndarray's `.dot()` / `general_mat_mul` (matrixmultiply inside) |
 //! | `ndarray` | ndarray's own methods (`diag`, `sum_axis`, broadcasting, ...) |
 //! | `ndarray_einsum` | the `ndarray-einsum` crate (runtime einsum, `ArrayD` result) |
@@ -1645,6 +1646,197 @@ fn sobel(bench: &mut Bench) {
     g.finish();
 }
 
+/// `ij,jk,kl->il`: skinny (1000×10, 10×1000, 1000×10), where the order
+/// decides between 4·10⁵ and 10⁸ multiply-adds, or square at n = 256.
+/// Against the same products in the right order: two `einsum!` calls, two
+/// `.dot()`s, two `gemm` calls into preallocated arrays.
+fn chain(bench: &mut Bench, name: &str, (m, k): (usize, usize)) {
+    // a: m×k, b: k×m, c: m×k; b·c first (k×k), then a·(b·c).
+    let work = 2 * (k * m * k + m * k * k) as u64;
+    let Some(mut g) = bench.group(name, flops(work)) else {
+        return;
+    };
+    let a: Array2<f64> = array((m, k), 1);
+    let b: Array2<f64> = array((k, m), 2);
+    let c: Array2<f64> = array((m, k), 3);
+    let want: Vec<f64> = {
+        let bc = b.dot(&c);
+        a.dot(&bc).into_raw_vec_and_offset().0
+    };
+    check(name, "einsum", einsum!("ij,jk,kl->il", &a, &b, &c), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("ij,jk,kl->il", black_box(&a), black_box(&b), black_box(&c)))
+    });
+    let mut out = Array2::<f64>::zeros((m, k));
+    bench_into(
+        &mut g,
+        name,
+        "einsum_into",
+        out.as_slice_mut().unwrap(),
+        &want,
+        |o| {
+            let mut o = ndarray::ArrayViewMut2::from_shape((m, k), o).unwrap();
+            einsum_into!(
+                &mut o,
+                "ij,jk,kl->il",
+                black_box(&a),
+                black_box(&b),
+                black_box(&c)
+            );
+        },
+    );
+    let seq = || einsum!("ij,jl->il", &a, &einsum!("jk,kl->jl", &b, &c));
+    check(name, "einsum_seq", seq(), &want);
+    g.bench_function("einsum_seq", |bch| bch.iter(|| black_box(seq())));
+    let dot = || a.dot(&b.dot(&c));
+    check(name, "ndarray_dot", dot(), &want);
+    g.bench_function("ndarray_dot", |bch| bch.iter(|| black_box(dot())));
+    let ne = || ndarray_einsum::einsum("ij,jk,kl->il", &[&a, &b, &c]).unwrap();
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(|| black_box(ne())));
+    // Two `gemm` calls by hand, the intermediate preallocated too.
+    let mut bc = vec![0.0f64; k * k];
+    let mut o = vec![0.0f64; m * k];
+    bench_into(&mut g, name, "gemm_1t", &mut o, &want, |o| {
+        // SAFETY: b is k×m and c m×k, a m×k, all row-major and contiguous;
+        // bc is k×k, o m×k.
+        unsafe {
+            gemm_call(
+                k,
+                m,
+                k,
+                black_box(b.as_ptr()),
+                m as isize,
+                black_box(c.as_ptr()),
+                k as isize,
+                bc.as_mut_ptr(),
+                k as isize,
+                false,
+                gemm::Parallelism::None,
+            );
+            gemm_call(
+                m,
+                k,
+                k,
+                black_box(a.as_ptr()),
+                k as isize,
+                bc.as_ptr(),
+                k as isize,
+                o.as_mut_ptr(),
+                k as isize,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    });
+    g.finish();
+}
+
+/// A five-operand tensor network, `ab,bcd,de,ecf,fa->` (32 for every label
+/// but c = 8), to a scalar. The hand-ordered sequence follows the cheapest
+/// order: `ab,fa->bf`, `bf,ecf->bce`, `bce,bcd->de`, `de,de->`.
+fn network(bench: &mut Bench) {
+    let name = "network5_32";
+    let (n, c8) = (32usize, 8usize);
+    let Some(mut g) = bench.group(name, flops(1_116_160)) else {
+        return;
+    };
+    let a: Array2<f64> = array((n, n), 1);
+    let b: Array3<f64> = array((n, c8, n), 2);
+    let d: Array2<f64> = array((n, n), 3);
+    let e: Array3<f64> = array((n, c8, n), 4);
+    let f: Array2<f64> = array((n, n), 5);
+    // The reference: the same order in plain loops.
+    let hand = || {
+        let mut bf = vec![0.0; n * n];
+        for (bi, row) in bf.chunks_mut(n).enumerate() {
+            for (fi, x) in row.iter_mut().enumerate() {
+                *x = (0..n).map(|ai| a[[ai, bi]] * f[[fi, ai]]).sum();
+            }
+        }
+        let mut bce = vec![0.0; n * c8 * n];
+        for bi in 0..n {
+            for ci in 0..c8 {
+                for ei in 0..n {
+                    bce[(bi * c8 + ci) * n + ei] =
+                        (0..n).map(|fi| bf[bi * n + fi] * e[[ei, ci, fi]]).sum();
+                }
+            }
+        }
+        let mut total = 0.0;
+        for di in 0..n {
+            for ei in 0..n {
+                let mut de = 0.0;
+                for bi in 0..n {
+                    for ci in 0..c8 {
+                        de += bce[(bi * c8 + ci) * n + ei] * b[[bi, ci, di]];
+                    }
+                }
+                total += de * d[[di, ei]];
+            }
+        }
+        total
+    };
+    let want = [hand()];
+    check(name, "hand_loop", [hand()], &want);
+    g.bench_function("hand_loop", |bch| bch.iter(|| black_box(hand())));
+    let ein = || einsum!("ab,bcd,de,ecf,fa->", &a, &b, &d, &e, &f);
+    check(name, "einsum", [ein()], &want);
+    g.bench_function("einsum", |bch| bch.iter(|| black_box(ein())));
+    let seq = || {
+        let bf = einsum!("ab,fa->bf", &a, &f);
+        let bce = einsum!("bf,ecf->bce", &bf, &e);
+        let de = einsum!("bce,bcd->de", &bce, &b);
+        let total: f64 = einsum!("de,de->", &de, &d);
+        total
+    };
+    check(name, "einsum_seq", [seq()], &want);
+    g.bench_function("einsum_seq", |bch| bch.iter(|| black_box(seq())));
+    let ne = || ndarray_einsum::einsum("ab,bcd,de,ecf,fa->", &[&a, &b, &d, &e, &f]).unwrap();
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(|| black_box(ne())));
+    g.finish();
+}
+
+/// A bilinear form `i,ij,j->` at n = 2000: `xᵀ A y`.
+fn bilinear(bench: &mut Bench) {
+    let name = "bilinear_2000";
+    let n = 2000usize;
+    let Some(mut g) = bench.group(name, flops(2 * (n * n + n) as u64)) else {
+        return;
+    };
+    let x: Array1<f64> = array(n, 1);
+    let m: Array2<f64> = array((n, n), 2);
+    let y: Array1<f64> = array(n, 3);
+    let (sx, sm, sy) = (
+        x.as_slice().unwrap(),
+        m.as_slice().unwrap(),
+        y.as_slice().unwrap(),
+    );
+    let hand = || {
+        sm.chunks(n)
+            .zip(sx)
+            .map(|(row, &xi)| xi * row.iter().zip(sy).map(|(&a, &b)| a * b).sum::<f64>())
+            .sum::<f64>()
+    };
+    let want = [hand()];
+    check(name, "hand_loop", [hand()], &want);
+    g.bench_function("hand_loop", |bch| bch.iter(|| black_box(hand())));
+    let ein = || -> f64 { einsum!("i,ij,j->", &x, &m, &y) };
+    check(name, "einsum", [ein()], &want);
+    g.bench_function("einsum", |bch| bch.iter(|| black_box(ein())));
+    let seq = || -> f64 { einsum!("i,i->", &x, &einsum!("ij,j->i", &m, &y)) };
+    check(name, "einsum_seq", [seq()], &want);
+    g.bench_function("einsum_seq", |bch| bch.iter(|| black_box(seq())));
+    let dot = || x.dot(&m.dot(&y));
+    check(name, "ndarray_dot", [dot()], &want);
+    g.bench_function("ndarray_dot", |bch| bch.iter(|| black_box(dot())));
+    let ne = || ndarray_einsum::einsum("i,ij,j->", &[&x, &m, &y]).unwrap();
+    check(name, "ndarray_einsum", ne(), &want);
+    g.bench_function("ndarray_einsum", |bch| bch.iter(|| black_box(ne())));
+    g.finish();
+}
+
 fn main() {
     let c = Criterion::default()
         .sample_size(10)
@@ -1673,6 +1865,10 @@ fn main() {
     convolution(&mut bench, 8);
     convolution(&mut bench, 64);
     sobel(&mut bench);
+    chain(&mut bench, "chain_skinny", (1000, 10));
+    chain(&mut bench, "chain_256", (256, 256));
+    network(&mut bench);
+    bilinear(&mut bench);
     bench.close();
     merge_json("checks.json", &CHECKS.lock().unwrap());
     merge_json("load.json", &bench.load);

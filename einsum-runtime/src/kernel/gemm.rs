@@ -36,6 +36,15 @@ fn supported<T: 'static>() -> bool {
         || t == TypeId::of::<Complex<f64>>()
 }
 
+/// Whether `T` is `f32` or `f64`.
+fn is_real_float<T: 'static>() -> bool {
+    let t = TypeId::of::<T>();
+    t == TypeId::of::<f32>() || t == TypeId::of::<f64>()
+}
+
+/// The most columns the skinny kernel takes.
+const SKINNY_N: usize = 16;
+
 /// One GEMM dimension: its length and the strides of A, B and C along it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Dim {
@@ -227,6 +236,10 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
         unsafe { ctx.run(parallel && points >= 2 * threads) };
         return true;
     }
+    // A few output columns (N ≤ 16) along rows of B and C: `gemm` packs
+    // and pads for wide panels, this kernel keeps a few rows of C in
+    // registers for the whole K instead (a chain's skinny products).
+    let skinny = is_real_float::<T>() && dn.size <= SKINNY_N && dn.b == 1 && dn.c == 1;
     let (a, b, c) = (SendPtr(a), SendPtr(b), SendPtr(c));
     let run = |point: usize| {
         let (mut pa, mut pb, mut pc) = (a.get(), b.get(), c.get());
@@ -246,6 +259,17 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
                 rem /= d.size;
                 qa = qa.wrapping_offset(i * d.a);
                 qb = qb.wrapping_offset(i * d.b);
+            }
+            if skinny {
+                // The padded copy of B in this thread's scratch, taken here,
+                // outside the kernel's builds.
+                let padded = if dn.size <= 8 { 8 } else { SKINNY_N };
+                super::with_scratch::<T, _>(dk.size * padded, |packed| {
+                    // SAFETY: as below; rows of B and C are contiguous along
+                    // N (checked), at most SKINNY_N long.
+                    unsafe { skinny_gemm(dm, dn, dk, pc, qa, qb, kp > 0, packed) };
+                });
+                continue;
             }
             if !native {
                 // SAFETY: as below; rows of B and C are contiguous (checked).
@@ -768,6 +792,165 @@ unsafe fn blocked_body<T: Scalar, const B: u8>(
             // SAFETY: as above, one row.
             unsafe { panel([row(i)], b, dk, w, accumulate) };
             i += 1;
+        }
+    }
+}
+
+multiversion! {
+/// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) for at most
+/// [`SKINNY_N`] columns, with rows of B and C contiguous.
+///
+/// B is copied once into rows padded to 8 or 16 elements; then 8 rows of C
+/// (4 in the narrower builds) stay in registers over the whole K, each step
+/// a row of B against one element of A per row, fused multiply-adds where
+/// the build has them.
+///
+/// # Safety
+/// As [`blocked`], with `dn.size <= SKINNY_N`.
+unsafe fn skinny_gemm<T: Scalar>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+    packed: &mut [T],
+) => skinny_body;
+}
+
+/// The body of [`skinny_gemm`], inlined into each instruction-set build.
+///
+/// # Safety
+/// As [`skinny_gemm`].
+#[allow(
+    clippy::too_many_arguments,
+    reason = "those of `skinny_gemm`, and the build marker"
+)]
+#[inline(always)]
+unsafe fn skinny_body<T: Scalar, const B: u8>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+    packed: &mut [T],
+    _build: super::Build<B>,
+) {
+    // SAFETY: the caller's promise, passed on with the padded width.
+    unsafe {
+        if dn.size <= 8 {
+            skinny_padded::<T, B, 8>(dm, dn, dk, c, a, b, accumulate, packed)
+        } else {
+            skinny_padded::<T, B, 16>(dm, dn, dk, c, a, b, accumulate, packed)
+        }
+    }
+}
+
+/// [`skinny_body`] with rows of B padded to `P` elements, copied into
+/// `packed` (`k · P` elements).
+///
+/// # Safety
+/// As [`skinny_gemm`], with `dn.size <= P`.
+#[allow(clippy::too_many_arguments, reason = "those of `skinny_gemm`")]
+#[inline(always)]
+unsafe fn skinny_padded<T: Scalar, const B: u8, const P: usize>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+    packed: &mut [T],
+) {
+    let (m, n, k) = (dm.size, dn.size, dk.size);
+    debug_assert!(n <= P && dn.b == 1 && dn.c == 1);
+    let packed = &mut packed[..k * P];
+    {
+        for (kk, row) in packed.chunks_exact_mut(P).enumerate() {
+            // SAFETY: row kk of B, `n` contiguous elements (caller).
+            let src = unsafe {
+                core::slice::from_raw_parts(b.wrapping_offset((kk as isize).wrapping_mul(dk.b)), n)
+            };
+            row[..n].copy_from_slice(src);
+            row[n..].fill(T::zero());
+        }
+        let rows = |i: usize| -> (*mut T, *const T) {
+            let i = i as isize;
+            (
+                c.wrapping_offset(i.wrapping_mul(dm.c)),
+                a.wrapping_offset(i.wrapping_mul(dm.a)),
+            )
+        };
+        let mut i = 0;
+        // Eight rows where there are 32 vector registers, else four; then
+        // two and one.
+        if B == 2 {
+            while i + 8 <= m {
+                let r: [(*mut T, *const T); 8] = core::array::from_fn(|j| rows(i + j));
+                // SAFETY: eight distinct rows of C (caller).
+                unsafe { skinny_rows::<T, B, P, 8>(r, dk.a, packed, n, accumulate) };
+                i += 8;
+            }
+        }
+        while i + 4 <= m {
+            let r: [(*mut T, *const T); 4] = core::array::from_fn(|j| rows(i + j));
+            // SAFETY: four distinct rows of C (caller).
+            unsafe { skinny_rows::<T, B, P, 4>(r, dk.a, packed, n, accumulate) };
+            i += 4;
+        }
+        if i + 2 <= m {
+            let r: [(*mut T, *const T); 2] = core::array::from_fn(|j| rows(i + j));
+            // SAFETY: two distinct rows of C (caller).
+            unsafe { skinny_rows::<T, B, P, 2>(r, dk.a, packed, n, accumulate) };
+            i += 2;
+        }
+        if i < m {
+            // SAFETY: one row of C (caller).
+            unsafe { skinny_rows::<T, B, P, 1>([rows(i)], dk.a, packed, n, accumulate) };
+        }
+    }
+}
+
+/// `R` rows of C against the packed rows of B, the sums in registers.
+///
+/// # Safety
+/// `rows[r].0` addresses `n` valid elements of C for writes, disjoint from
+/// each other and from A; `rows[r].1` addresses A's row, an element per
+/// packed row of B at steps of `ka`.
+#[inline(always)]
+unsafe fn skinny_rows<T: Scalar, const B: u8, const P: usize, const R: usize>(
+    rows: [(*mut T, *const T); R],
+    ka: isize,
+    packed: &[T],
+    n: usize,
+    accumulate: bool,
+) {
+    let mut acc = [[T::zero(); P]; R];
+    let mut pa = rows.map(|(_, a)| a);
+    for brow in packed.chunks_exact(P) {
+        let brow: &[T; P] = brow.try_into().expect("a padded row");
+        for (acc, pa) in acc.iter_mut().zip(pa.iter_mut()) {
+            // SAFETY: A[m, kk] for this row's m (caller).
+            let x = unsafe { pa.read() };
+            *pa = pa.wrapping_offset(ka);
+            for (s, &y) in acc.iter_mut().zip(brow) {
+                *s = if B > 0 {
+                    s.fused_add(x, y)
+                } else {
+                    s.add(x.mul(y))
+                };
+            }
+        }
+    }
+    for (acc, &(c, _)) in acc.iter().zip(&rows) {
+        // SAFETY: `n` elements of this row of C (caller).
+        let c = unsafe { core::slice::from_raw_parts_mut(c, n) };
+        for (x, &s) in c.iter_mut().zip(acc) {
+            *x = if accumulate { x.add(s) } else { s };
         }
     }
 }
