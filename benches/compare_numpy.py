@@ -61,12 +61,19 @@ CASES = [
     ("conv_b64", "bxyijc,ijcd->bxyd", [(64, 221, 221, 3), (4, 4, 3, 5)], "f8", 1, "flop",
      2 * 64 * 109 * 109 * 5 * 48),
     ("sobel_1024", "xyij,ij->xy", [(1024, 1024), (3, 3)], "f8", 1, "byte", 8 * (1024**2 + 1022**2)),
+    # Three or more operands, FLOPs of the cheapest order.
+    ("chain_skinny", "ij,jk,kl->il", [(1000, 10), (10, 1000), (1000, 10)], "f8", 1, "flop", 400_000),
+    ("chain_256", "ij,jk,kl->il", [(256, 256)] * 3, "f8", 1, "flop", 4 * 256**3),
+    ("network5_32", "ab,bcd,de,ecf,fa->", [(32, 32), (32, 8, 32), (32, 32), (32, 8, 32), (32, 32)], "f8", 1,
+     "flop", 1_116_160),
+    ("bilinear_2000", "i,ij,j->", [(2000,), (2000, 2000), (2000,)], "f8", 1, "flop", 2 * (2000**2 + 2000)),
 ]
 
 EINSUM_IDS = ("einsum", "einsum_into")
 # This crate's own rows: never "other Rust" (`einsum_fixed` is `einsum!` with
-# the sizes bound, shown in the detailed table).
-OWN_IDS = EINSUM_IDS + ("einsum_fixed",)
+# the sizes bound, `einsum_seq` two-operand `einsum!` calls in the cheapest
+# order by hand; both shown in the detailed table).
+OWN_IDS = EINSUM_IDS + ("einsum_fixed", "einsum_seq")
 # Other processes' load (CPUs) above which a case's numbers are flagged.
 BUSY = 0.2
 # The ids the bench has, in the order of the detailed table; an id found
@@ -75,6 +82,7 @@ KNOWN_IDS = [
     "einsum",
     "einsum_fixed",
     "einsum_into",
+    "einsum_seq",
     "ndarray_dot",
     "ndarray",
     "ndarray_einsum",
@@ -126,6 +134,22 @@ def numpy_direct(np, group, ops):
     if group == "sobel_1024":
         w, k = ops
         return {"tensordot(axes=2)": lambda: np.tensordot(w, k, axes=2)}
+    if group.startswith("chain"):
+        a, b, c = ops
+        return {"a @ (b @ c)": lambda: a @ (b @ c)}
+    if group == "bilinear_2000":
+        x, m, y = ops
+        return {"x @ (m @ y)": lambda: x @ (m @ y)}
+    if group == "network5_32":
+        a, b, d, e, f = ops
+
+        def ordered():
+            bf = np.einsum("ab,fa->bf", a, f)
+            bce = np.einsum("bf,ecf->bce", bf, e)
+            de = np.einsum("bce,bcd->de", bce, b)
+            return np.einsum("de,de->", de, d)
+
+        return {"einsum by hand, cheapest order": ordered}
     if group.startswith("matmul"):
         a, b = ops
         return {"matmul": lambda: np.matmul(a, b), "tensordot": lambda: np.tensordot(a, b, 1)}

@@ -800,7 +800,8 @@ multiversion! {
 /// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) for at most
 /// [`SKINNY_N`] columns, with rows of B and C contiguous.
 ///
-/// B is copied once into rows padded to 8 or 16 elements; then 8 rows of C
+/// B is copied once into rows padded to 8 or 16 elements (the padding's
+/// values are never read into C); then 8 rows of C
 /// (4 in the narrower builds) stay in registers over the whole K, each step
 /// a row of B against one element of A per row, fused multiply-adds where
 /// the build has them.
@@ -875,8 +876,10 @@ unsafe fn skinny_padded<T: Scalar, const B: u8, const P: usize>(
             let src = unsafe {
                 core::slice::from_raw_parts(b.wrapping_offset((kk as isize).wrapping_mul(dk.b)), n)
             };
-            row[..n].copy_from_slice(src);
-            row[n..].fill(T::zero());
+            // Fixed-size moves, not library calls for ten elements. The
+            // padding keeps whatever the scratch held: the sums it feeds are
+            // never stored.
+            copy_short(&mut row[..n], src);
         }
         let rows = |i: usize| -> (*mut T, *const T) {
             let i = i as isize;
@@ -929,9 +932,17 @@ unsafe fn skinny_rows<T: Scalar, const B: u8, const P: usize, const R: usize>(
     n: usize,
     accumulate: bool,
 ) {
+    // SAFETY: `n` elements of each row of C (caller); the rows are
+    // disjoint.
+    let mut c: [&mut [T]; R] = rows.map(|(c, _)| unsafe { core::slice::from_raw_parts_mut(c, n) });
     let mut acc = [[T::zero(); P]; R];
+    if accumulate {
+        for (acc, c) in acc.iter_mut().zip(&c) {
+            copy_short(&mut acc[..n], c);
+        }
+    }
     let mut pa = rows.map(|(_, a)| a);
-    for brow in packed.chunks_exact(P) {
+    let step = |acc: &mut [[T; P]; R], pa: &mut [*const T; R], brow: &[T]| {
         let brow: &[T; P] = brow.try_into().expect("a padded row");
         for (acc, pa) in acc.iter_mut().zip(pa.iter_mut()) {
             // SAFETY: A[m, kk] for this row's m (caller).
@@ -945,13 +956,55 @@ unsafe fn skinny_rows<T: Scalar, const B: u8, const P: usize, const R: usize>(
                 };
             }
         }
-    }
-    for (acc, &(c, _)) in acc.iter().zip(&rows) {
-        // SAFETY: `n` elements of this row of C (caller).
-        let c = unsafe { core::slice::from_raw_parts_mut(c, n) };
-        for (x, &s) in c.iter_mut().zip(acc) {
-            *x = if accumulate { x.add(s) } else { s };
+    };
+    if R <= 2 {
+        // Few rows: a second set of sums for odd k, so that the additions
+        // of one row do not wait on each other.
+        let mut odd = [[T::zero(); P]; R];
+        let mut pairs = packed.chunks_exact(2 * P);
+        for two in &mut pairs {
+            step(&mut acc, &mut pa, &two[..P]);
+            step(&mut odd, &mut pa, &two[P..]);
         }
+        for brow in pairs.remainder().chunks_exact(P) {
+            step(&mut acc, &mut pa, brow);
+        }
+        for (acc, odd) in acc.iter_mut().zip(&odd) {
+            for (s, &o) in acc.iter_mut().zip(odd) {
+                *s = s.add(o);
+            }
+        }
+    } else {
+        for brow in packed.chunks_exact(P) {
+            step(&mut acc, &mut pa, brow);
+        }
+    }
+    for (acc, c) in acc.iter().zip(c.iter_mut()) {
+        copy_short(c, &acc[..n]);
+    }
+}
+
+/// `dst ← src` for runs of at most 16 elements, as two fixed-size copies
+/// that may overlap (so the compiler emits a few vector moves, not a call
+/// to `memcpy` for a length it does not know).
+#[inline(always)]
+fn copy_short<T: Copy>(dst: &mut [T], src: &[T]) {
+    #[inline(always)]
+    fn two<T: Copy, const W: usize>(dst: &mut [T], src: &[T]) {
+        let n = dst.len();
+        for at in [0, n - W] {
+            let d: &mut [T; W] = (&mut dst[at..at + W]).try_into().expect("W elements");
+            *d = src[at..at + W].try_into().expect("W elements");
+        }
+    }
+    let n = dst.len();
+    debug_assert!(n == src.len() && n <= 16);
+    match n {
+        8.. => two::<T, 8>(dst, src),
+        4..=7 => two::<T, 4>(dst, src),
+        2..=3 => two::<T, 2>(dst, src),
+        1 => dst[0] = src[0],
+        _ => {}
     }
 }
 
