@@ -267,7 +267,7 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
                 super::with_scratch::<T, _>(dk.size * padded, |packed| {
                     // SAFETY: as below; rows of B and C are contiguous along
                     // N (checked), at most SKINNY_N long.
-                    unsafe { skinny_gemm(dm, dn, dk, pc, qa, qb, kp > 0, packed) };
+                    unsafe { skinny_gemm([dm, dn, dk], pc, qa, qb, kp > 0, packed) };
                 });
                 continue;
             }
@@ -807,11 +807,9 @@ multiversion! {
 /// the build has them.
 ///
 /// # Safety
-/// As [`blocked`], with `dn.size <= SKINNY_N`.
+/// As [`blocked`] for `dims` = `[dm, dn, dk]`, with `dn.size <= SKINNY_N`.
 unsafe fn skinny_gemm<T: Scalar>(
-    dm: Dim,
-    dn: Dim,
-    dk: Dim,
+    dims: [Dim; 3],
     c: *mut T,
     a: *const T,
     b: *const T,
@@ -824,15 +822,9 @@ unsafe fn skinny_gemm<T: Scalar>(
 ///
 /// # Safety
 /// As [`skinny_gemm`].
-#[allow(
-    clippy::too_many_arguments,
-    reason = "those of `skinny_gemm`, and the build marker"
-)]
 #[inline(always)]
 unsafe fn skinny_body<T: Scalar, const B: u8>(
-    dm: Dim,
-    dn: Dim,
-    dk: Dim,
+    dims: [Dim; 3],
     c: *mut T,
     a: *const T,
     b: *const T,
@@ -840,6 +832,7 @@ unsafe fn skinny_body<T: Scalar, const B: u8>(
     packed: &mut [T],
     _build: super::Build<B>,
 ) {
+    let [dm, dn, dk] = dims;
     // SAFETY: the caller's promise, passed on with the padded width.
     unsafe {
         if dn.size <= 8 {
