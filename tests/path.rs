@@ -1,11 +1,17 @@
+//! Three or more operands.
+//!
 //! `einsum_path!` against opt_einsum 3.4: for each expression and shapes
 //! below, the naive and optimized FLOP counts and the largest intermediate
 //! that `opt_einsum.contract_path(expr, *ops, optimize="optimal")` reports
 //! (numpy's `einsum_path` prints the same counts, plus one). The numbers were
 //! written down from that call; the expression and shapes are beside them.
+//!
+//! Then the pairwise contractions themselves against plain loops, small
+//! enough for Miri.
 
-use einsum::einsum_path;
-use einsum::ndarray::{ArrayD, IxDyn};
+use einsum::__private::{with_thresholds, Thresholds};
+use einsum::ndarray::{s, Array, Array1, Array2, Array3, ArrayD, IxDyn};
+use einsum::{einsum, einsum_into, einsum_path};
 
 fn zeros(shape: &[usize]) -> ArrayD<f64> {
     ArrayD::zeros(IxDyn(shape))
@@ -20,6 +26,7 @@ macro_rules! costs {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "large zero arrays; planning only")]
 fn flop_counts_match_opt_einsum() {
     // opt_einsum: naive 300000000, opt 400000, largest 10000.
     assert_eq!(
@@ -126,6 +133,7 @@ fn flop_counts_match_opt_einsum() {
 /// intermediate of 1500 elements for this one, and a cheaper intermediate
 /// exists at the same cost.
 #[test]
+#[cfg_attr(miri, ignore = "large zero arrays; planning only")]
 fn ties_go_to_the_smaller_intermediate() {
     let (naive, flops, largest) = costs!("ab,ac,ad,ae->bcde", [50, 4], [50, 5], [50, 6], [50, 7]);
     assert_eq!((naive, flops), (168_000, 86_900));
@@ -181,4 +189,150 @@ fn lone_labels_first() {
     let steps: Vec<&str> = plan.steps().iter().map(|s| s.subscripts()).collect();
     assert_eq!(steps, ["cd->c", "bc,c->b", "ab,b->a"]);
     assert_eq!(plan.flops(), 2 * 56 + 2 * 42 + 2 * 30);
+}
+
+/// Every way the call sites below run: the defaults (small work in the
+/// call site's loops when it is tiny), and every run-time kernel forced, so
+/// that the pairwise steps run through GEMM, threads and the nest.
+fn each_way<R>(mut f: impl FnMut() -> R) -> [R; 2] {
+    [f(), with_thresholds(Thresholds::EAGER, &mut f)]
+}
+
+fn ints(shape: &[usize], seed: i64) -> ArrayD<i64> {
+    let n: usize = shape.iter().product();
+    Array::from_shape_vec(
+        IxDyn(shape),
+        (0..n as i64)
+            .map(|i| (i * 7 + seed * 13) % 11 - 5)
+            .collect(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn chains_against_loops() {
+    let a: Array2<f64> = Array::from_shape_fn((9, 3), |(i, j)| (i * 3 + j) as f64 - 4.0);
+    let b: Array2<f64> = Array::from_shape_fn((3, 11), |(i, j)| (i + 2 * j) as f64 * 0.5);
+    let c: Array2<f64> = Array::from_shape_fn((11, 4), |(i, j)| (i as f64 - j as f64) * 0.25);
+    let want = Array::from_shape_fn((9, 4), |(i, l)| {
+        let mut s = 0.0;
+        for j in 0..3 {
+            for k in 0..11 {
+                s += a[[i, j]] * b[[j, k]] * c[[k, l]];
+            }
+        }
+        s
+    });
+    for got in each_way(|| einsum!("ij,jk,kl->il", &a, &b, &c)) {
+        assert!((&got - &want).iter().all(|d| d.abs() < 1e-9), "{got}");
+    }
+    // Into a transposed view, from a reversed and a transposed operand.
+    let want_rev = Array::from_shape_fn((9, 4), |(i, l)| want[[8 - i, l]]);
+    let ct = c.t().to_owned();
+    for got in each_way(|| {
+        let mut out = Array2::<f64>::zeros((4, 9));
+        einsum_into!(
+            &mut out.view_mut().reversed_axes(),
+            "ij,jk,kl->il",
+            a.slice(s![..;-1, ..]),
+            &b,
+            ct.t()
+        );
+        out
+    }) {
+        assert!((&got.t() - &want_rev).iter().all(|d| d.abs() < 1e-9));
+    }
+}
+
+#[test]
+fn scalars_lone_labels_and_ellipses() {
+    // A five-operand ring to a scalar, in integers (exact).
+    let a = ints(&[3, 4], 1);
+    let b = ints(&[4, 2, 5], 2);
+    let d = ints(&[5, 3], 3);
+    let want: i64 = {
+        let mut s = 0;
+        for i in 0..3 {
+            for j in 0..4 {
+                for k in 0..2 {
+                    for l in 0..5 {
+                        s += a[[i, j]] * b[[j, k, l]] * d[[l, i]];
+                    }
+                }
+            }
+        }
+        s
+    };
+    for got in each_way(|| -> i64 { einsum!("ij,jkl,li->", &a, &b, &d) }) {
+        assert_eq!(got, want);
+    }
+    // `m` only in the first operand: summed out of it first.
+    let e = ints(&[3, 4, 6], 4);
+    let want = Array::from_shape_fn(IxDyn(&[5]), |l| {
+        let l = l[0];
+        let mut s = 0;
+        for i in 0..3 {
+            for j in 0..4 {
+                for m in 0..6 {
+                    for k in 0..2 {
+                        s += e[[i, j, m]] * b[[j, k, l]] * d[[l, i]];
+                    }
+                }
+            }
+        }
+        s
+    });
+    for got in each_way(|| einsum!("ijm,jkl,li->l", &e, &b, &d)) {
+        assert_eq!(got.into_dyn(), want);
+    }
+    // An ellipsis that broadcasts: a batch of 2 against one matrix.
+    let x: Array3<i64> =
+        Array::from_shape_fn((2, 3, 4), |(n, i, j)| (n * 5 + i * 2 + j) as i64 % 7 - 3);
+    let y = ints(&[4, 5], 5);
+    let z: Array1<i64> = Array::from_shape_fn(5, |k| k as i64 - 2);
+    let want = Array::from_shape_fn((2, 3), |(n, i)| {
+        (0..4)
+            .map(|j| (0..5).map(|k| x[[n, i, j]] * y[[j, k]] * z[k]).sum::<i64>())
+            .sum::<i64>()
+    });
+    for got in each_way(|| einsum!("...ij,jk,k->...i", &x, &y, &z)) {
+        assert_eq!(got, want.clone().into_dyn());
+    }
+    // Where no order beats the nest: elementwise.
+    let p = ints(&[3, 4], 6);
+    let want = Array::from_shape_fn((3, 4), |(i, j)| p[[i, j]] * a[[i, j]] * p[[i, j]]);
+    let a = a.into_dimensionality::<einsum::ndarray::Ix2>().unwrap();
+    let p = p.into_dimensionality::<einsum::ndarray::Ix2>().unwrap();
+    for got in each_way(|| einsum!("ij,ij,ij->ij", &p, &a, &p)) {
+        assert_eq!(got.into_dyn(), want.clone().into_dyn());
+    }
+}
+
+/// The order a call site keeps is used again only for the same sizes:
+/// calls alternating between shapes all get their own right answer.
+#[test]
+fn the_cached_order_follows_the_sizes() {
+    let run = |m: usize, k: usize| {
+        let a = ints(&[m, k], 1);
+        let b = ints(&[k, m], 2);
+        let c = ints(&[m, k], 3);
+        let got = einsum!("ij,jk,kl->il", &a, &b, &c);
+        let want = Array::from_shape_fn(IxDyn(&[m, k]), |ix| {
+            let (i, l) = (ix[0], ix[1]);
+            let mut s = 0;
+            for j in 0..k {
+                for q in 0..m {
+                    s += a[[i, j]] * b[[j, q]] * c[[q, l]];
+                }
+            }
+            s
+        });
+        assert_eq!(got.into_dyn(), want);
+    };
+    for _ in 0..2 {
+        run(20, 2);
+        run(2, 20);
+        run(20, 2);
+        run(7, 7);
+    }
 }

@@ -15,9 +15,10 @@
 //!    that operand first, alone;
 //! 2. then pairs, in the order of least total FLOPs: an exact search over
 //!    subsets (opt_einsum's `optimal` and `dp` find the same minimum) for up
-//!    to [`EXACT_MAX`] operands, greedy beyond (the pair of least FLOPs, then
-//!    the smaller result); ties go to the order whose largest intermediate
-//!    is smaller.
+//!    to [`EXACT_MAX`] operands, greedy beyond (opt_einsum's `greedy`: the
+//!    pair sharing an axis whose result frees the most memory, then the fewer
+//!    FLOPs); ties of the exact search go to the order whose largest
+//!    intermediate is smaller.
 //!
 //! When no pairwise order costs less than the loop nest (`"ij,ij,ij->ij"`
 //! costs the same either way), the nest runs: it needs no intermediate.
@@ -117,6 +118,8 @@ pub(crate) fn nest_only(sizes: &[usize], masks: &[u64], out: u64) -> Order {
 /// The best order for operands of axes `masks` (sizes `sizes`) into an
 /// output of axes `out`. At most [`PAIRWISE_MAX`] operands.
 pub(crate) fn order(sizes: &[usize], masks: &[u64], out: u64) -> Order {
+    #[cfg(test)]
+    tests::PLANNED.with(|n| n.set(n.get() + 1));
     let k = masks.len();
     assert!((1..=PAIRWISE_MAX).contains(&k), "einsum: operands to order");
     let mut o = nest_only(sizes, masks, out);
@@ -161,18 +164,32 @@ pub(crate) fn order(sizes: &[usize], masks: &[u64], out: u64) -> Order {
                     .filter(|&j| j != skip.0 && j != skip.1)
                     .fold(out, |m, j| m | live[j].1)
             };
-            let mut best: Option<(u128, u128, usize, usize)> = None;
+            // opt_einsum's greedy choice: among pairs that share an axis,
+            // the one whose result removes the most memory (result size
+            // minus both operand sizes), then the fewer FLOPs; with no
+            // shared axis left, the outer product of the two smallest.
+            let mut best: Option<((bool, i128, u128), usize, usize)> = None;
             for i in 0..n {
                 for j in i + 1..n {
-                    let union = live[i].1 | live[j].1;
+                    let (mi, mj) = (live[i].1, live[j].1);
+                    let union = mi | mj;
                     let keep = union & rest((i, j));
-                    let cost = (step_flops(sizes, union, keep), volume(sizes, keep));
-                    if best.map_or(true, |b| cost < (b.0, b.1)) {
-                        best = Some((cost.0, cost.1, i, j));
+                    let vol = |m: u64| volume(sizes, m).min(i128::MAX as u128) as i128;
+                    let cost = if mi & mj != 0 {
+                        (
+                            false,
+                            vol(keep) - vol(mi) - vol(mj),
+                            step_flops(sizes, union, keep),
+                        )
+                    } else {
+                        (true, vol(mi).saturating_add(vol(mj)), 0)
+                    };
+                    if best.map_or(true, |b| cost < b.0) {
+                        best = Some((cost, i, j));
                     }
                 }
             }
-            let (_, _, i, j) = best.expect("two operands at least");
+            let (_, i, j) = best.expect("two operands at least");
             let union = live[i].1 | live[j].1;
             let keep = if n == 2 { out } else { union & rest((i, j)) };
             push(&mut o, live[i].0, live[j].0, union | keep, keep);
@@ -546,6 +563,35 @@ impl fmt::Display for Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// How many orders this thread has searched for.
+        pub(super) static PLANNED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    #[test]
+    fn a_cache_searches_once_per_sizes() {
+        let cache = PlanCache::new();
+        let masks = [0b011, 0b110, 0b100];
+        let planned = || PLANNED.with(Cell::get);
+        let before = planned();
+        let first = cache.order(&[10, 20, 30], &masks, 0b101);
+        for _ in 0..5 {
+            assert_eq!(
+                cache.order(&[10, 20, 30], &masks, 0b101).steps(),
+                first.steps()
+            );
+        }
+        assert_eq!(planned(), before + 1);
+        // New sizes: a new search, then kept.
+        cache.order(&[10, 2, 30], &masks, 0b101);
+        cache.order(&[10, 2, 30], &masks, 0b101);
+        assert_eq!(planned(), before + 2);
+        // The same sizes with other axes: a new search too.
+        cache.order(&[10, 2, 30], &[0b011, 0b110, 0b110], 0b101);
+        assert_eq!(planned(), before + 3);
+    }
 
     fn bits(axes: &[usize]) -> u64 {
         axes.iter().fold(0, |m, &a| m | 1 << a)
@@ -607,21 +653,68 @@ mod tests {
         assert!(o.flops <= o.naive);
     }
 
+    /// The classic matrix-chain order by dynamic programming over
+    /// intervals, an independent reference for chains: the least FLOPs
+    /// (2·p·q·r per product) to multiply matrices of sizes `dims[i] ×
+    /// dims[i + 1]`.
+    fn matrix_chain(dims: &[usize]) -> u128 {
+        let n = dims.len() - 1;
+        let mut cost = vec![vec![0u128; n]; n];
+        for len in 2..=n {
+            for i in 0..=n - len {
+                let j = i + len - 1;
+                cost[i][j] = (i..j)
+                    .map(|k| {
+                        cost[i][k]
+                            + cost[k + 1][j]
+                            + 2 * (dims[i] * dims[k + 1] * dims[j + 1]) as u128
+                    })
+                    .min()
+                    .unwrap();
+            }
+        }
+        cost[0][n - 1]
+    }
+
+    fn chain(dims: &[usize]) -> Order {
+        let n = dims.len() - 1;
+        let masks: Vec<u64> = (0..n).map(|i| bits(&[i, i + 1])).collect();
+        order(dims, &masks, bits(&[0, n]))
+    }
+
+    #[test]
+    fn exact_search_matches_the_matrix_chain_order() {
+        for dims in [
+            vec![1000, 10, 1000, 10],
+            vec![30, 35, 15, 5, 10, 20, 25],
+            vec![4, 40, 4, 40, 4, 40, 4, 40, 4],
+            vec![5, 100, 3, 60, 2, 70, 8, 90, 6],
+        ] {
+            assert_eq!(chain(&dims).flops, matrix_chain(&dims), "{dims:?}");
+        }
+    }
+
     #[test]
     fn greedy_beyond_the_exact_search() {
-        // A chain of 12 matrices alternating 4×40 and 40×4: greedy pairs
-        // the cheap neighbours and ends at the same cost as the exact
-        // search on the first 8.
-        let n = 12;
-        let sizes: Vec<usize> = (0..=n).map(|i| if i % 2 == 0 { 4 } else { 40 }).collect();
-        let masks: Vec<u64> = (0..n).map(|i| bits(&[i, i + 1])).collect();
-        let o = order(&sizes, &masks, bits(&[0, n]));
-        assert_eq!(o.len, n - 1);
-        assert!(o.flops < o.naive);
-        let mut live: Vec<u64> = masks.clone();
-        for s in o.steps() {
-            live.push(s.keep);
+        // 12 and 16 matrices: greedy, within a quarter of the least FLOPs
+        // (opt_einsum's greedy: 8320 and 23000, against 8320 and 18654),
+        // and far below the nest.
+        for dims in [
+            (0..=12)
+                .map(|i| if i % 2 == 0 { 4 } else { 40 })
+                .collect::<Vec<usize>>(),
+            (0..=16).map(|i| [7, 50, 3, 80, 5][i % 5]).collect(),
+        ] {
+            let o = chain(&dims);
+            assert_eq!(o.len, dims.len() - 2);
+            assert_eq!(o.steps().last().unwrap().keep, bits(&[0, dims.len() - 1]));
+            let best = matrix_chain(&dims);
+            assert!(
+                o.flops >= best && o.flops * 4 <= best * 5,
+                "{} {best}",
+                o.flops
+            );
+            assert!(o.flops * 1000 < o.naive);
         }
-        assert_eq!(o.steps().last().unwrap().keep, bits(&[0, n]));
     }
 }
