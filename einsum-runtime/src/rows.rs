@@ -67,15 +67,6 @@ impl<'a, T: Scalar, const R: usize, const A: usize> Lines<'a, T, R, A> {
     }
 }
 
-/// The element at `index` of an operand read along an axis.
-impl<T: Scalar, const R: usize, const A: usize> Lines<'_, T, R, A> {
-    /// As [`Small::get`].
-    #[inline(always)]
-    pub fn get(&self, index: [usize; R]) -> T {
-        self.small.get(index)
-    }
-}
-
 /// Whether output rows of `len` elements are long enough for a row kernel
 /// (checked at the call site before the kernel is set up).
 #[inline]
