@@ -886,6 +886,24 @@ unsafe fn skinny_padded<T: Scalar, const B: u8, const P: usize>(
         // two and one.
         if B == 2 {
             while i + 8 <= m {
+                // The last 9 to 12 rows in one block, so that B is read
+                // once for them (12 rows of sums still fit the registers).
+                macro_rules! last {
+                    ($($r:literal)*) => {
+                        match m - i {
+                            $($r => {
+                                let r: [(*mut T, *const T); $r] =
+                                    core::array::from_fn(|j| rows(i + j));
+                                // SAFETY: distinct rows of C (caller).
+                                unsafe { skinny_rows::<T, B, P, $r>(r, dk.a, packed, n, accumulate) };
+                                i = m;
+                                continue;
+                            })*
+                            _ => {}
+                        }
+                    };
+                }
+                last!(9 10 11 12);
                 let r: [(*mut T, *const T); 8] = core::array::from_fn(|j| rows(i + j));
                 // SAFETY: eight distinct rows of C (caller).
                 unsafe { skinny_rows::<T, B, P, 8>(r, dk.a, packed, n, accumulate) };
