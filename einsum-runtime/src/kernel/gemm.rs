@@ -724,6 +724,16 @@ unsafe fn deinterleave_from<T: Scalar>(
     }
 }
 
+/// Where row `i` (along M) of C and of A start.
+#[inline(always)]
+fn row_start<T>(dm: Dim, c: *mut T, a: *const T, i: usize) -> (*mut T, *const T) {
+    let i = i as isize;
+    (
+        c.wrapping_offset(i.wrapping_mul(dm.c)),
+        a.wrapping_offset(i.wrapping_mul(dm.a)),
+    )
+}
+
 multiversion! {
 /// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) for element
 /// types `gemm` lacks, with rows of B and C contiguous.
@@ -772,13 +782,7 @@ unsafe fn blocked_body<T: Scalar, const B: u8>(
     let (m, n) = (dm.size, dn.size);
     for j0 in (0..n).step_by(COLS) {
         let w = COLS.min(n - j0);
-        let row = |i: usize| -> (*mut T, *const T) {
-            let i = i as isize;
-            (
-                c.wrapping_offset(i.wrapping_mul(dm.c)).wrapping_add(j0),
-                a.wrapping_offset(i.wrapping_mul(dm.a)),
-            )
-        };
+        let row = |i: usize| row_start(dm, c.wrapping_add(j0), a, i);
         let b = b.wrapping_add(j0);
         let mut i = 0;
         while i + 4 <= m {
@@ -874,13 +878,7 @@ unsafe fn skinny_padded<T: Scalar, const B: u8, const P: usize>(
             // never stored.
             copy_short(&mut row[..n], src);
         }
-        let rows = |i: usize| -> (*mut T, *const T) {
-            let i = i as isize;
-            (
-                c.wrapping_offset(i.wrapping_mul(dm.c)),
-                a.wrapping_offset(i.wrapping_mul(dm.a)),
-            )
-        };
+        let rows = |i: usize| row_start(dm, c, a, i);
         let mut i = 0;
         // Eight rows where there are 32 vector registers, else four; then
         // two and one.

@@ -396,18 +396,8 @@ mod tests {
     fn of_equal_strides_the_longer_axis_goes_inside() {
         // A 3×3 window over an image row: the offset `j` and the position
         // `y` both step by 1 in the image; `y` (1022 long) goes inside.
-        let y = Axis {
-            size: 1022,
-            strides: [1, 0],
-            out: 1,
-            summed: false,
-        };
-        let j = Axis {
-            size: 3,
-            strides: [1, 1],
-            out: 0,
-            summed: true,
-        };
+        let y = axis(1022, [1, 0], 1);
+        let j = axis(3, [1, 1], 0);
         for mut axes in [[y, j], [j, y]] {
             let n = arrange(&mut axes);
             assert_eq!(&axes[..n], &[j, y]);
@@ -445,24 +435,9 @@ mod tests {
         let a = [1i64, 2, 3, 4, 5, 6];
         let b = [7i64, 8, 9, 10, 11, 12];
         let expect = [58i64, 64, 139, 154];
-        let i = Axis {
-            size: 2,
-            strides: [3, 0],
-            out: 2,
-            summed: false,
-        };
-        let j = Axis {
-            size: 3,
-            strides: [1, 2],
-            out: 0,
-            summed: true,
-        };
-        let k = Axis {
-            size: 2,
-            strides: [0, 1],
-            out: 1,
-            summed: false,
-        };
+        let i = axis(2, [3, 0], 2);
+        let j = axis(3, [1, 2], 0);
+        let k = axis(2, [0, 1], 1);
         for axes in [[i, j, k], [i, k, j], [k, j, i]] {
             let mut out = [-1i64; 4];
             // SAFETY: every index stays inside the 6-element inputs and the
