@@ -87,7 +87,7 @@ pub(crate) unsafe fn run<T: Scalar, const K: usize, const N: usize>(
         return false;
     };
     let bytes = total.checked_mul(core::mem::size_of::<T>());
-    if bytes.map_or(true, |b| b > isize::MAX as usize) {
+    if bytes.is_none_or(|b| b > isize::MAX as usize) {
         return false;
     }
     let mut buffer: Vec<T> = Vec::with_capacity(total);

@@ -184,7 +184,7 @@ pub(crate) fn order(sizes: &[usize], masks: &[u64], out: u64) -> Order {
                     } else {
                         (true, vol(mi).saturating_add(vol(mj)), 0)
                     };
-                    if best.map_or(true, |b| cost < b.0) {
+                    if best.is_none_or(|b| cost < b.0) {
                         best = Some((cost, i, j));
                     }
                 }
@@ -250,7 +250,7 @@ fn exact(
                     .saturating_add(best[b].0)
                     .saturating_add(step_flops(sizes, union, k));
                 let largest = best[a].1.max(best[b].1).max(volume(sizes, k));
-                if found.map_or(true, |f| (flops, largest) < (f.0, f.1)) {
+                if found.is_none_or(|f| (flops, largest) < (f.0, f.1)) {
                     found = Some((flops, largest, a));
                 }
             }

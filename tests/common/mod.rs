@@ -773,7 +773,7 @@ pub fn random_case_with<T: RefScalar>(
             .filter(|(c, _)| free.contains(&(*c as u8)))
             .map(|(_, s)| s);
         for s in free_sizes.chain(ell.iter_mut()) {
-            if *s > 1 && best.as_ref().map_or(true, |b| **b < *s) {
+            if *s > 1 && best.as_ref().is_none_or(|b| **b < *s) {
                 best = Some(s);
             }
         }

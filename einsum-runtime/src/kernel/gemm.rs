@@ -47,11 +47,11 @@ const SKINNY_N: usize = 16;
 
 /// One GEMM dimension: its length and the strides of A, B and C along it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Dim {
-    size: usize,
-    a: isize,
-    b: isize,
-    c: isize,
+pub(super) struct Dim {
+    pub(super) size: usize,
+    pub(super) a: isize,
+    pub(super) b: isize,
+    pub(super) c: isize,
 }
 
 impl Dim {
@@ -261,6 +261,14 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
                 qb = qb.wrapping_offset(i * d.b);
             }
             if skinny {
+                #[cfg(all(target_arch = "x86_64", not(miri)))]
+                if super::isa() == super::Isa::Avx512 && super::skinny512::has::<T>() {
+                    // SAFETY: as below; the CPU has AVX-512 (`isa`), `T`
+                    // is `f32` or `f64`, and rows of B and C are contiguous
+                    // along N (checked), at most SKINNY_N long.
+                    unsafe { super::skinny512::gemm([dm, dn, dk], pc, qa, qb, kp > 0) };
+                    continue;
+                }
                 // The padded copy of B in this thread's scratch, taken here,
                 // outside the kernel's builds.
                 let padded = if dn.size <= 8 { 8 } else { SKINNY_N };
@@ -805,8 +813,8 @@ multiversion! {
 /// [`SKINNY_N`] columns, with rows of B and C contiguous.
 ///
 /// B is copied once into rows padded to 8 or 16 elements (the padding's
-/// values are never read into C); then 8 rows of C
-/// (4 in the narrower builds) stay in registers over the whole K, each step
+/// values are never read into C); then 4 rows of C stay in registers over
+/// the whole K, each step
 /// a row of B against one element of A per row, fused multiply-adds where
 /// the build has them.
 ///
@@ -880,34 +888,8 @@ unsafe fn skinny_padded<T: Scalar, const B: u8, const P: usize>(
         }
         let rows = |i: usize| row_start(dm, c, a, i);
         let mut i = 0;
-        // Eight rows where there are 32 vector registers, else four; then
-        // two and one.
-        if B == 2 {
-            while i + 8 <= m {
-                // The last 9 to 12 rows in one block, so that B is read
-                // once for them (12 rows of sums still fit the registers).
-                macro_rules! last {
-                    ($($r:literal)*) => {
-                        match m - i {
-                            $($r => {
-                                let r: [(*mut T, *const T); $r] =
-                                    core::array::from_fn(|j| rows(i + j));
-                                // SAFETY: distinct rows of C (caller).
-                                unsafe { skinny_rows::<T, B, P, $r>(r, dk.a, packed, n, accumulate) };
-                                i = m;
-                                continue;
-                            })*
-                            _ => {}
-                        }
-                    };
-                }
-                last!(9 10 11 12);
-                let r: [(*mut T, *const T); 8] = core::array::from_fn(|j| rows(i + j));
-                // SAFETY: eight distinct rows of C (caller).
-                unsafe { skinny_rows::<T, B, P, 8>(r, dk.a, packed, n, accumulate) };
-                i += 8;
-            }
-        }
+        // Four rows at a time, then two and one. (AVX-512 CPUs run
+        // `skinny512` instead.)
         while i + 4 <= m {
             let r: [(*mut T, *const T); 4] = core::array::from_fn(|j| rows(i + j));
             // SAFETY: four distinct rows of C (caller).

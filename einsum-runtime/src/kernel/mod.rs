@@ -49,6 +49,8 @@ use crate::scalar::Scalar;
 mod gemm;
 mod nest;
 mod run;
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+mod skinny512;
 
 pub(crate) use nest::contract;
 
