@@ -178,5 +178,6 @@ pub mod __private {
         with_thresholds, EinsumError, Lines, Operand, OutputOperand, Plan, PlanCache, RawOperand,
         RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, Thresholds, MAX_AXES,
     };
+    pub use einsum_runtime::{traced, Path, Paths};
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

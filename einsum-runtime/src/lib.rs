@@ -22,6 +22,7 @@ mod rows;
 mod scalar;
 mod small;
 mod spec;
+mod trace;
 mod tuning;
 pub mod windows;
 
@@ -35,4 +36,5 @@ pub use rows::{madd, rows_fit, run_rows_into, run_rows_new, Lines, RowKernel, Ro
 pub use scalar::Scalar;
 pub use small::{small_enough, Small, SmallOut};
 pub use spec::{Spec, Term};
+pub use trace::{traced, Path, Paths};
 pub use tuning::{with_thresholds, Thresholds};

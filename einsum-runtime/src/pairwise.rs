@@ -77,6 +77,7 @@ pub(crate) unsafe fn run<T: Scalar, const K: usize, const N: usize>(
     order: &Order,
     out: *mut T,
 ) -> bool {
+    crate::trace::mark(crate::trace::Path::Pairwise);
     let axes = layout.axes();
     let mut sizes = [0usize; N];
     for (s, a) in sizes.iter_mut().zip(axes) {

@@ -189,7 +189,7 @@ fn spread<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize>(
     let n = out.len_of(Axis(0));
     if n > grain {
         let (a, b) = out.split_at(Axis(0), n / 2);
-        let (x, y) = rayon::join(
+        let (x, y) = kernel::join(
             || spread(kernel, a, first, grain),
             || spread(kernel, b, first + n / 2, grain),
         );
@@ -224,6 +224,10 @@ fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usi
     } else {
         usize::MAX
     };
+    crate::trace::mark(crate::trace::Path::Rows);
+    if rows > grain {
+        crate::trace::mark(crate::trace::Path::RowsSplit);
+    }
     spread(kernel, out.view_mut(), 0, grain)
 }
 

@@ -19,8 +19,8 @@
 
 use core::any::TypeId;
 
+use crate::trace::{mark, Path};
 use num_complex::Complex;
-use rayon::prelude::*;
 
 use super::SendPtr;
 use crate::resolve::Axis;
@@ -240,6 +240,16 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
     // and pads for wide panels, this kernel keeps a few rows of C in
     // registers for the whole K instead (a chain's skinny products).
     let skinny = is_real_float::<T>() && dn.size <= SKINNY_N && dn.b == 1 && dn.c == 1;
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    let skinny512 = skinny && super::isa() == super::Isa::Avx512 && super::skinny512::has::<T>();
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    let skinny512 = false;
+    mark(match (skinny512, skinny, native) {
+        (true, _, _) => Path::Skinny512,
+        (_, true, _) => Path::Skinny,
+        (_, _, false) => Path::Blocked,
+        _ => Path::Gemm,
+    });
     let (a, b, c) = (SendPtr(a), SendPtr(b), SendPtr(c));
     let run = |point: usize| {
         let (mut pa, mut pb, mut pc) = (a.get(), b.get(), c.get());
@@ -262,7 +272,7 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
             }
             if skinny {
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
-                if super::isa() == super::Isa::Avx512 && super::skinny512::has::<T>() {
+                if skinny512 {
                     // SAFETY: as below; the CPU has AVX-512 (`isa`), `T`
                     // is `f32` or `f64`, and rows of B and C are contiguous
                     // along N (checked), at most SKINNY_N long.
@@ -313,7 +323,8 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
         }
     };
     if parallel && points >= 2 * threads {
-        (0..points).into_par_iter().for_each(run);
+        mark(Path::GemmSplit);
+        super::for_each_task(points, run);
     } else {
         (0..points).for_each(run);
     }
@@ -518,8 +529,10 @@ impl<T: Scalar> Narrow<T> {
                 }
             })
         };
+        mark(Path::Narrow);
         if tasks > 1 {
-            (0..tasks).into_par_iter().for_each(task);
+            mark(Path::NarrowSplit);
+            super::for_each_task(tasks, task);
         } else {
             (0..tasks).for_each(task);
         }

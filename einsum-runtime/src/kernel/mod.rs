@@ -116,16 +116,61 @@ pub(crate) fn with_scratch<T: Scalar, R>(len: usize, f: impl FnOnce(&mut [T]) ->
 
 /// Threads of the rayon pool that large work may spread over.
 ///
-/// Under Miri, one: the pool's own epoch-based garbage collector
-/// (crossbeam-epoch) does not pass Miri's Stacked Borrows model, so Miri
-/// checks the kernels on the calling thread, and the native test suite (with
-/// thresholds forcing the split) checks the parallel paths.
+/// Under Miri, two: there the tasks of a split run on threads of their own
+/// ([`for_each_task`], [`join`]), so that Miri checks the split's pointer
+/// arithmetic and the tasks against each other for data races.
 pub(crate) fn pool_threads() -> usize {
     if cfg!(miri) {
-        1
+        2
     } else {
         rayon::current_num_threads()
     }
+}
+
+/// Runs `f(0)`, …, `f(n - 1)` as tasks of the rayon pool (of the caller's
+/// pool, inside its `install`).
+///
+/// Under Miri each task runs on a scoped thread of its own instead: the
+/// pool's epoch-based garbage collector (crossbeam-epoch) does not pass
+/// Miri's Stacked Borrows model, while plain threads let Miri check the
+/// tasks for data races.
+pub(crate) fn for_each_task<F: Fn(usize) + Sync + Send>(n: usize, f: F) {
+    #[cfg(not(miri))]
+    {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().for_each(f);
+    }
+    #[cfg(miri)]
+    std::thread::scope(|s| {
+        let f = &f;
+        for i in 0..n {
+            s.spawn(move || f(i));
+        }
+    });
+}
+
+/// `rayon::join(a, b)`; under Miri, `b` on a scoped thread of its own (as
+/// [`for_each_task`]).
+pub(crate) fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    #[cfg(not(miri))]
+    {
+        rayon::join(a, b)
+    }
+    #[cfg(miri)]
+    std::thread::scope(|s| {
+        let other = s.spawn(b);
+        let x = a();
+        let y = other
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (x, y)
+    })
 }
 
 /// The instruction sets the hot kernels are also built for, each behind a

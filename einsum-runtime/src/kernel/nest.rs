@@ -14,7 +14,7 @@
 //!   output's unit-stride axis innermost, so the inner loop vectorizes.
 
 use super::run::{self, product};
-use rayon::prelude::*;
+use crate::trace::{mark, Path};
 
 use super::SendPtr;
 use crate::resolve::{Axis, MAX_AXES};
@@ -244,7 +244,8 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
         let axis = axes[s];
         let chunks = (threads * 4).min(axis.size);
         let (p, o) = (SendPtr(ptrs), SendPtr(out));
-        (0..chunks).into_par_iter().for_each(|c| {
+        mark(Path::NestSplit);
+        super::for_each_task(chunks, |c| {
             let (start, end) = (axis.size * c / chunks, axis.size * (c + 1) / chunks);
             let mut sub = [Axis::<K>::EMPTY; MAX_AXES];
             sub[..axes.len()].copy_from_slice(axes);
@@ -260,6 +261,7 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
         });
         return;
     }
+    mark(Path::Nest);
     // SAFETY: this call's promise (caller).
     unsafe { serial(axes, ptrs, out) }
 }
@@ -326,6 +328,8 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
             // so both stay in cache.
             let outer = mask(rest, |i, _| i != x);
             let x = &rest[x];
+            // On the thread that runs this part of the nest.
+            mark(Path::Tiles);
             // SAFETY: as above (caller): the tiles cover the same points.
             unsafe {
                 walk_masked(rest, outer, ptrs, out, &mut |p, o| {

@@ -1,0 +1,73 @@
+//! Which kernels a call ran, recorded on the calling thread, so that tests
+//! can show that each kernel path ran (natively and under Miri) on the
+//! shapes meant for it.
+//!
+//! A kernel marks its bit where the call is dispatched to it, on the calling
+//! thread, before any work is spread over the pool: a thread-local `or`,
+//! a nanosecond against the microsecond a run-time call costs. The loops the
+//! macro writes at the call site mark nothing: a call that ran only those
+//! leaves the set empty.
+
+use core::cell::Cell;
+
+/// A kernel path (one bit of a [`Paths`] set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Path {
+    /// The row kernel the macro wrote for fixed sizes, on the calling thread.
+    Rows,
+    /// The row kernel, split over the pool.
+    RowsSplit,
+    /// The run-time loop nest, on the calling thread.
+    Nest,
+    /// The run-time loop nest, split over the pool.
+    NestSplit,
+    /// The output written tile by tile (a transposition).
+    Tiles,
+    /// The `gemm` crate.
+    Gemm,
+    /// Independent GEMMs spread over the pool.
+    GemmSplit,
+    /// The portable blocked GEMM (element types `gemm` lacks; Miri).
+    Blocked,
+    /// The skinny GEMM (at most 16 columns), portable build.
+    Skinny,
+    /// The skinny GEMM, AVX-512 build.
+    Skinny512,
+    /// The narrow kernel for windows (convolutions).
+    Narrow,
+    /// The narrow kernel, split over the pool.
+    NarrowSplit,
+    /// Three or more operands contracted two at a time.
+    Pairwise,
+}
+
+/// A set of [`Path`]s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Paths(u32);
+
+impl Paths {
+    /// Whether `p` is in the set.
+    pub fn has(self, p: Path) -> bool {
+        self.0 & (1 << p as u8) != 0
+    }
+}
+
+thread_local! {
+    static TRACE: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Records that this call takes `p`.
+#[inline]
+pub(crate) fn mark(p: Path) {
+    TRACE.with(|t| t.set(t.get() | 1 << p as u8));
+}
+
+/// Runs `f` and returns what it returned with the kernel paths its calls on
+/// this thread took.
+pub fn traced<R>(f: impl FnOnce() -> R) -> (R, Paths) {
+    let before = TRACE.with(|t| t.replace(0));
+    let r = f();
+    let seen = TRACE.with(|t| t.replace(before | t.get()));
+    (r, Paths(seen))
+}

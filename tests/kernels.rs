@@ -1,0 +1,261 @@
+//! Every kernel path, each forced on a small shape by thresholds, shown to
+//! have run (the kernels record which of them a call took) and checked
+//! against the naive reference. Small enough for Miri, which runs all of it:
+//! the split paths too, whose tasks run there on threads of their own, so
+//! that Miri checks them against each other for data races.
+//!
+//! Natively the splits run in a two-thread pool of the test's own, whatever
+//! `RAYON_NUM_THREADS` says. Two paths are native only and have their
+//! portable stand-ins under Miri: the `gemm` crate's SIMD code (the blocked
+//! kernel there) and the AVX-512 skinny kernel (its portable build).
+
+mod common;
+
+use common::{reference, RefScalar};
+use einsum::__private::{traced, with_thresholds, Path, Paths, Thresholds};
+use einsum::ndarray::{Array, ArrayD, ArrayViewD, Dimension};
+use einsum::windows::{windows2, windows_nhwc};
+use einsum::{einsum, einsum_into};
+
+/// Runs `f` with `t` in force, where a split has two threads to go to.
+fn forced<R: Send>(t: Thresholds, f: impl FnOnce() -> R + Send) -> (R, Paths) {
+    let run = move || with_thresholds(t, || traced(f));
+    if cfg!(miri) {
+        // The kernels split for two threads under Miri by themselves.
+        run()
+    } else {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("a pool of two threads")
+            .install(run)
+    }
+}
+
+/// Values `((i · 7) mod 11) − 5` in row-major order, as `T`.
+fn values<T: From<i8>, D: Dimension>(
+    shape: impl einsum::ndarray::ShapeBuilder<Dim = D>,
+) -> Array<T, D> {
+    let mut k = 0i32;
+    Array::from_shape_simple_fn(shape, || {
+        k += 1;
+        T::from(((k * 7) % 11 - 5) as i8)
+    })
+}
+
+fn check<T: RefScalar>(what: &str, s: &str, ops: &[ArrayViewD<'_, T>], got: ArrayD<T>) {
+    assert_eq!(got, reference(s, ops), "{what}: {s}");
+}
+
+const NO_THREADS: Thresholds = Thresholds {
+    parallel_min_work: usize::MAX,
+    ..Thresholds::DEFAULT
+};
+
+/// The run-time kernels only (no call-site code), on one thread.
+const RUNTIME: Thresholds = Thresholds {
+    small_max_work: 0,
+    rows_min_len: usize::MAX,
+    ..NO_THREADS
+};
+
+const NEST: Thresholds = Thresholds {
+    gemm_min_work: usize::MAX,
+    transpose_min_len: usize::MAX,
+    ..RUNTIME
+};
+
+const GEMM: Thresholds = Thresholds {
+    gemm_min_work: 0,
+    gemm_min_len: 1,
+    ..RUNTIME
+};
+
+#[test]
+fn call_site_loops() {
+    let (a, b) = (values::<f64, _>((3, 4)), values::<f64, _>((4, 5)));
+    let (got, paths) = forced(Thresholds::DEFAULT, || einsum!("ij,jk->ik", &a, &b));
+    assert_eq!(paths, Paths::default(), "no run-time kernel");
+    check(
+        "call site",
+        "ij,jk->ik",
+        &[a.view().into_dyn(), b.view().into_dyn()],
+        got.into_dyn(),
+    );
+}
+
+#[test]
+fn row_kernel_alone_and_split() {
+    let img = values::<i64, _>((5, 11));
+    let k = values::<i64, _>((3, 3));
+    let w = windows2(&img, (3, 3), (1, 1)).unwrap();
+    let ops = [w.view().into_dyn(), k.view().into_dyn()];
+    let (got, paths) = forced(NO_THREADS, || einsum!("xyij,ij->xy", &w, &k; i = 3, j = 3));
+    assert!(
+        paths.has(Path::Rows) && !paths.has(Path::RowsSplit),
+        "{paths:?}"
+    );
+    check("rows", "xyij,ij->xy", &ops, got.into_dyn());
+    let split = Thresholds {
+        parallel_min_work: 0,
+        ..Thresholds::DEFAULT
+    };
+    let mut out = Array::from_elem((3, 9), 99i64);
+    let ((), paths) = forced(
+        split,
+        || einsum_into!(&mut out, "xyij,ij->xy", &w, &k; i = 3, j = 3),
+    );
+    assert!(paths.has(Path::RowsSplit), "{paths:?}");
+    check("rows split", "xyij,ij->xy", &ops, out.into_dyn());
+}
+
+#[test]
+fn loop_nest_alone_and_split() {
+    let (a, b) = (values::<i64, _>((4, 3)), values::<i64, _>((3, 5)));
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(NEST, || einsum!("ij,jk->ik", &a, &b));
+    assert!(
+        paths.has(Path::Nest) && !paths.has(Path::NestSplit),
+        "{paths:?}"
+    );
+    check("nest", "ij,jk->ik", &ops, got.into_dyn());
+    let split = Thresholds {
+        parallel_min_work: 0,
+        ..NEST
+    };
+    // Into a transposed output, so the chunks step through it crosswise.
+    let mut out = Array::from_elem((5, 4), 99i64);
+    let ((), paths) = forced(split, || {
+        einsum_into!(&mut out.view_mut().reversed_axes(), "ij,jk->ik", &a, &b)
+    });
+    assert!(paths.has(Path::NestSplit), "{paths:?}");
+    check(
+        "nest split",
+        "ij,jk->ik",
+        &ops,
+        out.reversed_axes().into_dyn(),
+    );
+}
+
+#[test]
+fn transposition_in_tiles() {
+    let a = values::<f32, _>((3, 9));
+    let tiles = Thresholds {
+        transpose_min_len: 2,
+        ..NEST
+    };
+    let (got, paths) = forced(tiles, || einsum!("ij->ji", &a));
+    assert!(paths.has(Path::Tiles), "{paths:?}");
+    check("tiles", "ij->ji", &[a.view().into_dyn()], got.into_dyn());
+}
+
+#[test]
+fn gemm_and_the_blocked_kernel() {
+    // 17 columns: wider than the skinny kernel takes.
+    let (a, b) = (values::<f64, _>((3, 2)), values::<f64, _>((2, 17)));
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
+    let want = if cfg!(miri) {
+        Path::Blocked
+    } else {
+        Path::Gemm
+    };
+    assert!(paths.has(want), "{paths:?}");
+    check("gemm", "ij,jk->ik", &ops, got.into_dyn());
+    // Integers: the blocked kernel everywhere.
+    let (a, b) = (values::<i32, _>((3, 2)), values::<i32, _>((2, 17)));
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
+    assert!(paths.has(Path::Blocked), "{paths:?}");
+    check("blocked", "ij,jk->ik", &ops, got.into_dyn());
+}
+
+#[test]
+fn independent_gemms_split() {
+    let (a, b) = (values::<f64, _>((4, 2, 2)), values::<f64, _>((4, 2, 17)));
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let split = Thresholds {
+        parallel_min_work: 0,
+        ..GEMM
+    };
+    let (got, paths) = forced(split, || einsum!("bij,bjk->bik", &a, &b));
+    assert!(paths.has(Path::GemmSplit), "{paths:?}");
+    check("gemm split", "bij,bjk->bik", &ops, got.into_dyn());
+}
+
+#[test]
+fn skinny_kernel() {
+    // 13 rows (a block of 8 and one of 5 natively) and 11 columns, the
+    // second operand reversed along the rows.
+    let (a, b) = (values::<f64, _>((13, 2)), values::<f64, _>((2, 11)));
+    let b = b.slice(einsum::ndarray::s![..;-1, ..]);
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
+    let native_512 = cfg!(all(target_arch = "x86_64", not(miri)))
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512bw");
+    let want = if native_512 {
+        Path::Skinny512
+    } else {
+        Path::Skinny
+    };
+    assert!(paths.has(want), "{paths:?}");
+    check("skinny", "ij,jk->ik", &ops, got.into_dyn());
+    // f32, accumulating over a second K block (a strided, unmerged K).
+    let (a, b) = (values::<f32, _>((5, 2, 4)), values::<f32, _>((2, 4, 3)));
+    let a = a.slice(einsum::ndarray::s![.., .., ..;2]);
+    let b = b.slice(einsum::ndarray::s![.., ..;2, ..]);
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("ijk,jkl->il", &a, &b));
+    assert!(paths.has(want), "{paths:?}");
+    check("skinny, two K blocks", "ijk,jkl->il", &ops, got.into_dyn());
+}
+
+#[test]
+fn narrow_kernel_alone_and_split() {
+    // Window rows 2 apart: the image rows do not merge with the columns,
+    // so the batch and the rows are 4 outer points.
+    let x = values::<f64, _>((2, 4, 10, 2));
+    let f = values::<f64, _>((2, 2, 2, 3));
+    let w = windows_nhwc(&x, (2, 2), (2, 2)).unwrap();
+    let ops = [w.view().into_dyn(), f.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("bxyijc,ijcd->bxyd", &w, &f));
+    assert!(
+        paths.has(Path::Narrow) && !paths.has(Path::NarrowSplit),
+        "{paths:?}"
+    );
+    check("narrow", "bxyijc,ijcd->bxyd", &ops, got.into_dyn());
+    let split = Thresholds {
+        parallel_min_work: 0,
+        ..GEMM
+    };
+    let (got, paths) = forced(split, || einsum!("bxyijc,ijcd->bxyd", &w, &f));
+    assert!(paths.has(Path::NarrowSplit), "{paths:?}");
+    check("narrow split", "bxyijc,ijcd->bxyd", &ops, got.into_dyn());
+}
+
+#[test]
+fn pairwise_with_every_step_kernel() {
+    let (a, b, c) = (
+        values::<f64, _>((5, 2)),
+        values::<f64, _>((2, 5)),
+        values::<f64, _>((5, 2)),
+    );
+    let ops = [
+        a.view().into_dyn(),
+        b.view().into_dyn(),
+        c.view().into_dyn(),
+    ];
+    for (name, t) in [
+        ("runtime", RUNTIME),
+        ("nest", NEST),
+        ("gemm", GEMM),
+        ("eager", Thresholds::EAGER),
+    ] {
+        let (got, paths) = forced(t, || einsum!("ij,jk,kl->il", &a, &b, &c));
+        assert!(paths.has(Path::Pairwise), "{name}: {paths:?}");
+        check(name, "ij,jk,kl->il", &ops, got.into_dyn());
+    }
+}
