@@ -141,16 +141,30 @@ pub enum ErrorKind {
     /// An operand, or the expression as a whole (labels plus `...`
     /// dimensions), has more axes than an einsum supports.
     TooManyAxes {
+        /// The operand with too many axes, or `None` for the expression's
+        /// labels and `...` dimensions together.
+        operand: Option<usize>,
         /// The operand's number of axes, or the expression's distinct axes.
         axes: usize,
         /// The supported maximum.
         max: usize,
     },
-    /// The output would have more elements than fit in memory (its element
-    /// count or byte size overflows `isize`).
+    /// The output would have more elements than fit in memory: its element
+    /// count or byte size overflows `isize`, or the allocator refused it.
     OutputTooLarge {
         /// The shape that was asked for.
         shape: Vec<usize>,
+    },
+    /// The loops over every label and `...` dimension would take more steps
+    /// than an `isize` counts (numpy's "iterator is too large"), and no
+    /// pairwise order of the operands avoids it. Such work could never
+    /// finish; it is refused before it starts.
+    WorkTooLarge {
+        /// Each label with its size, in the order of the label ids (first
+        /// appearance in the subscripts).
+        labels: Vec<(char, usize)>,
+        /// The sizes of the broadcast `...` dimensions, if any.
+        ellipsis: Vec<usize>,
     },
     /// A sliding window is longer than the axis it slides along
     /// ([`windows`](crate::windows)).
@@ -269,15 +283,43 @@ impl fmt::Display for ErrorKind {
                 f,
                 "the output array has shape {found:?} but the result has shape {expected:?}"
             ),
-            ErrorKind::TooManyAxes { axes, max } => write!(
+            ErrorKind::TooManyAxes {
+                operand: Some(k),
+                axes,
+                max,
+            } => write!(
                 f,
-                "{axes} axes (in one operand, or as labels and `...` dimensions together) are \
-                 more than the {max} an einsum supports"
+                "operand {k} has {axes} axes, more than the {max} an einsum supports"
+            ),
+            ErrorKind::TooManyAxes {
+                operand: None,
+                axes,
+                max,
+            } => write!(
+                f,
+                "the labels and `...` dimensions make {axes} axes, more than the {max} an einsum \
+                 supports"
             ),
             ErrorKind::OutputTooLarge { shape } => write!(
                 f,
                 "the result of shape {shape:?} has more elements than fit in memory"
             ),
+            ErrorKind::WorkTooLarge { labels, ellipsis } => {
+                f.write_str("the loops over ")?;
+                for (n, (label, size)) in labels.iter().enumerate() {
+                    let sep = if n == 0 { "" } else { ", " };
+                    write!(f, "{sep}`{label}` = {size}")?;
+                }
+                if !ellipsis.is_empty() {
+                    let sep = if labels.is_empty() { "" } else { ", " };
+                    write!(f, "{sep}`...` = {ellipsis:?}")?;
+                }
+                write!(
+                    f,
+                    " take more than {} steps (`isize::MAX`), the most an einsum counts",
+                    isize::MAX
+                )
+            }
             ErrorKind::WindowTooLarge { axis, window, len } => write!(
                 f,
                 "a window of {window} along axis {axis} is longer than the axis, of length {len}"

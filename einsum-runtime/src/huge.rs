@@ -1,4 +1,11 @@
-//! Transparent huge pages for large new results.
+//! New results: allocated fallibly, and given transparent huge pages when
+//! large.
+//!
+//! A shape whose byte size fits `isize` may still be far more than the
+//! machine has (a broadcast operand of 2^40 elements costs one element, its
+//! outer product does not). Such a result is asked of the allocator with
+//! `try_reserve`, not `Vec::with_capacity`, so that a refusal becomes an
+//! error for the caller rather than an abort of the process.
 //!
 //! A new result is written for the first time by the kernel, and with 4 KiB
 //! pages every 4 KiB of it costs a page fault: a 4000² f64 result (128 MB) is
@@ -8,6 +15,67 @@
 //! Linux kernel whose transparent huge pages are in `madvise` mode backs it
 //! with 2 MiB pages: 64 faults, and far fewer TLB misses while it is written.
 //! Elsewhere, and where the kernel declines, nothing changes.
+
+use core::alloc::Layout;
+use core::mem::MaybeUninit;
+
+use ndarray::{Array, Dimension};
+
+use crate::scalar::Scalar;
+
+/// The number of elements of `shape`, if they and their bytes fit `isize`.
+fn elements<T>(shape: &[usize]) -> Option<usize> {
+    let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))?;
+    let bytes = n.checked_mul(core::mem::size_of::<T>().max(1))?;
+    (bytes <= isize::MAX as usize).then_some(n)
+}
+
+/// `D`'s value for `shape`, which has `D`'s rank (any, for `IxDyn`).
+fn dim_of<D: Dimension>(shape: &[usize]) -> D {
+    let mut dim = D::zeros(shape.len());
+    dim.slice_mut().copy_from_slice(shape);
+    dim
+}
+
+/// A new array of `shape` in standard order, its elements not yet written,
+/// marked for huge pages when large; `None` when its byte size overflows
+/// `isize` or the allocator refuses it.
+pub(crate) fn uninit<T, D: Dimension>(shape: &[usize]) -> Option<Array<MaybeUninit<T>, D>> {
+    let n = elements::<T>(shape)?;
+    let mut v: Vec<MaybeUninit<T>> = Vec::new();
+    v.try_reserve_exact(n).ok()?;
+    // SAFETY: the capacity is at least `n` (reserved above), and a
+    // `MaybeUninit<T>` needs no initialization.
+    unsafe { v.set_len(n) };
+    // Untouched so far: it can still get huge pages.
+    advise(v.as_mut_ptr().cast(), n * core::mem::size_of::<T>());
+    Array::from_shape_vec(dim_of::<D>(shape), v).ok()
+}
+
+/// A new array of `shape` in standard order, filled with zeros (fresh pages
+/// from the allocator, not written here), marked for huge pages when large;
+/// `None` when its byte size overflows `isize` or the allocator refuses it.
+pub(crate) fn zeroed<T: Scalar, D: Dimension>(shape: &[usize]) -> Option<Array<T, D>> {
+    let n = elements::<T>(shape)?;
+    let layout = Layout::array::<T>(n).ok()?;
+    let v: Vec<T> = if layout.size() == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: `layout` has a nonzero size (checked just above).
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+        if ptr.is_null() {
+            return None;
+        }
+        advise(ptr.cast(), layout.size());
+        // SAFETY: `ptr` is not null (checked) and was allocated by the
+        // global allocator with the layout of `n` elements of `T`, the one a
+        // `Vec<T>` of capacity `n` has; its `n` elements are zero bytes,
+        // which is `T::zero()` for every `Scalar` (a sealed trait: the
+        // primitive integers, `f32`, `f64` and complex numbers of those).
+        unsafe { Vec::from_raw_parts(ptr, n, n) }
+    };
+    Array::from_shape_vec(dim_of::<D>(shape), v).ok()
+}
 
 /// The size from which a new result is marked, numpy's threshold.
 #[cfg_attr(not(all(target_os = "linux", not(miri))), allow(dead_code))]
@@ -58,5 +126,40 @@ mod tests {
         let mut w = [7u8; 64];
         advise(w.as_mut_ptr(), w.len());
         assert_eq!(w, [7; 64]);
+    }
+
+    #[test]
+    fn new_results_have_their_shape_in_standard_order() {
+        use ndarray::{Ix2, IxDyn};
+        let z = zeroed::<num_complex::Complex<f32>, Ix2>(&[3, 4]).unwrap();
+        assert_eq!(z.shape(), [3, 4]);
+        assert!(z.is_standard_layout());
+        assert!(z.iter().all(|&x| x == num_complex::Complex::new(0.0, 0.0)));
+        let z = zeroed::<i64, IxDyn>(&[2, 0, 5]).unwrap();
+        assert_eq!(z.shape(), [2, 0, 5]);
+        let u = uninit::<f64, IxDyn>(&[]).unwrap();
+        assert_eq!((u.shape(), u.len()), (&[][..], 1));
+        let u = uninit::<u8, Ix2>(&[7, 9]).unwrap();
+        assert!(u.is_standard_layout() && u.len() == 63);
+    }
+
+    #[test]
+    fn sizes_past_isize_are_refused_before_allocating() {
+        use ndarray::Ix2;
+        // Elements past `usize`, elements past `isize`, bytes past `isize`.
+        for shape in [[usize::MAX, 2], [1 << 32, 1 << 31], [1 << 30, 1 << 30]] {
+            assert!(zeroed::<f64, Ix2>(&shape).is_none(), "{shape:?}");
+            assert!(uninit::<f64, Ix2>(&shape).is_none(), "{shape:?}");
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri stops at an allocation larger than the host has")]
+    fn sizes_the_allocator_refuses_are_none() {
+        use ndarray::Ix2;
+        // 2^62 bytes: an `isize`, and more than any address space.
+        let shape = [1 << 29, 1 << 30];
+        assert!(zeroed::<f64, Ix2>(&shape).is_none());
+        assert!(uninit::<f64, Ix2>(&shape).is_none());
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::kernel;
 use crate::path::{volume, Order, Step, ALONE, MAX_STEPS};
-use crate::resolve::{Axis, Layout};
+use crate::resolve::{Axis, Layout, MAX_WORK};
 use crate::scalar::Scalar;
 
 /// Where each intermediate lives in the buffer, and the buffer's length in
@@ -64,7 +64,9 @@ fn row_major(sizes: &[usize], keep: u64, id: usize) -> isize {
 /// `out`, whose strides `layout` has.
 ///
 /// Returns `false`, having written nothing, when the intermediates would not
-/// fit in memory; the caller then runs the one loop nest.
+/// fit in memory, or a step would have more points than
+/// [`MAX_WORK`]; the caller then runs the one loop nest, if that is not
+/// too much work itself.
 ///
 /// # Safety
 /// As for `kernel::contract` over `layout`: the operands' elements valid
@@ -91,8 +93,6 @@ pub(crate) unsafe fn run<T: Scalar, const K: usize, const N: usize>(
     if bytes.is_none_or(|b| b > isize::MAX as usize) {
         return false;
     }
-    let mut buffer: Vec<T> = Vec::with_capacity(total);
-    let base = buffer.as_mut_ptr();
     let steps = order.steps();
     let last = steps.len() - 1;
     let keep_of = |slot: u8| -> u64 {
@@ -103,6 +103,18 @@ pub(crate) unsafe fn run<T: Scalar, const K: usize, const N: usize>(
             steps[s - K].keep
         }
     };
+    let union_of =
+        |&Step { a, b, keep }: &Step| keep_of(a) | if b == ALONE { 0 } else { keep_of(b) } | keep;
+    // Each step is a loop nest of its own, and must be one a kernel can count.
+    if steps.iter().any(|s| volume(sizes, union_of(s)) > MAX_WORK) {
+        return false;
+    }
+    // Asked for, not demanded: a refusal leaves the call to the nest.
+    let mut buffer: Vec<T> = Vec::new();
+    if buffer.try_reserve_exact(total).is_err() {
+        return false;
+    }
+    let base = buffer.as_mut_ptr();
     // The first element and the stride along axis `id` of a slot.
     let ptr_of = |slot: u8| -> *const T {
         let s = usize::from(slot);
@@ -128,7 +140,7 @@ pub(crate) unsafe fn run<T: Scalar, const K: usize, const N: usize>(
                 row_major(sizes, keep, id)
             })
         };
-        let union = keep_of(a) | if b == ALONE { 0 } else { keep_of(b) } | keep;
+        let union = union_of(&steps[t]);
         if b == ALONE {
             let mut table = [Axis::<1>::EMPTY; N];
             let mut n = 0;

@@ -178,7 +178,9 @@ pub(crate) fn order(sizes: &[usize], masks: &[u64], out: u64) -> Order {
                     let cost = if mi & mj != 0 {
                         (
                             false,
-                            vol(keep) - vol(mi) - vol(mj),
+                            // Saturating: an intermediate's volume may be
+                            // near `i128::MAX` for huge broadcast sizes.
+                            vol(keep).saturating_sub(vol(mi)).saturating_sub(vol(mj)),
                             step_flops(sizes, union, keep),
                         )
                     } else {
@@ -692,6 +694,35 @@ mod tests {
         ] {
             assert_eq!(chain(&dims).flops, matrix_chain(&dims), "{dims:?}");
         }
+    }
+
+    #[test]
+    fn huge_sizes_saturate_the_costs() {
+        // Nine operands, so the greedy search runs: two share the axes 0,
+        // 1, 2 of 2^63 each (volumes far past `i128::MAX`, as intermediates
+        // of broadcast operands may be), which nothing else needs, so their
+        // pair's memory saving is about -2^128; seven small operands share
+        // axis 3 with the output.
+        let sizes = [1 << 63, 1 << 63, 1 << 63, 3];
+        let huge = bits(&[0, 1, 2]);
+        let mut masks = vec![huge, huge];
+        masks.extend([bits(&[3]); 7]);
+        let o = order(&sizes, &masks, bits(&[3]));
+        assert_eq!(o.len, masks.len() - 1);
+        assert_eq!(o.naive, u128::MAX);
+        // The two huge operands meet first, over 2^189 points: saturated.
+        assert_eq!(
+            o.steps()[0],
+            Step {
+                a: 0,
+                b: 1,
+                keep: 0
+            }
+        );
+        assert_eq!(o.flops, u128::MAX);
+        // The same operands searched exactly (eight of them) saturate too.
+        let o = order(&sizes, &masks[..8], bits(&[3]));
+        assert_eq!((o.flops, o.naive), (u128::MAX, u128::MAX));
     }
 
     #[test]

@@ -31,9 +31,21 @@ use crate::spec::{Spec, Term};
 ///
 /// let a = ArrayD::<f64>::ones(IxDyn(&[1; 65]));
 /// let e = try_einsum!("...->", &a).unwrap_err();
-/// assert_eq!(e.kind(), &ErrorKind::TooManyAxes { axes: 65, max: MAX_AXES });
+/// assert_eq!(
+///     e.kind(),
+///     &ErrorKind::TooManyAxes { operand: Some(0), axes: 65, max: MAX_AXES }
+/// );
+/// assert_eq!(
+///     e.to_string(),
+///     "einsum \"...->\": operand 0 has 65 axes, more than the 64 an einsum supports"
+/// );
 /// ```
 pub const MAX_AXES: usize = 64;
+
+/// The most points one loop nest (or one pairwise step) may have: an
+/// `isize` counts them, as numpy's iterator does. More could never finish,
+/// and would overflow the kernels' counts and offsets.
+pub(crate) const MAX_WORK: u128 = isize::MAX as u128;
 
 /// One loop of the nest: a label or a `...` dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +109,17 @@ impl<const K: usize, const N: usize> Layout<K, N> {
     /// the kernel reorders them.
     pub fn axes(&self) -> &[Axis<K>] {
         &self.axes[..self.n]
+    }
+
+    /// The number of points of the one loop nest over every axis: the
+    /// product of the sizes (0 if one is 0), saturating at `u128::MAX`.
+    pub fn points(&self) -> u128 {
+        if self.axes().iter().any(|a| a.size == 0) {
+            return 0;
+        }
+        self.axes()
+            .iter()
+            .fold(1u128, |p, a| p.saturating_mul(a.size as u128))
     }
 
     /// Each operand's axes, as bit masks over axis ids.
@@ -170,14 +193,6 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
     for (k, (op, term)) in ops.iter().zip(spec.inputs).enumerate() {
         let ndim = op.shape().len();
         let nl = term.labels.len();
-        // No operand may have more axes than the nest: this also keeps every
-        // axis index below 256 in the `u8` tables below.
-        if ndim > MAX_AXES {
-            return Err(err(ErrorKind::TooManyAxes {
-                axes: ndim,
-                max: MAX_AXES,
-            }));
-        }
         let fits = match term.ellipsis {
             Some(_) => ndim >= nl,
             None => ndim == nl,
@@ -191,6 +206,15 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
                 ndim,
             }));
         }
+        // No operand may have more axes than the nest: this also keeps every
+        // axis index below 256 in the `u8` tables below.
+        if ndim > MAX_AXES {
+            return Err(err(ErrorKind::TooManyAxes {
+                operand: Some(k),
+                axes: ndim,
+                max: MAX_AXES,
+            }));
+        }
         if term.ellipsis.is_some() {
             frame = frame.max(ndim - nl);
         }
@@ -198,6 +222,7 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
     let n = l + frame;
     if n > MAX_AXES {
         return Err(err(ErrorKind::TooManyAxes {
+            operand: None,
             axes: n,
             max: MAX_AXES,
         }));
@@ -488,6 +513,7 @@ mod tests {
         assert_eq!(
             e.kind(),
             &ErrorKind::TooManyAxes {
+                operand: Some(0),
                 axes: MAX_AXES + 1,
                 max: MAX_AXES
             }

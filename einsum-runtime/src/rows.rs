@@ -232,25 +232,18 @@ fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usi
 }
 
 /// Runs `kernel` into a new array of `shape` (of dimension type `D`), or
-/// `None` if its size overflows `isize` (the run-time path then reports it).
+/// `None` if its size overflows `isize` or the allocator refuses it (the
+/// run-time path then reports it).
 #[inline(never)]
 pub fn run_rows_new<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usize>(
     kernel: &K,
     shape: [usize; R],
     sizes: [usize; L],
 ) -> Option<Array<T, D>> {
-    let elems = shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .and_then(|n| n.checked_mul(core::mem::size_of::<T>().max(1)))
-        .filter(|&b| b <= isize::MAX as usize)?;
-    let mut dim = D::zeros(R);
-    dim.slice_mut().copy_from_slice(&shape);
     // Zeros (fresh pages from the allocator) rather than uninitialized
     // memory: whether the emitted loops write every element is the macro's
     // business, not something this function can check.
-    let mut out = Array::<T, D>::from_elem(dim, T::zero());
-    huge::advise(out.as_mut_ptr().cast(), elems);
+    let mut out = huge::zeroed::<T, D>(&shape)?;
     run(kernel, &mut out, sizes)?;
     Some(out)
 }
