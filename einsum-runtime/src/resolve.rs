@@ -49,7 +49,7 @@ pub(crate) const MAX_WORK: u128 = isize::MAX as u128;
 
 /// One loop of the nest: a label or a `...` dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Axis<const K: usize> {
+pub struct Axis<const K: usize> {
     /// Number of iterations.
     pub size: usize,
     /// Stride of each operand along this axis, in elements (0: broadcast or

@@ -2,10 +2,6 @@
 
 use num_complex::Complex;
 
-mod sealed {
-    pub trait Sealed {}
-}
-
 /// An element type of einsum operands and results.
 ///
 /// Implemented for `f32`, `f64`, every primitive integer type, and
@@ -60,9 +56,60 @@ pub trait Scalar:
     }
 }
 
+mod sealed {
+    use crate::resolve::Axis;
+
+    /// The kernels of one and two operands (every pairwise step among
+    /// them), built in this crate for the common element types, so that a
+    /// crate calling `einsum!` links them instead of compiling them again
+    /// (non-generic functions are compiled where they are defined). Outside
+    /// this crate the trait cannot be named, which also seals
+    /// [`Scalar`](super::Scalar).
+    pub trait Sealed: Sized {
+        /// `kernel::contract` for one operand.
+        ///
+        /// # Safety
+        /// As `kernel::contract`.
+        unsafe fn contract1(axes: &mut [Axis<1>], ptrs: [*const Self; 1], out: *mut Self);
+        /// `kernel::contract` for two operands.
+        ///
+        /// # Safety
+        /// As `kernel::contract`.
+        unsafe fn contract2(axes: &mut [Axis<2>], ptrs: [*const Self; 2], out: *mut Self);
+    }
+}
+
+/// Implements [`sealed::Sealed`] for each type: its kernels, built here for
+/// `built`, and where first called (`#[inline]`) for `lazy`, the types few
+/// programs use, whose kernels would only lengthen this crate's build.
+macro_rules! sealed_kernels {
+    (@one $t:ty, $($inline:meta)?) => {
+        impl sealed::Sealed for $t {
+            $(#[$inline])?
+            unsafe fn contract1(axes: &mut [crate::resolve::Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
+                // SAFETY: the caller's promise.
+                unsafe { crate::kernel::contract_here(axes, ptrs, out) }
+            }
+            $(#[$inline])?
+            unsafe fn contract2(axes: &mut [crate::resolve::Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
+                // SAFETY: the caller's promise.
+                unsafe { crate::kernel::contract_here(axes, ptrs, out) }
+            }
+        }
+    };
+    (built: $($b:ty),*; lazy: $($l:ty),*) => {
+        $(sealed_kernels!(@one $b,);)*
+        $(sealed_kernels!(@one $l, inline);)*
+    };
+}
+
+sealed_kernels!(
+    built: f32, f64, Complex<f64>, i32, i64;
+    lazy: i8, i16, i128, isize, u8, u16, u32, u64, u128, usize, Complex<f32>
+);
+
 macro_rules! int_scalar {
     ($($t:ty)*) => {$(
-        impl sealed::Sealed for $t {}
         impl Scalar for $t {
             #[inline(always)]
             fn zero() -> Self { 0 }
@@ -80,7 +127,6 @@ int_scalar!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize);
 
 macro_rules! float_scalar {
     ($($t:ty)*) => {$(
-        impl sealed::Sealed for $t {}
         impl Scalar for $t {
             #[inline(always)]
             fn zero() -> Self { 0.0 }
@@ -94,7 +140,6 @@ macro_rules! float_scalar {
             fn fused_add(self, a: Self, b: Self) -> Self { a.mul_add(b, self) }
         }
 
-        impl sealed::Sealed for Complex<$t> {}
         impl Scalar for Complex<$t> {
             #[inline(always)]
             fn zero() -> Self { Complex::new(0.0, 0.0) }

@@ -231,11 +231,21 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
     // apart, with a contiguous K run: a convolution over windows. `gemm`
     // would make many tiny calls with most of its registers idle; the narrow
     // kernel below does the whole K of 16 rows at a time instead.
-    if let Some(ctx) = Narrow::new(outer, k_outer, dm, dn, dk, a, b, c) {
-        // SAFETY: the caller's promise, for the same points.
-        unsafe { ctx.run(parallel && points >= 2 * threads) };
-        return true;
+    // Built for f32 and f64 only: its instances (a build per N and
+    // instruction set) are most of this crate's code.
+    macro_rules! narrow_for {
+        ($($t:ty)*) => {$(
+            if TypeId::of::<T>() == TypeId::of::<$t>() {
+                if let Some(ctx) = Narrow::<$t>::new(outer, k_outer, dm, dn, dk, a.cast(), b.cast(), c.cast()) {
+                    // SAFETY: `T` is `$t`, so the casts keep the addresses'
+                    // types; the caller's promise, for the same points.
+                    unsafe { ctx.run(parallel && points >= 2 * threads) };
+                    return true;
+                }
+            }
+        )*};
     }
+    narrow_for!(f32 f64);
     // A few output columns (N ≤ 16) along rows of B and C: `gemm` packs
     // and pads for wide panels, this kernel keeps a few rows of C in
     // registers for the whole K instead (a chain's skinny products).

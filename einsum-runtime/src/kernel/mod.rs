@@ -52,7 +52,7 @@ mod run;
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 mod skinny512;
 
-pub(crate) use nest::contract;
+pub(crate) use nest::{contract, contract_here};
 
 /// Which build of a [`multiversion!`] body runs (2: AVX-512, 1: AVX2, 0:
 /// baseline). Each build is then its own instance of the body, with its own

@@ -210,6 +210,33 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
     ptrs: [*const T; K],
     out: *mut T,
 ) {
+    // One and two operands (every pairwise step among them) run in the
+    // kernels this crate built for `T` when it was compiled: a caller's
+    // crate then compiles none of them again, for any call.
+    let axes: *mut [Axis<K>] = axes;
+    // SAFETY (each arm): `K` is the arm's number, so `Axis<K>` is that very
+    // type and `[*const T; K]` holds exactly its pointers; the rest is the
+    // caller's promise.
+    unsafe {
+        match K {
+            1 => T::contract1(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out),
+            2 => T::contract2(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[1]], out),
+            _ => contract_here(&mut *axes, ptrs, out),
+        }
+    }
+}
+
+/// [`contract`], built in the crate that instantiates it: for one and two
+/// operands of the common element types this crate, once per type (through
+/// the `Sealed` trait of `scalar`); otherwise the caller's.
+///
+/// # Safety
+/// As [`contract`].
+pub(crate) unsafe fn contract_here<T: Scalar, const K: usize>(
+    axes: &mut [Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
     assert!(K >= 1, "an einsum has at least one operand");
     assert!(axes.len() <= MAX_AXES, "einsum: at most MAX_AXES loop axes");
     if axes.iter().any(|a| a.size == 0) {
