@@ -37,20 +37,26 @@ pub trait RefScalar: Copy + PartialEq + Debug + Send + Sync + 'static {
     fn garbage() -> Self;
 }
 
+/// `$t`, with wide values drawn as `$w` (`rand` draws no `isize` or
+/// `usize`) and wrapped into `$t`.
 macro_rules! ref_int {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $w:ty),*) => {$(
         impl RefScalar for $t {
             const NAME: &'static str = stringify!($t);
             fn zero() -> Self { 0 }
             fn add(self, rhs: Self) -> Self { self.wrapping_add(rhs) }
             fn mul(self, rhs: Self) -> Self { self.wrapping_mul(rhs) }
             fn small(rng: &mut SmallRng, r: i32) -> Self { rng.random_range(-r..=r) as $t }
-            fn wide(rng: &mut SmallRng) -> Self { rng.random::<$t>() }
+            #[allow(clippy::unnecessary_cast)]
+            fn wide(rng: &mut SmallRng) -> Self { rng.random::<$w>() as $t }
             fn garbage() -> Self { 77 }
         }
     )*};
 }
-ref_int!(i32, i64, u8);
+ref_int!(
+    i8: i8, i16: i16, i32: i32, i64: i64, isize: i64,
+    u8: u8, u16: u16, u32: u32, u64: u64, usize: u64
+);
 
 macro_rules! ref_float {
     ($($t:ty),*) => {$(
@@ -67,30 +73,22 @@ macro_rules! ref_float {
 }
 ref_float!(f32, f64);
 
-impl RefScalar for Complex<f64> {
-    const NAME: &'static str = "Complex<f64>";
-    fn zero() -> Self {
-        Complex::new(0.0, 0.0)
-    }
-    fn add(self, rhs: Self) -> Self {
-        self + rhs
-    }
-    fn mul(self, rhs: Self) -> Self {
-        self * rhs
-    }
-    fn small(rng: &mut SmallRng, r: i32) -> Self {
-        Complex::new(
-            rng.random_range(-r..=r) as f64,
-            rng.random_range(-r..=r) as f64,
-        )
-    }
-    fn wide(rng: &mut SmallRng) -> Self {
-        Self::small(rng, 3)
-    }
-    fn garbage() -> Self {
-        Complex::new(1234.5, -678.25)
-    }
+macro_rules! ref_complex {
+    ($($t:ty),*) => {$(
+        impl RefScalar for Complex<$t> {
+            const NAME: &'static str = concat!("Complex<", stringify!($t), ">");
+            fn zero() -> Self { Complex::new(0.0, 0.0) }
+            fn add(self, rhs: Self) -> Self { self + rhs }
+            fn mul(self, rhs: Self) -> Self { self * rhs }
+            fn small(rng: &mut SmallRng, r: i32) -> Self {
+                Complex::new(rng.random_range(-r..=r) as $t, rng.random_range(-r..=r) as $t)
+            }
+            fn wide(rng: &mut SmallRng) -> Self { Self::small(rng, 3) }
+            fn garbage() -> Self { Complex::new(1234.5, -678.25) }
+        }
+    )*};
 }
+ref_complex!(f32, f64);
 
 // ---------------------------------------------------------------------------
 // Parsing (numpy's rules; only valid subscripts are ever given)

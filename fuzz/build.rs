@@ -1,0 +1,525 @@
+//! Generates the expressions of the differential fuzz campaign.
+//!
+//! From a seed, this script draws `EINSUM_FUZZ_EXPRS` random valid einsum
+//! expressions and writes them to `$OUT_DIR/exprs.rs` as Rust source, which
+//! `tests/fuzz.rs` includes, so the whole set is compiled once. Each
+//! expression is one function that calls `einsum!`, `try_einsum!`,
+//! `einsum_into!` and `try_einsum_into!` on it, with an element type, operand
+//! forms (`&ArrayViewD`, views by value, statically ranked views, owned
+//! arrays, `&Vec`) and an output form drawn at random. The expressions have 1
+//! to 6 operands, labels from `a`-`z` and `A`-`Z`, diagonals, ellipses at the
+//! start, middle or end of a term and in the output, implicit and explicit
+//! mode, empty terms, scalar outputs, spaces, and fixed-size bindings
+//! (`; i = 3`).
+//!
+//! Knobs (each reruns this script when it changes):
+//! - `EINSUM_FUZZ_EXPRS`: how many expressions (default 60);
+//! - `EINSUM_FUZZ_SEED`: the seed (default 1). Expression `k` depends only on
+//!   the seed and `k`, so a larger count extends a smaller one.
+//!
+//! The full campaign:
+//!
+//! ```sh
+//! EINSUM_FUZZ_EXPRS=2000 EINSUM_FUZZ_SHAPES=50 cargo test --release -p einsum-fuzz -- --nocapture
+//! ```
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+/// Expressions when `EINSUM_FUZZ_EXPRS` is not set: the run of
+/// `cargo test --workspace`.
+const DEFAULT_EXPRS: usize = 60;
+const DEFAULT_SEED: u64 = 1;
+
+/// Element types of the contract, and whether they are integers.
+const TYPES: [(&str, bool); 14] = [
+    ("f32", false),
+    ("f64", false),
+    ("i8", true),
+    ("i16", true),
+    ("i32", true),
+    ("i64", true),
+    ("isize", true),
+    ("u8", true),
+    ("u16", true),
+    ("u32", true),
+    ("u64", true),
+    ("usize", true),
+    ("einsum::num_complex::Complex<f32>", false),
+    ("einsum::num_complex::Complex<f64>", false),
+];
+
+/// splitmix64.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        let mut r = Rng(seed);
+        r.next();
+        r
+    }
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (`n > 0`).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo + 1)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+    /// An index drawn with the given weights.
+    fn weighted(&mut self, weights: &[usize]) -> usize {
+        let mut x = self.below(weights.iter().sum());
+        for (i, &w) in weights.iter().enumerate() {
+            if x < w {
+                return i;
+            }
+            x -= w;
+        }
+        unreachable!()
+    }
+    fn shuffle<T>(&mut self, xs: &mut [T]) {
+        for i in (1..xs.len()).rev() {
+            let j = self.below(i + 1);
+            xs.swap(i, j);
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    L(u8),
+    Ell,
+}
+
+struct Expr {
+    terms: Vec<Vec<Tok>>,
+    /// `None`: implicit mode.
+    output: Option<Vec<Tok>>,
+    /// Bound labels, their sizes, and how the size is written.
+    fixed: Vec<(u8, usize, String)>,
+    ty: usize,
+    wide: bool,
+    /// Spaces in the literal (between tokens, never inside `->` or `...`).
+    spaces: bool,
+}
+
+const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+fn labels(t: &[Tok]) -> impl Iterator<Item = u8> + '_ {
+    t.iter().filter_map(|t| match *t {
+        Tok::L(c) => Some(c),
+        Tok::Ell => None,
+    })
+}
+
+impl Expr {
+    fn any_input_ell(&self) -> bool {
+        self.terms.iter().flatten().any(|t| *t == Tok::Ell)
+    }
+
+    /// The output, explicit or by numpy's implicit rule.
+    fn resolved_output(&self) -> Vec<Tok> {
+        if let Some(o) = &self.output {
+            return o.clone();
+        }
+        let mut count = [0usize; 128];
+        for c in self.terms.iter().flat_map(|t| labels(t)) {
+            count[c as usize] += 1;
+        }
+        let mut o = Vec::new();
+        if self.any_input_ell() {
+            o.push(Tok::Ell);
+        }
+        o.extend((0..128u8).filter(|&c| count[c as usize] == 1).map(Tok::L));
+        o
+    }
+
+    /// Distinct labels of the inputs, in order of first appearance.
+    fn input_labels(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        for c in self.terms.iter().flat_map(|t| labels(t)) {
+            if !v.contains(&c) {
+                v.push(c);
+            }
+        }
+        v
+    }
+
+    fn subscripts(&self, rng: &mut Rng) -> String {
+        let sp = |rng: &mut Rng, s: &mut String| {
+            if self.spaces && rng.chance(0.3) {
+                s.push(' ');
+            }
+        };
+        let term = |rng: &mut Rng, s: &mut String, t: &[Tok]| {
+            for tok in t {
+                sp(rng, s);
+                match *tok {
+                    Tok::L(c) => s.push(c as char),
+                    Tok::Ell => s.push_str("..."),
+                }
+            }
+            sp(rng, s);
+        };
+        let mut s = String::new();
+        for (k, t) in self.terms.iter().enumerate() {
+            if k > 0 {
+                s.push(',');
+            }
+            term(rng, &mut s, t);
+        }
+        if let Some(o) = &self.output {
+            s.push_str("->");
+            term(rng, &mut s, o);
+        }
+        s
+    }
+}
+
+/// Expression `id`, with the `id % 14`-th element type, so that every type
+/// has its share even of a small set.
+fn gen_expr(rng: &mut Rng, id: usize) -> Expr {
+    let nops = 1 + rng.weighted(&[22, 34, 20, 12, 7, 5]);
+    let pool_len = rng.range(1, 7);
+    let mut pool: Vec<u8> = Vec::new();
+    while pool.len() < pool_len {
+        // Mostly lowercase; uppercase often enough to test the order of the
+        // implicit output.
+        let c = if rng.chance(0.3) {
+            LETTERS[26 + rng.below(26)]
+        } else {
+            LETTERS[rng.below(26)]
+        };
+        if !pool.contains(&c) {
+            pool.push(c);
+        }
+    }
+    let use_ell = rng.chance(0.25);
+
+    let mut terms = Vec::new();
+    for _ in 0..nops {
+        let mut t: Vec<Tok> = Vec::new();
+        if !rng.chance(0.07) {
+            let n = (1 + rng.weighted(&[25, 35, 25, 15])).min(pool.len());
+            let mut pick = pool.clone();
+            rng.shuffle(&mut pick);
+            t.extend(pick[..n].iter().map(|&c| Tok::L(c)));
+            // A diagonal: one label again (twice, rarely), at most 6 labels.
+            if rng.chance(0.15) {
+                for _ in 0..if rng.chance(0.15) { 2 } else { 1 } {
+                    if t.len() < 6 {
+                        let c = t[rng.below(t.len())];
+                        let at = rng.below(t.len() + 1);
+                        t.insert(at, c);
+                    }
+                }
+            }
+        }
+        if use_ell && rng.chance(0.7) {
+            let at = rng.below(t.len() + 1);
+            t.insert(at, Tok::Ell);
+        }
+        terms.push(t);
+    }
+
+    let mut e = Expr {
+        terms,
+        output: None,
+        fixed: Vec::new(),
+        ty: id % TYPES.len(),
+        wide: false,
+        spaces: rng.chance(0.12),
+    };
+    e.wide = TYPES[e.ty].1 && rng.chance(0.5);
+
+    if !rng.chance(0.3) {
+        // Explicit mode.
+        let mut out: Vec<Tok> = Vec::new();
+        if !rng.chance(0.12) {
+            let mut ls = e.input_labels();
+            rng.shuffle(&mut ls);
+            out.extend(ls.into_iter().filter(|_| rng.chance(0.5)).map(Tok::L));
+        }
+        let ell = if e.any_input_ell() {
+            rng.chance(0.65)
+        } else {
+            rng.chance(0.05)
+        };
+        if ell {
+            let at = rng.below(out.len() + 1);
+            out.insert(at, Tok::Ell);
+        }
+        e.output = Some(out);
+    }
+
+    // Fixed sizes on a fair share of expressions: every summed label (so
+    // that the macro writes a row kernel), or a few labels at random.
+    let all = e.input_labels();
+    if !all.is_empty() && rng.chance(0.3) {
+        let out = e.resolved_output();
+        let summed: Vec<u8> = all
+            .iter()
+            .copied()
+            .filter(|c| !out.contains(&Tok::L(*c)))
+            .collect();
+        let mut chosen = if !summed.is_empty() && summed.len() <= 3 && rng.chance(0.6) {
+            summed
+        } else {
+            let mut a = all.clone();
+            rng.shuffle(&mut a);
+            a.truncate(rng.range(1, a.len().min(3)));
+            a
+        };
+        rng.shuffle(&mut chosen);
+        for c in chosen {
+            let n = rng.range(1, 4);
+            let written = if rng.chance(0.15) {
+                // A constant expression rather than a literal.
+                format!("{} - 1", n + 1)
+            } else {
+                n.to_string()
+            };
+            e.fixed.push((c, n, written));
+        }
+    }
+    e
+}
+
+/// How many expressions have each feature.
+#[derive(Default)]
+struct Stats {
+    nops: [usize; 7],
+    ellipsis: usize,
+    output_ellipsis: usize,
+    implicit: usize,
+    diagonal: usize,
+    empty_term: usize,
+    scalar: usize,
+    uppercase: usize,
+    spaces: usize,
+    fixed: usize,
+    types: [usize; TYPES.len()],
+}
+
+impl Stats {
+    fn add(&mut self, e: &Expr, s: &str) {
+        self.nops[e.terms.len()] += 1;
+        let out = e.resolved_output();
+        self.ellipsis += usize::from(e.any_input_ell());
+        self.output_ellipsis += usize::from(out.contains(&Tok::Ell));
+        self.implicit += usize::from(e.output.is_none());
+        self.diagonal += usize::from(e.terms.iter().any(|t| {
+            let l: Vec<u8> = labels(t).collect();
+            (1..l.len()).any(|i| l[..i].contains(&l[i]))
+        }));
+        self.empty_term += usize::from(e.terms.iter().any(|t| t.is_empty()));
+        self.scalar += usize::from(out.is_empty());
+        self.uppercase += usize::from(s.bytes().any(|b| b.is_ascii_uppercase()));
+        self.spaces += usize::from(s.contains(' '));
+        self.fixed += usize::from(!e.fixed.is_empty());
+        self.types[e.ty] += 1;
+    }
+
+    fn render(&self, count: usize) -> String {
+        let nops: Vec<String> = (1..=6).map(|n| format!("{n}: {}", self.nops[n])).collect();
+        let types: Vec<String> = TYPES
+            .iter()
+            .zip(&self.types)
+            .map(|((t, _), n)| format!("{}: {n}", t.rsplit("::").next().unwrap_or(t)))
+            .collect();
+        format!(
+            "{count} expressions; operands {}; ellipsis {}, output ellipsis {}, implicit {}, \
+             diagonal {}, empty term {}, scalar output {}, uppercase {}, spaces {}, fixed sizes {}; \
+             types {}",
+            nops.join(", "),
+            self.ellipsis,
+            self.output_ellipsis,
+            self.implicit,
+            self.diagonal,
+            self.empty_term,
+            self.scalar,
+            self.uppercase,
+            self.spaces,
+            self.fixed,
+            types.join(", ")
+        )
+    }
+}
+
+/// How an operand is passed, as the source of the argument.
+fn operand(rng: &mut Rng, k: usize, term: &[Tok]) -> (String, String) {
+    let static_rank = !term.contains(&Tok::Ell);
+    let n = term.len();
+    let choice = rng.weighted(&[
+        30,
+        20,
+        if static_rank { 15 } else { 0 },
+        if static_rank { 12 } else { 0 },
+        8,
+        if static_rank { 6 } else { 0 },
+        5,
+        if static_rank && n == 1 { 10 } else { 0 },
+    ]);
+    match choice {
+        0 => (format!("&v[{k}]"), "&ArrayViewD".into()),
+        1 => (format!("v[{k}].clone()"), "ArrayViewD".into()),
+        2 => (
+            format!("v[{k}].clone().into_dimensionality::<einsum::ndarray::Ix{n}>().unwrap()"),
+            format!("ArrayView{n}"),
+        ),
+        3 => (
+            format!("&v[{k}].clone().into_dimensionality::<einsum::ndarray::Ix{n}>().unwrap()"),
+            format!("&ArrayView{n}"),
+        ),
+        4 => (format!("&owned(&v[{k}])"), "&ArrayD".into()),
+        5 => (
+            format!("&owned(&v[{k}]).into_dimensionality::<einsum::ndarray::Ix{n}>().unwrap()"),
+            format!("&Array{n}"),
+        ),
+        6 => (format!("owned(&v[{k}])"), "ArrayD".into()),
+        _ => (
+            format!("&v[{k}].iter().copied().collect::<Vec<_>>()"),
+            "&Vec".into(),
+        ),
+    }
+}
+
+/// The arguments of one macro call (operands and bindings) and a description
+/// of the operand forms.
+fn call_args(rng: &mut Rng, e: &Expr) -> (String, String) {
+    let mut args = String::new();
+    let mut forms = Vec::new();
+    for (k, t) in e.terms.iter().enumerate() {
+        let (a, f) = operand(rng, k, t);
+        write!(args, ", {a}").unwrap();
+        forms.push(format!("#{k} {f}"));
+    }
+    if !e.fixed.is_empty() {
+        let b: Vec<String> = e
+            .fixed
+            .iter()
+            .map(|(c, _, w)| format!("{} = {w}", *c as char))
+            .collect();
+        write!(args, "; {}", b.join(", ")).unwrap();
+    }
+    (args, forms.join(", "))
+}
+
+/// The output argument of `einsum_into!` and its description.
+fn out_arg(rng: &mut Rng, e: &Expr) -> (String, String) {
+    let out = e.resolved_output();
+    if !out.contains(&Tok::Ell) && out.len() <= 6 && rng.chance(0.4) {
+        let n = out.len();
+        (
+            format!("&mut o.view_mut().into_dimensionality::<einsum::ndarray::Ix{n}>().unwrap()"),
+            format!("ArrayViewMut{n}"),
+        )
+    } else {
+        ("&mut *o".into(), "ArrayViewMutD".into())
+    }
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=EINSUM_FUZZ_EXPRS");
+    println!("cargo:rerun-if-env-changed=EINSUM_FUZZ_SEED");
+    let count: usize = env::var("EINSUM_FUZZ_EXPRS")
+        .ok()
+        .map(|v| v.trim().parse().expect("EINSUM_FUZZ_EXPRS: a number"))
+        .unwrap_or(DEFAULT_EXPRS);
+    let seed: u64 = env::var("EINSUM_FUZZ_SEED")
+        .ok()
+        .map(|v| v.trim().parse().expect("EINSUM_FUZZ_SEED: a number"))
+        .unwrap_or(DEFAULT_SEED);
+
+    let mut stats = Stats::default();
+    let mut src = String::new();
+    writeln!(
+        src,
+        "// Generated by fuzz/build.rs: {count} expressions from seed {seed}.\n"
+    )
+    .unwrap();
+    writeln!(src, "/// The seed the expressions were drawn from.").unwrap();
+    writeln!(src, "const FUZZ_SEED: u64 = {seed};\n").unwrap();
+    for id in 0..count {
+        // Each expression from its own stream, so that it depends only on
+        // the seed and its index.
+        let mut rng = Rng::new(seed ^ (id as u64).wrapping_mul(0xd134_2543_de82_ef95));
+        let e = gen_expr(&mut rng, id);
+        let s = e.subscripts(&mut rng);
+        stats.add(&e, &s);
+        let ty = TYPES[e.ty].0;
+        let fixed: Vec<String> = e
+            .fixed
+            .iter()
+            .map(|(c, n, _)| format!("('{}', {n})", *c as char))
+            .collect();
+        let binding: Vec<String> = e
+            .fixed
+            .iter()
+            .map(|(c, _, w)| format!("{} = {w}", *c as char))
+            .collect();
+        let (a_plain, f_plain) = call_args(&mut rng, &e);
+        let (a_tried, f_tried) = call_args(&mut rng, &e);
+        let (a_into, f_into) = call_args(&mut rng, &e);
+        let (a_tinto, f_tinto) = call_args(&mut rng, &e);
+        let (o_into, of_into) = out_arg(&mut rng, &e);
+        let (o_tinto, of_tinto) = out_arg(&mut rng, &e);
+        writeln!(
+            src,
+            r#"fn x{id}(c: &mut Checker) {{
+    type T = {ty};
+    let e = Expr {{
+        id: {id},
+        subscripts: {s:?},
+        fixed: &[{fixed}],
+        bindings: {bindings:?},
+        wide: {wide},
+        forms: [{f_plain:?}, {f_tried:?}, {fi:?}, {fti:?}],
+    }};
+    run::<T>(
+        c,
+        &e,
+        &|v: &[ArrayViewD<'_, T>]| einsum!({s:?}{a_plain}).to_dyn(),
+        &|v: &[ArrayViewD<'_, T>]| try_einsum!({s:?}{a_tried}).map(ToDyn::to_dyn),
+        &|o: &mut ArrayViewMutD<'_, T>, v: &[ArrayViewD<'_, T>]| {{
+            einsum_into!({o_into}, {s:?}{a_into})
+        }},
+        &|o: &mut ArrayViewMutD<'_, T>, v: &[ArrayViewD<'_, T>]| {{
+            try_einsum_into!({o_tinto}, {s:?}{a_tinto})
+        }},
+    );
+}}
+"#,
+            fixed = fixed.join(", "),
+            bindings = binding.join(", "),
+            wide = e.wide,
+            fi = format!("out {of_into}, {f_into}"),
+            fti = format!("out {of_tinto}, {f_tinto}"),
+        )
+        .unwrap();
+    }
+    writeln!(src, "/// What the expressions cover.").unwrap();
+    writeln!(src, "const COVERAGE: &str = {:?};\n", stats.render(count)).unwrap();
+    writeln!(src, "/// Every expression, by index.").unwrap();
+    writeln!(src, "const EXPRS: &[fn(&mut Checker)] = &[").unwrap();
+    for id in 0..count {
+        writeln!(src, "    x{id},").unwrap();
+    }
+    writeln!(src, "];").unwrap();
+
+    let out = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("exprs.rs");
+    fs::write(out, src).expect("write exprs.rs");
+}
