@@ -194,35 +194,6 @@ struct Checker {
     failures: Vec<String>,
 }
 
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic)".to_string()
-    }
-}
-
-/// Checks an output written by `einsum_into!`: the logical view holds the
-/// expected values and no storage element outside it was touched.
-fn check_out<T: RefScalar>(out: &Strided<T>, expected: &ArrayD<T>) -> Result<(), String> {
-    let got = out.view();
-    if got != expected.view() {
-        return Err(format!("expected {expected:?}\n  got {:?}", got.to_owned()));
-    }
-    let reached = out.reached();
-    for (v, r) in out.storage().iter().zip(reached.iter()) {
-        if !r && *v != T::garbage() {
-            return Err(format!(
-                "wrote outside the output view: storage {:?}",
-                out.storage()
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Which expressions and shape seeds to run (`EINSUM_FUZZ_ONLY`).
 #[derive(Clone, Copy)]
 struct Only {
