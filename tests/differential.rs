@@ -17,7 +17,7 @@ use common::*;
 use einsum::__private::{with_thresholds, Thresholds};
 use einsum::ndarray::{
     arr0, arr1, arr2, arr3, Array, Array0, Array1, Array2, Array3, Array6, ArrayD, ArrayView1,
-    ArrayView2, ArrayViewD, ArrayViewMutD, Dimension, Ix1, Ix2, Ix3, IxDyn,
+    ArrayView2, ArrayViewD, ArrayViewMutD, Ix1, Ix2, Ix3, IxDyn,
 };
 use einsum::num_complex::Complex;
 use einsum::{einsum, einsum_into, try_einsum, try_einsum_into, EinsumError};
@@ -30,29 +30,6 @@ const SEEDS: u64 = 20;
 // ---------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------
-
-/// A result of `einsum!` (a scalar `T` or an array of any dimension) as an
-/// `ArrayD<T>`, for comparison with the reference.
-trait ToDyn<T> {
-    fn to_dyn(self) -> ArrayD<T>;
-}
-
-impl<T, D: Dimension> ToDyn<T> for Array<T, D> {
-    fn to_dyn(self) -> ArrayD<T> {
-        self.into_dyn()
-    }
-}
-
-macro_rules! scalar_to_dyn {
-    ($($t:ty),*) => {$(
-        impl ToDyn<$t> for $t {
-            fn to_dyn(self) -> ArrayD<$t> {
-                arr0(self).into_dyn()
-            }
-        }
-    )*};
-}
-scalar_to_dyn!(f64, f32, i32, i64, u8, Complex<f64>);
 
 /// Collects failures of one test, so that a run reports all of them.
 struct Checker {

@@ -33,8 +33,7 @@ use std::time::Instant;
 
 use common::*;
 use einsum::__private::{with_thresholds, Thresholds};
-use einsum::ndarray::{arr0, Array, ArrayD, ArrayViewD, ArrayViewMutD, Dimension};
-use einsum::num_complex::Complex;
+use einsum::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use einsum::{einsum, einsum_into, try_einsum, try_einsum_into, EinsumError};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
@@ -55,44 +54,6 @@ const SHOWN: usize = 8;
 // ---------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------
-
-/// A result of `einsum!` (a scalar `T` or an array of any dimension) as an
-/// `ArrayD<T>`, for comparison with the reference.
-trait ToDyn<T> {
-    fn to_dyn(self) -> ArrayD<T>;
-}
-
-impl<T, D: Dimension> ToDyn<T> for Array<T, D> {
-    fn to_dyn(self) -> ArrayD<T> {
-        self.into_dyn()
-    }
-}
-
-macro_rules! scalar_to_dyn {
-    ($($t:ty),*) => {$(
-        impl ToDyn<$t> for $t {
-            fn to_dyn(self) -> ArrayD<$t> {
-                arr0(self).into_dyn()
-            }
-        }
-    )*};
-}
-scalar_to_dyn!(
-    f32,
-    f64,
-    i8,
-    i16,
-    i32,
-    i64,
-    isize,
-    u8,
-    u16,
-    u32,
-    u64,
-    usize,
-    Complex<f32>,
-    Complex<f64>
-);
 
 /// An owned copy of an operand. ndarray's `to_owned` keeps the strides of a
 /// view whose memory is contiguous (a transposed view gives a column-major

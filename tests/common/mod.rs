@@ -900,3 +900,41 @@ pub fn check_out<T: RefScalar>(out: &Strided<T>, expected: &ArrayD<T>) -> Result
     }
     Ok(())
 }
+
+/// A result of `einsum!` (a scalar `T` or an array of any dimension) as an
+/// `ArrayD<T>`, for comparison with the reference.
+pub trait ToDyn<T> {
+    fn to_dyn(self) -> ArrayD<T>;
+}
+
+impl<T, D: einsum::ndarray::Dimension> ToDyn<T> for einsum::ndarray::Array<T, D> {
+    fn to_dyn(self) -> ArrayD<T> {
+        self.into_dyn()
+    }
+}
+
+macro_rules! scalar_to_dyn {
+    ($($t:ty),*) => {$(
+        impl ToDyn<$t> for $t {
+            fn to_dyn(self) -> ArrayD<$t> {
+                einsum::ndarray::arr0(self).into_dyn()
+            }
+        }
+    )*};
+}
+scalar_to_dyn!(
+    f32,
+    f64,
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    Complex<f32>,
+    Complex<f64>
+);
