@@ -19,7 +19,7 @@ use crate::kernel;
 use crate::operand::RawOperand;
 use crate::pairwise;
 use crate::path::{self, Order, Plan, PlanCache};
-use crate::resolve::{resolve, Layout, MAX_WORK};
+use crate::resolve::{resolve, Layout, MAX_AXES, MAX_WORK};
 use crate::scalar::Scalar;
 use crate::spec::Spec;
 
@@ -161,6 +161,140 @@ fn too_large(subscripts: &'static str, shape: &[usize]) -> EinsumError {
     )
 }
 
+/// Calls of up to this many operands of the common element types run in
+/// code built in this crate (`Sealed::run1` to `run6`).
+pub(crate) const BUILT_OPERANDS: usize = 6;
+
+/// Loop nests of up to this many operands are built for each instruction
+/// set (`kernel::nest`); those of more, in the baseline build alone. A nest
+/// of many operands is rare (a pairwise order takes most such calls) and
+/// its builds would be a large part of this crate's.
+pub(crate) const NEST_BUILDS_OPERANDS: usize = 4;
+
+/// Allocates a call's result: given the output's shape, the first element's
+/// address, with the strides written into the second argument (one per
+/// axis), or `None` when the memory is refused.
+pub type Alloc<'a, T> = dyn FnMut(&[usize], &mut [isize]) -> Option<*mut T> + 'a;
+
+/// Where a call's result goes.
+pub enum Dest<'a, T> {
+    /// A new array: called once, with the output's shape, after every
+    /// check; gives the first element's address and writes the strides
+    /// (one per output axis) into its second argument, or gives `None` when
+    /// the memory is refused. The address and strides must address a
+    /// distinct element valid for writes for every index within the shape.
+    New(&'a mut Alloc<'a, T>),
+    /// An existing output of this shape and these strides, whose first
+    /// element is at `ptr`: distinct elements, valid for writes, not
+    /// overlapping any operand.
+    Into {
+        /// The first element.
+        ptr: *mut T,
+        /// The output's shape.
+        shape: &'a [usize],
+        /// The output's strides.
+        strides: &'a [isize],
+    },
+}
+
+/// One call, from the operands to the result in `dest`: every check
+/// first, then the computation. `N` is the layout's room for loop axes.
+///
+/// Built in this crate for the common element types and up to six
+/// operands (the `Sealed` methods of `scalar`, with `N` = [`MAX_AXES`]), so
+/// that a crate calling `einsum!` links it instead of compiling it again.
+///
+/// # Safety
+/// `dest` is as [`Dest`] says.
+pub(crate) unsafe fn run_here<T: Scalar, const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&PlanCache>,
+    dest: Dest<'_, T>,
+) -> Result<(), EinsumError> {
+    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
+    let (ptr, order) = match dest {
+        Dest::New(alloc) => {
+            check_allocation::<T>(spec.subscripts, layout.out_shape())?;
+            let order = choose(&layout, cache);
+            if order.is_none() {
+                // Before the result is allocated.
+                check_work(spec, &layout)?;
+            }
+            let rank = layout.out_shape().len();
+            let mut strides = [0isize; MAX_AXES];
+            let ptr = alloc(layout.out_shape(), &mut strides[..rank])
+                .ok_or_else(|| too_large(spec.subscripts, layout.out_shape()))?;
+            layout.set_out_strides(&strides[..rank]);
+            (ptr, order)
+        }
+        Dest::Into {
+            ptr,
+            shape,
+            strides,
+        } => {
+            if shape != layout.out_shape() {
+                return Err(EinsumError::new(
+                    spec.subscripts,
+                    ErrorKind::OutputShape {
+                        expected: layout.out_shape().to_vec(),
+                        found: shape.to_vec(),
+                    },
+                ));
+            }
+            let order = choose(&layout, cache);
+            layout.set_out_strides(strides);
+            (ptr, order)
+        }
+    };
+    // SAFETY: the output's elements are distinct, valid for writes and
+    // apart from the operands (`dest`, caller), with the layout's output
+    // shape and the strides given to it.
+    unsafe { compute(spec, &mut layout, &ops, ptr, order.as_ref()) }
+}
+
+/// [`run_here`] for `K` operands: the build in this crate for `T` when
+/// there is one, else the caller's.
+///
+/// # Safety
+/// As [`run_here`].
+#[inline(always)]
+unsafe fn run<T: Scalar, const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&PlanCache>,
+    dest: Dest<'_, T>,
+) -> Result<(), EinsumError> {
+    /// The same operands, as the array type of an arm where `J == K`.
+    fn exact<U: Copy, const K: usize, const J: usize>(ops: [U; K]) -> [U; J] {
+        core::array::from_fn(|i| ops[i])
+    }
+    // Each condition a constant of the instance (`const`), so that the
+    // compiler instantiates only the branch taken: the others would be
+    // compiled in the caller's crate too, dead code included.
+    // SAFETY (each branch): the caller's promise; `exact` is called with
+    // `J == K`.
+    unsafe {
+        if const { !T::BUILT || K > BUILT_OPERANDS } {
+            run_here::<T, K, N>(spec, ops, fixed, cache, dest)
+        } else if const { K == 1 } {
+            T::run1(spec, exact(ops), fixed, cache, dest)
+        } else if const { K == 2 } {
+            T::run2(spec, exact(ops), fixed, cache, dest)
+        } else if const { K == 3 } {
+            T::run3(spec, exact(ops), fixed, cache, dest)
+        } else if const { K == 4 } {
+            T::run4(spec, exact(ops), fixed, cache, dest)
+        } else if const { K == 5 } {
+            T::run5(spec, exact(ops), fixed, cache, dest)
+        } else {
+            T::run6(spec, exact(ops), fixed, cache, dest)
+        }
+    }
+}
+
 /// `einsum!` and `try_einsum!` with an array result of dimension `D`.
 ///
 /// `N` is the room for loop axes: the number of labels, or
@@ -172,30 +306,27 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&PlanCache>,
 ) -> Result<Array<T, D>, EinsumError> {
-    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
-    check_allocation::<T>(spec.subscripts, layout.out_shape())?;
-    let order = choose(&layout, cache);
-    if order.is_none() {
-        // Before the result is allocated.
-        check_work(spec, &layout)?;
-    }
-    // Not zeroed first: the kernel writes every element once anyway.
-    let mut out: Array<MaybeUninit<T>, D> = huge::uninit(layout.out_shape())
-        .ok_or_else(|| too_large(spec.subscripts, layout.out_shape()))?;
-    layout.set_out_strides(out.strides());
-    let ptr = out.as_mut_ptr().cast::<T>();
-    // SAFETY: `out` is a fresh array of exactly the layout's output shape and
-    // its strides were given to the layout; nothing else can see it.
-    // `MaybeUninit<T>` has `T`'s layout, and writing a `T` needs no prior
-    // value.
-    unsafe { compute(spec, &mut layout, &ops, ptr, order.as_ref()) }?;
+    let mut made: Option<Array<MaybeUninit<T>, D>> = None;
+    let mut alloc = |shape: &[usize], strides: &mut [isize]| {
+        // Not zeroed first: the kernel writes every element once anyway.
+        let mut out = huge::uninit::<T, D>(shape)?;
+        strides.copy_from_slice(out.strides());
+        let ptr = out.as_mut_ptr().cast::<T>();
+        // Moving the array keeps its elements where they are.
+        made = Some(out);
+        Some(ptr)
+    };
+    // SAFETY: `alloc` gives a fresh array of exactly the shape asked for,
+    // with its own strides; nothing else can see it. `MaybeUninit<T>` has
+    // `T`'s layout, and writing a `T` needs no prior value.
+    unsafe { run::<T, K, N>(spec, ops, fixed, cache, Dest::New(&mut alloc)) }?;
+    let out = made.expect("einsum: a result without its array");
     // SAFETY: every kernel writes every output element before returning (the
     // nest's map, reduce and accumulate shapes, the empty sum, the GEMM
     // kernels, whose first K block overwrites); the output of an empty axis
-    // has no element. On an error, `compute` returned before any kernel ran
+    // has no element. On an error, `run` returned before any kernel ran
     // and this is not reached.
-    let out: Array<T, D> = unsafe { out.assume_init() };
-    Ok(out)
+    Ok(unsafe { out.assume_init() })
 }
 
 /// `einsum!` and `try_einsum!` with a scalar result (no output axis).
@@ -208,13 +339,15 @@ pub fn einsum_scalar<T: Scalar, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&PlanCache>,
 ) -> Result<T, EinsumError> {
-    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
-    debug_assert!(layout.out_shape().is_empty());
-    let order = choose(&layout, cache);
     let mut out = T::zero();
+    let dest = Dest::Into {
+        ptr: &mut out,
+        shape: &[],
+        strides: &[],
+    };
     // SAFETY: the output has no axes, so its only element is `out`, a local
     // the operands cannot overlap.
-    unsafe { compute(spec, &mut layout, &ops, &mut out, order.as_ref()) }?;
+    unsafe { run::<T, K, N>(spec, ops, fixed, cache, dest) }?;
     Ok(out)
 }
 
@@ -230,22 +363,14 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&PlanCache>,
 ) -> Result<(), EinsumError> {
-    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
-    if out.shape() != layout.out_shape() {
-        return Err(EinsumError::new(
-            spec.subscripts,
-            ErrorKind::OutputShape {
-                expected: layout.out_shape().to_vec(),
-                found: out.shape().to_vec(),
-            },
-        ));
-    }
-    let order = choose(&layout, cache);
-    layout.set_out_strides(out.strides());
     let ptr = out.as_mut_ptr();
-    // SAFETY: `out` has the layout's output shape (checked above) and gave
-    // it its strides; the elements of a `&mut ArrayRef` are distinct and
-    // valid for writes, and its unique borrow keeps every operand from
-    // overlapping it. On an error nothing has been written.
-    unsafe { compute(spec, &mut layout, &ops, ptr, order.as_ref()) }
+    let dest = Dest::Into {
+        ptr,
+        shape: out.shape(),
+        strides: out.strides(),
+    };
+    // SAFETY: the elements of a `&mut ArrayRef` are distinct and valid for
+    // writes at its shape and strides, and its unique borrow keeps every
+    // operand from overlapping it. On an error nothing has been written.
+    unsafe { run::<T, K, N>(spec, ops, fixed, cache, dest) }
 }

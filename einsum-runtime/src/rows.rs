@@ -23,7 +23,7 @@
 
 use core::marker::PhantomData;
 
-use ndarray::{Array, ArrayRef, ArrayViewMut, Axis, Dimension};
+use ndarray::{Array, ArrayRef, Dimension};
 
 use crate::huge;
 use crate::kernel;
@@ -178,34 +178,38 @@ multiversion! {
     ) => rows_body;
 }
 
-/// Runs `kernel` over `out` (rows `first..` of the result), split along the
-/// first axis over the pool while a part has more than `grain` rows.
-fn spread<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize>(
-    kernel: &K,
-    mut out: ArrayViewMut<'_, T, D>,
-    first: usize,
-    grain: usize,
-) -> Option<()> {
-    let n = out.len_of(Axis(0));
-    if n > grain {
-        let (a, b) = out.split_at(Axis(0), n / 2);
-        let (x, y) = kernel::join(
-            || spread(kernel, a, first, grain),
-            || spread(kernel, b, first + n / 2, grain),
-        );
-        return x.and(y);
+impl<T, const R: usize> RowsOut<'_, T, R> {
+    /// Rows `lo..hi` of the first axis (of this whole output, `first` 0),
+    /// as an output of their own.
+    fn part(&self, lo: usize, hi: usize) -> RowsOut<'_, T, R> {
+        debug_assert!(self.first == 0 && lo < hi && hi <= self.shape[0]);
+        let mut shape = self.shape;
+        shape[0] = hi - lo;
+        RowsOut {
+            // In bounds: `lo` is a row of this output.
+            ptr: self
+                .ptr
+                .wrapping_offset((lo as isize).wrapping_mul(self.strides[0])),
+            shape,
+            strides: self.strides,
+            first: lo,
+            _marker: PhantomData,
+        }
     }
-    let mut rows = RowsOut::<T, R>::new(&mut out, first)?;
-    let hi = if R == 1 { 1 } else { first + n };
-    let lo = if R == 1 { 0 } else { first };
-    // SAFETY: `rows_built` has no safety requirement of its own.
-    unsafe { rows_built(kernel, &mut rows, lo, hi) };
-    Some(())
 }
 
+/// The whole output, shared by the tasks of one call, each of which writes
+/// its own rows through [`RowsOut::part`].
+struct Shared<'a, T, const R: usize>(RowsOut<'a, T, R>);
+
+// SAFETY: the tasks only make disjoint parts of the output (distinct row
+// ranges of its first axis, whose elements are distinct) and write `T`s,
+// which are `Send`.
+unsafe impl<T: Send, const R: usize> Sync for Shared<'_, T, R> {}
+
 /// Runs `kernel` into `out`: on one thread, or split along the first axis
-/// when the work (the product of the label sizes) is large enough for the
-/// pool.
+/// into parts for the pool when the work (the product of the label sizes)
+/// is large enough.
 fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usize>(
     kernel: &K,
     out: &mut ArrayRef<T, D>,
@@ -213,22 +217,36 @@ fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usi
 ) -> Option<()> {
     // Checked here, before any part is written: an output that does not fit
     // is left untouched for the run-time kernels.
-    RowsOut::<T, R>::new(out, 0)?;
+    let mut whole = RowsOut::<T, R>::new(out, 0)?;
     let t = tuning::current();
     let work = sizes.iter().fold(1usize, |w, &s| w.saturating_mul(s));
     let threads = kernel::pool_threads();
-    let rows = if R > 1 { out.len_of(Axis(0)) } else { 1 };
     // A one-axis output is one row: never split.
-    let grain = if R > 1 && threads > 1 && work >= t.parallel_min_work {
-        rows.div_ceil(4 * threads).max(1)
+    let rows = if R > 1 { whole.shape[0] } else { 1 };
+    let tasks = if R > 1 && threads > 1 && work >= t.parallel_min_work {
+        (4 * threads).min(rows)
     } else {
-        usize::MAX
+        1
     };
     crate::trace::mark(crate::trace::Path::Rows);
-    if rows > grain {
-        crate::trace::mark(crate::trace::Path::RowsSplit);
+    if tasks <= 1 {
+        // SAFETY: `rows_built` has no safety requirement of its own.
+        unsafe { rows_built(kernel, &mut whole, 0, rows) };
+        return Some(());
     }
-    spread(kernel, out.view_mut(), 0, grain)
+    crate::trace::mark(crate::trace::Path::RowsSplit);
+    let shared = &Shared(whole);
+    // One build of the split for every call site: the call site's kernel
+    // is reached through a reference.
+    kernel::for_each_task_dyn(tasks, &|task| {
+        let (lo, hi) = (rows * task / tasks, rows * (task + 1) / tasks);
+        if lo < hi {
+            let mut part = shared.0.part(lo, hi);
+            // SAFETY: `rows_built` has no safety requirement of its own.
+            unsafe { rows_built(kernel, &mut part, lo, hi) };
+        }
+    });
+    Some(())
 }
 
 /// Runs `kernel` into a new array of `shape` (of dimension type `D`), or

@@ -57,7 +57,12 @@ pub trait Scalar:
 }
 
 mod sealed {
+    use crate::entry::Dest;
+    use crate::error::EinsumError;
+    use crate::operand::RawOperand;
+    use crate::path::PlanCache;
     use crate::resolve::Axis;
+    use crate::spec::Spec;
 
     /// The kernels of one and two operands (every pairwise step among
     /// them), built in this crate for the common element types, so that a
@@ -66,6 +71,74 @@ mod sealed {
     /// this crate the trait cannot be named, which also seals
     /// [`Scalar`](super::Scalar).
     pub trait Sealed: Sized {
+        /// Whether the `run` methods below are built in this crate.
+        const BUILT: bool;
+        /// `entry::run_here` for one operand.
+        ///
+        /// # Safety
+        /// As `entry::run_here`.
+        unsafe fn run1(
+            spec: &Spec,
+            ops: [RawOperand<'_, Self>; 1],
+            fixed: &[(u8, usize)],
+            cache: Option<&PlanCache>,
+            dest: Dest<'_, Self>,
+        ) -> Result<(), EinsumError>;
+        /// As `run1`, for two operands.
+        ///
+        /// # Safety
+        /// As `entry::run_here`.
+        unsafe fn run2(
+            spec: &Spec,
+            ops: [RawOperand<'_, Self>; 2],
+            fixed: &[(u8, usize)],
+            cache: Option<&PlanCache>,
+            dest: Dest<'_, Self>,
+        ) -> Result<(), EinsumError>;
+        /// As `run1`, for three operands.
+        ///
+        /// # Safety
+        /// As `entry::run_here`.
+        unsafe fn run3(
+            spec: &Spec,
+            ops: [RawOperand<'_, Self>; 3],
+            fixed: &[(u8, usize)],
+            cache: Option<&PlanCache>,
+            dest: Dest<'_, Self>,
+        ) -> Result<(), EinsumError>;
+        /// As `run1`, for four operands.
+        ///
+        /// # Safety
+        /// As `entry::run_here`.
+        unsafe fn run4(
+            spec: &Spec,
+            ops: [RawOperand<'_, Self>; 4],
+            fixed: &[(u8, usize)],
+            cache: Option<&PlanCache>,
+            dest: Dest<'_, Self>,
+        ) -> Result<(), EinsumError>;
+        /// As `run1`, for five operands.
+        ///
+        /// # Safety
+        /// As `entry::run_here`.
+        unsafe fn run5(
+            spec: &Spec,
+            ops: [RawOperand<'_, Self>; 5],
+            fixed: &[(u8, usize)],
+            cache: Option<&PlanCache>,
+            dest: Dest<'_, Self>,
+        ) -> Result<(), EinsumError>;
+        /// As `run1`, for six operands.
+        ///
+        /// # Safety
+        /// As `entry::run_here`.
+        unsafe fn run6(
+            spec: &Spec,
+            ops: [RawOperand<'_, Self>; 6],
+            fixed: &[(u8, usize)],
+            cache: Option<&PlanCache>,
+            dest: Dest<'_, Self>,
+        ) -> Result<(), EinsumError>;
         /// `kernel::contract` for one operand.
         ///
         /// # Safety
@@ -83,8 +156,32 @@ mod sealed {
 /// `built`, and where first called (`#[inline]`) for `lazy`, the types few
 /// programs use, whose kernels would only lengthen this crate's build.
 macro_rules! sealed_kernels {
-    (@one $t:ty, $($inline:meta)?) => {
+    (@run $name:ident, $k:literal, $($inline:meta)?) => {
+        $(#[$inline])?
+        unsafe fn $name(
+            spec: &crate::spec::Spec,
+            ops: [crate::operand::RawOperand<'_, Self>; $k],
+            fixed: &[(u8, usize)],
+            cache: Option<&crate::path::PlanCache>,
+            dest: crate::entry::Dest<'_, Self>,
+        ) -> Result<(), crate::error::EinsumError> {
+            // SAFETY: the caller's promise.
+            unsafe {
+                crate::entry::run_here::<Self, $k, { crate::resolve::MAX_AXES }>(
+                    spec, ops, fixed, cache, dest,
+                )
+            }
+        }
+    };
+    (@one $t:ty, $built:literal, $($inline:meta)?) => {
         impl sealed::Sealed for $t {
+            const BUILT: bool = $built;
+            sealed_kernels!(@run run1, 1, $($inline)?);
+            sealed_kernels!(@run run2, 2, $($inline)?);
+            sealed_kernels!(@run run3, 3, $($inline)?);
+            sealed_kernels!(@run run4, 4, $($inline)?);
+            sealed_kernels!(@run run5, 5, $($inline)?);
+            sealed_kernels!(@run run6, 6, $($inline)?);
             $(#[$inline])?
             unsafe fn contract1(axes: &mut [crate::resolve::Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
                 // SAFETY: the caller's promise.
@@ -98,8 +195,8 @@ macro_rules! sealed_kernels {
         }
     };
     (built: $($b:ty),*; lazy: $($l:ty),*) => {
-        $(sealed_kernels!(@one $b,);)*
-        $(sealed_kernels!(@one $l, inline);)*
+        $(sealed_kernels!(@one $b, true,);)*
+        $(sealed_kernels!(@one $l, false, inline);)*
     };
 }
 

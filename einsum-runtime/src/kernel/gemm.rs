@@ -245,7 +245,12 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
             }
         )*};
     }
-    narrow_for!(f32 f64);
+    // (Only instantiated for the types built in this crate, among them
+    // f32 and f64: a caller's crate instantiating it for another type would
+    // compile both builds of the narrow kernel for nothing.)
+    if const { T::BUILT } {
+        narrow_for!(f32 f64);
+    }
     // A few output columns (N ≤ 16) along rows of B and C: `gemm` packs
     // and pads for wide panels, this kernel keeps a few rows of C in
     // registers for the whole K instead (a chain's skinny products).
@@ -280,7 +285,9 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
                 qa = qa.wrapping_offset(i * d.a);
                 qb = qb.wrapping_offset(i * d.b);
             }
-            if skinny {
+            // (f32 and f64 only, which are built in this crate: `const`,
+            // so that no other type instantiates the skinny kernels.)
+            if const { T::BUILT } && skinny {
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
                 if skinny512 {
                     // SAFETY: as below; the CPU has AVX-512 (`isa`), `T`
@@ -301,7 +308,16 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
             }
             if !native {
                 // SAFETY: as below; rows of B and C are contiguous (checked).
-                unsafe { blocked(dm, dn, dk, pc, qa, qb, kp > 0) };
+                // Each instruction-set build for the types built in this
+                // crate, the baseline one for the others (compiled in the
+                // caller's crate, as the nest's).
+                unsafe {
+                    if const { T::BUILT } {
+                        blocked(dm, dn, dk, pc, qa, qb, kp > 0)
+                    } else {
+                        blocked_body::<T, 0>(dm, dn, dk, pc, qa, qb, kp > 0, super::Build::<0>)
+                    }
+                };
                 continue;
             }
             // SAFETY: every (m, n, k) index of this call is a point of the

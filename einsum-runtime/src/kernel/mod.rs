@@ -117,7 +117,7 @@ pub(crate) fn with_scratch<T: Scalar, R>(len: usize, f: impl FnOnce(&mut [T]) ->
 /// Threads of the rayon pool that large work may spread over.
 ///
 /// Under Miri, two: there the tasks of a split run on threads of their own
-/// ([`for_each_task`], [`join`]), so that Miri checks the split's pointer
+/// ([`for_each_task`]), so that Miri checks the split's pointer
 /// arithmetic and the tasks against each other for data races.
 pub(crate) fn pool_threads() -> usize {
     if cfg!(miri) {
@@ -149,28 +149,11 @@ pub(crate) fn for_each_task<F: Fn(usize) + Sync + Send>(n: usize, f: F) {
     });
 }
 
-/// `rayon::join(a, b)`; under Miri, `b` on a scoped thread of its own (as
-/// [`for_each_task`]).
-pub(crate) fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
-where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
-{
-    #[cfg(not(miri))]
-    {
-        rayon::join(a, b)
-    }
-    #[cfg(miri)]
-    std::thread::scope(|s| {
-        let other = s.spawn(b);
-        let x = a();
-        let y = other
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (x, y)
-    })
+/// [`for_each_task`] for a task behind a reference: one build of the pool's
+/// machinery, in this crate, for every caller (the row kernels each call
+/// site writes use it, so that a call site instantiates none of rayon).
+pub(crate) fn for_each_task_dyn(n: usize, f: &(dyn Fn(usize) + Sync)) {
+    for_each_task(n, f)
 }
 
 /// The instruction sets the hot kernels are also built for, each behind a

@@ -17,6 +17,7 @@ use super::run::{self, product};
 use crate::trace::{mark, Path};
 
 use super::SendPtr;
+use crate::entry::NEST_BUILDS_OPERANDS;
 use crate::resolve::{Axis, MAX_AXES};
 use crate::scalar::Scalar;
 use crate::tuning;
@@ -217,11 +218,15 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
     // SAFETY (each arm): `K` is the arm's number, so `Axis<K>` is that very
     // type and `[*const T; K]` holds exactly its pointers; the rest is the
     // caller's promise.
+    // (Constant conditions, `const`, so that only the branch taken is
+    // instantiated.)
     unsafe {
-        match K {
-            1 => T::contract1(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out),
-            2 => T::contract2(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[1]], out),
-            _ => contract_here(&mut *axes, ptrs, out),
+        if const { K == 1 } {
+            T::contract1(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out)
+        } else if const { K == 2 } {
+            T::contract2(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[1]], out)
+        } else {
+            contract_here(&mut *axes, ptrs, out)
         }
     }
 }
@@ -255,7 +260,7 @@ pub(crate) unsafe fn contract_here<T: Scalar, const K: usize>(
     }
     let n = arrange(axes);
     let axes = &axes[..n];
-    if K == 2 {
+    if const { K == 2 } {
         // SAFETY: the same axes, pointers and promise as this call's (caller).
         if unsafe { super::gemm::try_contract(axes, ptrs[0], ptrs[K - 1], out) } {
             return;
@@ -284,13 +289,37 @@ pub(crate) unsafe fn contract_here<T: Scalar, const K: usize>(
             let out = o.get().wrapping_offset(axis.out.wrapping_mul(at));
             // SAFETY: the chunk's points are points of this call's nest
             // (caller), and no other chunk writes its output elements.
-            unsafe { serial(&sub[..axes.len()], ptrs, out) };
+            unsafe { serial_here(&sub[..axes.len()], ptrs, out) };
         });
         return;
     }
     mark(Path::Nest);
     // SAFETY: this call's promise (caller).
-    unsafe { serial(axes, ptrs, out) }
+    unsafe { serial_here(axes, ptrs, out) }
+}
+
+/// [`serial`] in each instruction-set build for the element types this
+/// crate compiles the kernels of (through the `Sealed` trait) and up to
+/// [`NEST_BUILDS_OPERANDS`] operands, else in the baseline build alone:
+/// compiled in a caller's crate, for the rarer element types, three builds
+/// of the loop nest would be most of the code a call adds to that crate's
+/// build.
+///
+/// # Safety
+/// As [`contract`].
+#[inline(always)]
+unsafe fn serial_here<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
+    if const { T::BUILT && K <= NEST_BUILDS_OPERANDS } {
+        // SAFETY: the caller's promise.
+        unsafe { serial(axes, ptrs, out) }
+    } else {
+        // SAFETY: the caller's promise.
+        unsafe { serial_body::<T, K, 0>(axes, ptrs, out, super::Build::<0>) }
+    }
 }
 
 multiversion! {
