@@ -689,17 +689,20 @@ fn checked_operands(plan: &Plan, fixed: &[Fixed], none: &TokenStream) -> TokenSt
 /// ([`rows_path`]) holds P multiply-adds per output element, P the product
 /// of the unrolled sizes (at most `UNROLL_MAX`), each over one value of
 /// every operand, so it reads at most k·P operand values per row for k
-/// operands: at most 768 with the [`SMALL_MAX_LABELS`] (12) operands that
+/// operands: at most 384 with the [`SMALL_MAX_LABELS`] (12) operands that
 /// the call site's loops allow. Each read costs the expansion at most
 /// 40 + 2·r tokens, r the rank of the operand read (the fetch of a value
 /// and its place in a product), so the kernel adds at most
-/// `UNROLL_MAX`·Σₖ(40 + 2·rₖ) tokens to the call: 5 632 for a matrix times
-/// a matrix (`"ij,jk->ik"` with `j = 64`: 4 230 measured, on a call of
-/// 1 300 tokens without a kernel), 49 152 at most for twelve operands of
-/// twelve labels. The compiler builds the kernel three times (AVX-512,
-/// AVX2, the baseline). `tests::unrolling_is_bounded` checks these numbers
-/// at the bound and one step over it.
-pub const UNROLL_MAX: usize = 64;
+/// `UNROLL_MAX`·Σₖ(40 + 2·rₖ) tokens to the call: 2 816 for a matrix times
+/// a matrix (`"ij,jk->ik"` with `j = 32`), 24 576 at most for twelve
+/// operands of twelve labels. The compiler builds the kernel three times
+/// (AVX-512, AVX2, the baseline), and its time grows faster than the
+/// kernel: at 64 products a call cost about 1.8 s of release build, at 32
+/// a fraction of that (`benches/build_cost.py`). 32 keeps a 5×5 filter, a
+/// 3×3×3 one and a 4×4 filter over two channels unrolled.
+/// `tests::unrolling_is_bounded` checks these numbers at the bound and one
+/// step over it.
+pub const UNROLL_MAX: usize = 32;
 
 /// The labels a row kernel unrolls: every summed label, when each is bound
 /// to an integer literal (not zero) and the product of their sizes is at
@@ -1029,15 +1032,15 @@ mod tests {
     fn row_kernels_only_for_bounded_unrolling() {
         let has_kernel = |call: &str| expansion(call, Form::Einsum).contains("RowKernel");
         assert!(has_kernel(r#""ij,jk->ik", a, b; j = 4"#));
-        assert!(has_kernel(r#""ij,jk->ik", a, b; j = 64"#));
-        assert!(!has_kernel(r#""ij,jk->ik", a, b; j = 65"#));
+        assert!(has_kernel(r#""ij,jk->ik", a, b; j = 32"#));
+        assert!(!has_kernel(r#""ij,jk->ik", a, b; j = 33"#));
         assert!(!has_kernel(r#""ij,jk->ik", a, b; j = N"#));
         assert!(!has_kernel(r#""ij,jk->ik", a, b; i = 4"#));
         assert!(!has_kernel(r#""ij,jk->ik", a, b"#));
         assert!(!has_kernel(r#""ij,ij->", a, b; i = 4, j = 4"#));
         assert!(!has_kernel(r#""ii->i", a; i = 4"#));
-        assert!(has_kernel(r#""xyijc,ijc->xy", w, k; i = 4, j = 4, c = 3"#));
-        assert!(!has_kernel(r#""xyijc,ijc->xy", w, k; i = 4, j = 4, c = 5"#));
+        assert!(has_kernel(r#""xyijc,ijc->xy", w, k; i = 4, j = 4, c = 2"#));
+        assert!(!has_kernel(r#""xyijc,ijc->xy", w, k; i = 4, j = 4, c = 3"#));
     }
 
     /// Identifiers, punctuation, literals and groups in a token stream.
@@ -1064,32 +1067,30 @@ mod tests {
         // (the call at the bound, the same call one step over it)
         let cases = [
             (
-                r#""ij,jk->ik", a, b; j = 64"#.to_string(),
-                r#""ij,jk->ik", a, b; j = 65"#.to_string(),
+                r#""ij,jk->ik", a, b; j = 32"#.to_string(),
+                r#""ij,jk->ik", a, b; j = 33"#.to_string(),
             ),
             (
-                r#""xyij,ij->xy", w, k; i = 8, j = 8"#.to_string(),
-                r#""xyij,ij->xy", w, k; i = 8, j = 9"#.to_string(),
+                r#""xyij,ij->xy", w, k; i = 4, j = 8"#.to_string(),
+                r#""xyij,ij->xy", w, k; i = 4, j = 9"#.to_string(),
             ),
             (
-                r#""bxyijc,ijcd->bxyd", w, f; i = 4, j = 4, c = 4"#.to_string(),
-                r#""bxyijc,ijcd->bxyd", w, f; i = 4, j = 4, c = 5"#.to_string(),
+                r#""bxyijc,ijcd->bxyd", w, f; i = 4, j = 4, c = 2"#.to_string(),
+                r#""bxyijc,ijcd->bxyd", w, f; i = 4, j = 4, c = 3"#.to_string(),
             ),
             (
-                r#""xabcdef,xabcdef->x", a, b; a = 2, b = 2, c = 2, d = 2, e = 2, f = 2"#
-                    .to_string(),
-                r#""xabcdef,xabcdef->x", a, b; a = 2, b = 2, c = 2, d = 2, e = 2, f = 3"#
-                    .to_string(),
+                r#""xabcde,xabcde->x", a, b; a = 2, b = 2, c = 2, d = 2, e = 2"#.to_string(),
+                r#""xabcde,xabcde->x", a, b; a = 2, b = 2, c = 2, d = 2, e = 3"#.to_string(),
             ),
             (
-                r#""abcdefghijkl,abcdefghijkl->abcdefghij", a, b; k = 8, l = 8"#.to_string(),
-                r#""abcdefghijkl,abcdefghijkl->abcdefghij", a, b; k = 8, l = 9"#.to_string(),
+                r#""abcdefghijkl,abcdefghijkl->abcdefghij", a, b; k = 4, l = 8"#.to_string(),
+                r#""abcdefghijkl,abcdefghijkl->abcdefghij", a, b; k = 4, l = 9"#.to_string(),
             ),
             // The most operands that get a kernel, each read for every
             // combination.
             (
-                format!(r#""{twelve}->x", {ops}; a = 64"#),
-                format!(r#""{twelve}->x", {ops}; a = 65"#),
+                format!(r#""{twelve}->x", {ops}; a = 32"#),
+                format!(r#""{twelve}->x", {ops}; a = 33"#),
             ),
         ];
         for (at, over) in &cases {
@@ -1123,7 +1124,7 @@ mod tests {
         }
         // The figures of the doc comment: a matrix product at the bound,
         // and the most any call's kernel may add.
-        assert_eq!(UNROLL_MAX * 2 * (40 + 2 * 2), 5632);
-        assert_eq!(UNROLL_MAX * SMALL_MAX_LABELS * (40 + 2 * 12), 49152);
+        assert_eq!(UNROLL_MAX * 2 * (40 + 2 * 2), 2816);
+        assert_eq!(UNROLL_MAX * SMALL_MAX_LABELS * (40 + 2 * 12), 24576);
     }
 }
