@@ -165,6 +165,12 @@ fn too_large(subscripts: &'static str, shape: &[usize]) -> EinsumError {
 /// code built in this crate (`Sealed::run1` to `run6`).
 pub(crate) const BUILT_OPERANDS: usize = 6;
 
+/// The room for loop axes of a call built in this crate whose call site
+/// has at most this many (its labels, without a `...`); others have
+/// [`MAX_AXES`]. Room costs time on every call: the tables are set up and
+/// moved whole.
+pub(crate) const NARROW_AXES: usize = 8;
+
 /// Loop nests of up to this many operands are built for each instruction
 /// set (`kernel::nest`); those of more, in the baseline build alone. A nest
 /// of many operands is rare (a pairwise order takes most such calls) and
@@ -201,7 +207,8 @@ pub enum Dest<'a, T> {
 /// first, then the computation. `N` is the layout's room for loop axes.
 ///
 /// Built in this crate for the common element types and up to six
-/// operands (the `Sealed` methods of `scalar`, with `N` = [`MAX_AXES`]), so
+/// operands (the `Sealed` methods of `scalar`, with `N` = [`NARROW_AXES`]
+/// or [`MAX_AXES`]), so
 /// that a crate calling `einsum!` links it instead of compiling it again.
 ///
 /// # Safety
@@ -234,7 +241,10 @@ pub(crate) unsafe fn run_here<T: Scalar, const K: usize, const N: usize>(
             shape,
             strides,
         } => {
-            if shape != layout.out_shape() {
+            // (Element by element: a slice comparison is a call of the C
+            // library's `memcmp`, a tenth of a small call's time.)
+            let want = layout.out_shape();
+            if shape.len() != want.len() || shape.iter().zip(want).any(|(a, b)| a != b) {
                 return Err(EinsumError::new(
                     spec.subscripts,
                     ErrorKind::OutputShape {
@@ -271,6 +281,7 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
     fn exact<U: Copy, const K: usize, const J: usize>(ops: [U; K]) -> [U; J] {
         core::array::from_fn(|i| ops[i])
     }
+    let wide = const { N > NARROW_AXES };
     // Each condition a constant of the instance (`const`), so that the
     // compiler instantiates only the branch taken: the others would be
     // compiled in the caller's crate too, dead code included.
@@ -280,17 +291,17 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
         if const { !T::BUILT || K > BUILT_OPERANDS } {
             run_here::<T, K, N>(spec, ops, fixed, cache, dest)
         } else if const { K == 1 } {
-            T::run1(spec, exact(ops), fixed, cache, dest)
+            T::run1(spec, exact(ops), fixed, cache, dest, wide)
         } else if const { K == 2 } {
-            T::run2(spec, exact(ops), fixed, cache, dest)
+            T::run2(spec, exact(ops), fixed, cache, dest, wide)
         } else if const { K == 3 } {
-            T::run3(spec, exact(ops), fixed, cache, dest)
+            T::run3(spec, exact(ops), fixed, cache, dest, wide)
         } else if const { K == 4 } {
-            T::run4(spec, exact(ops), fixed, cache, dest)
+            T::run4(spec, exact(ops), fixed, cache, dest, wide)
         } else if const { K == 5 } {
-            T::run5(spec, exact(ops), fixed, cache, dest)
+            T::run5(spec, exact(ops), fixed, cache, dest, wide)
         } else {
-            T::run6(spec, exact(ops), fixed, cache, dest)
+            T::run6(spec, exact(ops), fixed, cache, dest, wide)
         }
     }
 }

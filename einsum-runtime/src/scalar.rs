@@ -73,7 +73,8 @@ mod sealed {
     pub trait Sealed: Sized {
         /// Whether the `run` methods below are built in this crate.
         const BUILT: bool;
-        /// `entry::run_here` for one operand.
+        /// `entry::run_here` for one operand, with room for
+        /// `entry::NARROW_AXES` loop axes, or `MAX_AXES` when `wide`.
         ///
         /// # Safety
         /// As `entry::run_here`.
@@ -83,6 +84,7 @@ mod sealed {
             fixed: &[(u8, usize)],
             cache: Option<&PlanCache>,
             dest: Dest<'_, Self>,
+            wide: bool,
         ) -> Result<(), EinsumError>;
         /// As `run1`, for two operands.
         ///
@@ -94,6 +96,7 @@ mod sealed {
             fixed: &[(u8, usize)],
             cache: Option<&PlanCache>,
             dest: Dest<'_, Self>,
+            wide: bool,
         ) -> Result<(), EinsumError>;
         /// As `run1`, for three operands.
         ///
@@ -105,6 +108,7 @@ mod sealed {
             fixed: &[(u8, usize)],
             cache: Option<&PlanCache>,
             dest: Dest<'_, Self>,
+            wide: bool,
         ) -> Result<(), EinsumError>;
         /// As `run1`, for four operands.
         ///
@@ -116,6 +120,7 @@ mod sealed {
             fixed: &[(u8, usize)],
             cache: Option<&PlanCache>,
             dest: Dest<'_, Self>,
+            wide: bool,
         ) -> Result<(), EinsumError>;
         /// As `run1`, for five operands.
         ///
@@ -127,6 +132,7 @@ mod sealed {
             fixed: &[(u8, usize)],
             cache: Option<&PlanCache>,
             dest: Dest<'_, Self>,
+            wide: bool,
         ) -> Result<(), EinsumError>;
         /// As `run1`, for six operands.
         ///
@@ -138,6 +144,7 @@ mod sealed {
             fixed: &[(u8, usize)],
             cache: Option<&PlanCache>,
             dest: Dest<'_, Self>,
+            wide: bool,
         ) -> Result<(), EinsumError>;
         /// `kernel::contract` for one operand.
         ///
@@ -164,12 +171,21 @@ macro_rules! sealed_kernels {
             fixed: &[(u8, usize)],
             cache: Option<&crate::path::PlanCache>,
             dest: crate::entry::Dest<'_, Self>,
+            wide: bool,
         ) -> Result<(), crate::error::EinsumError> {
-            // SAFETY: the caller's promise.
-            unsafe {
-                crate::entry::run_here::<Self, $k, { crate::resolve::MAX_AXES }>(
-                    spec, ops, fixed, cache, dest,
-                )
+            // SAFETY (both): the caller's promise.
+            if wide {
+                unsafe {
+                    crate::entry::run_here::<Self, $k, { crate::resolve::MAX_AXES }>(
+                        spec, ops, fixed, cache, dest,
+                    )
+                }
+            } else {
+                unsafe {
+                    crate::entry::run_here::<Self, $k, { crate::entry::NARROW_AXES }>(
+                        spec, ops, fixed, cache, dest,
+                    )
+                }
             }
         }
     };
