@@ -309,7 +309,7 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
 /// `einsum!` and `try_einsum!` with an array result of dimension `D`.
 ///
 /// `N` is the room for loop axes: the number of labels, or
-/// [`MAX_AXES`](crate::MAX_AXES) when a term has a `...`.
+/// [`MAX_AXES`] when a term has a `...`.
 #[inline(never)]
 pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     spec: &Spec,

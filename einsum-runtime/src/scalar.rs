@@ -64,88 +64,44 @@ mod sealed {
     use crate::resolve::Axis;
     use crate::spec::Spec;
 
-    /// The kernels of one and two operands (every pairwise step among
-    /// them), built in this crate for the common element types, so that a
-    /// crate calling `einsum!` links them instead of compiling them again
-    /// (non-generic functions are compiled where they are defined). Outside
-    /// this crate the trait cannot be named, which also seals
-    /// [`Scalar`](super::Scalar).
+    /// Declares `entry::run_here` for each operand count: `$name` runs
+    /// `$k` operands.
+    macro_rules! run_methods {
+        ($($name:ident $k:literal $count:literal),*) => {$(
+            #[doc = concat!("`entry::run_here` for ", $count, " operand(s), with room for")]
+            /// `entry::NARROW_AXES` loop axes, or `MAX_AXES` when `wide`.
+            ///
+            /// # Safety
+            /// As `entry::run_here`.
+            unsafe fn $name(
+                spec: &Spec,
+                ops: [RawOperand<'_, Self>; $k],
+                fixed: &[(u8, usize)],
+                cache: Option<&PlanCache>,
+                dest: Dest<'_, Self>,
+                wide: bool,
+            ) -> Result<(), EinsumError>;
+        )*};
+    }
+
+    /// A whole call (checks, planning, pairwise steps, every kernel) of up
+    /// to six operands, and the kernels of one and two operands (every
+    /// pairwise step among them), built in this crate for the common
+    /// element types, so that a crate calling `einsum!` links them instead
+    /// of compiling them again (non-generic functions are compiled where
+    /// they are defined). Outside this crate the trait cannot be named,
+    /// which also seals [`Scalar`](super::Scalar).
     pub trait Sealed: Sized {
         /// Whether the `run` methods below are built in this crate.
         const BUILT: bool;
-        /// `entry::run_here` for one operand, with room for
-        /// `entry::NARROW_AXES` loop axes, or `MAX_AXES` when `wide`.
-        ///
-        /// # Safety
-        /// As `entry::run_here`.
-        unsafe fn run1(
-            spec: &Spec,
-            ops: [RawOperand<'_, Self>; 1],
-            fixed: &[(u8, usize)],
-            cache: Option<&PlanCache>,
-            dest: Dest<'_, Self>,
-            wide: bool,
-        ) -> Result<(), EinsumError>;
-        /// As `run1`, for two operands.
-        ///
-        /// # Safety
-        /// As `entry::run_here`.
-        unsafe fn run2(
-            spec: &Spec,
-            ops: [RawOperand<'_, Self>; 2],
-            fixed: &[(u8, usize)],
-            cache: Option<&PlanCache>,
-            dest: Dest<'_, Self>,
-            wide: bool,
-        ) -> Result<(), EinsumError>;
-        /// As `run1`, for three operands.
-        ///
-        /// # Safety
-        /// As `entry::run_here`.
-        unsafe fn run3(
-            spec: &Spec,
-            ops: [RawOperand<'_, Self>; 3],
-            fixed: &[(u8, usize)],
-            cache: Option<&PlanCache>,
-            dest: Dest<'_, Self>,
-            wide: bool,
-        ) -> Result<(), EinsumError>;
-        /// As `run1`, for four operands.
-        ///
-        /// # Safety
-        /// As `entry::run_here`.
-        unsafe fn run4(
-            spec: &Spec,
-            ops: [RawOperand<'_, Self>; 4],
-            fixed: &[(u8, usize)],
-            cache: Option<&PlanCache>,
-            dest: Dest<'_, Self>,
-            wide: bool,
-        ) -> Result<(), EinsumError>;
-        /// As `run1`, for five operands.
-        ///
-        /// # Safety
-        /// As `entry::run_here`.
-        unsafe fn run5(
-            spec: &Spec,
-            ops: [RawOperand<'_, Self>; 5],
-            fixed: &[(u8, usize)],
-            cache: Option<&PlanCache>,
-            dest: Dest<'_, Self>,
-            wide: bool,
-        ) -> Result<(), EinsumError>;
-        /// As `run1`, for six operands.
-        ///
-        /// # Safety
-        /// As `entry::run_here`.
-        unsafe fn run6(
-            spec: &Spec,
-            ops: [RawOperand<'_, Self>; 6],
-            fixed: &[(u8, usize)],
-            cache: Option<&PlanCache>,
-            dest: Dest<'_, Self>,
-            wide: bool,
-        ) -> Result<(), EinsumError>;
+        run_methods! {
+            run1 1 "one",
+            run2 2 "two",
+            run3 3 "three",
+            run4 4 "four",
+            run5 5 "five",
+            run6 6 "six"
+        }
         /// `kernel::contract` for one operand.
         ///
         /// # Safety
