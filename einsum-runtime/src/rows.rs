@@ -181,7 +181,11 @@ multiversion! {
 impl<T, const R: usize> RowsOut<'_, T, R> {
     /// Rows `lo..hi` of the first axis (of this whole output, `first` 0),
     /// as an output of their own.
-    fn part(&self, lo: usize, hi: usize) -> RowsOut<'_, T, R> {
+    ///
+    /// # Safety
+    /// `lo < hi <= shape[0]`, and no other output of these rows (a part or
+    /// `self`) is written while the part lives.
+    unsafe fn part(&self, lo: usize, hi: usize) -> RowsOut<'_, T, R> {
         debug_assert!(self.first == 0 && lo < hi && hi <= self.shape[0]);
         let mut shape = self.shape;
         shape[0] = hi - lo;
@@ -241,7 +245,9 @@ fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usi
     kernel::for_each_task_dyn(tasks, &|task| {
         let (lo, hi) = (rows * task / tasks, rows * (task + 1) / tasks);
         if lo < hi {
-            let mut part = shared.0.part(lo, hi);
+            // SAFETY: `lo < hi <= rows`; the tasks' row ranges are
+            // disjoint, and `whole` is only read while they run.
+            let mut part = unsafe { shared.0.part(lo, hi) };
             // SAFETY: `rows_built` has no safety requirement of its own.
             unsafe { rows_built(kernel, &mut part, lo, hi) };
         }
