@@ -71,6 +71,14 @@ const GEMM: Thresholds = Thresholds {
     ..RUNTIME
 };
 
+/// `t`, with the pool taking work of any size (where a split exists).
+const fn split(t: Thresholds) -> Thresholds {
+    Thresholds {
+        parallel_min_work: 0,
+        ..t
+    }
+}
+
 #[test]
 fn call_site_loops() {
     let (a, b) = (values::<f64, _>((3, 4)), values::<f64, _>((4, 5)));
@@ -96,10 +104,7 @@ fn row_kernel_alone_and_split() {
         "{paths:?}"
     );
     check("rows", "xyij,ij->xy", &ops, got.into_dyn());
-    let split = Thresholds {
-        parallel_min_work: 0,
-        ..Thresholds::DEFAULT
-    };
+    let split = split(Thresholds::DEFAULT);
     let mut out = Array::from_elem((3, 9), 99i64);
     let ((), paths) = forced(
         split,
@@ -119,10 +124,7 @@ fn loop_nest_alone_and_split() {
         "{paths:?}"
     );
     check("nest", "ij,jk->ik", &ops, got.into_dyn());
-    let split = Thresholds {
-        parallel_min_work: 0,
-        ..NEST
-    };
+    let split = split(NEST);
     // Into a transposed output, so the chunks step through it crosswise.
     let mut out = Array::from_elem((5, 4), 99i64);
     let ((), paths) = forced(split, || {
@@ -174,10 +176,7 @@ fn gemm_and_the_blocked_kernel() {
 fn independent_gemms_split() {
     let (a, b) = (values::<f64, _>((4, 2, 2)), values::<f64, _>((4, 2, 17)));
     let ops = [a.view().into_dyn(), b.view().into_dyn()];
-    let split = Thresholds {
-        parallel_min_work: 0,
-        ..GEMM
-    };
+    let split = split(GEMM);
     let (got, paths) = forced(split, || einsum!("bij,bjk->bik", &a, &b));
     assert!(paths.has(Path::GemmSplit), "{paths:?}");
     check("gemm split", "bij,bjk->bik", &ops, got.into_dyn());
@@ -227,10 +226,7 @@ fn narrow_kernel_alone_and_split() {
         "{paths:?}"
     );
     check("narrow", "bxyijc,ijcd->bxyd", &ops, got.into_dyn());
-    let split = Thresholds {
-        parallel_min_work: 0,
-        ..GEMM
-    };
+    let split = split(GEMM);
     let (got, paths) = forced(split, || einsum!("bxyijc,ijcd->bxyd", &w, &f));
     assert!(paths.has(Path::NarrowSplit), "{paths:?}");
     check("narrow split", "bxyijc,ijcd->bxyd", &ops, got.into_dyn());

@@ -19,7 +19,7 @@ use crate::kernel;
 use crate::operand::RawOperand;
 use crate::pairwise;
 use crate::path::{self, Order, Plan, PlanCache};
-use crate::resolve::{resolve, Layout, MAX_AXES, MAX_WORK};
+use crate::resolve::{resolve, Layout, MAX_WORK};
 use crate::scalar::Scalar;
 use crate::spec::Spec;
 
@@ -167,7 +167,7 @@ pub(crate) const BUILT_OPERANDS: usize = 6;
 
 /// The room for loop axes of a call built in this crate whose call site
 /// has at most this many (its labels, without a `...`); others have
-/// [`MAX_AXES`]. Room costs time on every call: the tables are set up and
+/// [`MAX_AXES`](crate::MAX_AXES). Room costs time on every call: the tables are set up and
 /// moved whole.
 pub(crate) const NARROW_AXES: usize = 8;
 
@@ -208,7 +208,7 @@ pub enum Dest<'a, T> {
 ///
 /// Built in this crate for the common element types and up to six
 /// operands (the `Sealed` methods of `scalar`, with `N` = [`NARROW_AXES`]
-/// or [`MAX_AXES`]), so
+/// or [`MAX_AXES`](crate::MAX_AXES)), so
 /// that a crate calling `einsum!` links it instead of compiling it again.
 ///
 /// # Safety
@@ -230,7 +230,8 @@ pub(crate) unsafe fn run_here<T: Scalar, const K: usize, const N: usize>(
                 check_work(spec, &layout)?;
             }
             let rank = layout.out_shape().len();
-            let mut strides = [0isize; MAX_AXES];
+            // Room for every output axis: at most `N`, the layout's.
+            let mut strides = [0isize; N];
             let ptr = alloc(layout.out_shape(), &mut strides[..rank])
                 .ok_or_else(|| too_large(spec.subscripts, layout.out_shape()))?;
             layout.set_out_strides(&strides[..rank]);
@@ -309,7 +310,7 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
 /// `einsum!` and `try_einsum!` with an array result of dimension `D`.
 ///
 /// `N` is the room for loop axes: the number of labels, or
-/// [`MAX_AXES`] when a term has a `...`.
+/// [`MAX_AXES`](crate::MAX_AXES) when a term has a `...`.
 #[inline(never)]
 pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     spec: &Spec,
