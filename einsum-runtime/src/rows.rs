@@ -242,7 +242,7 @@ fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usi
     let shared = &Shared(whole);
     // One build of the split for every call site: the call site's kernel
     // is reached through a reference.
-    kernel::for_each_task_dyn(tasks, &|task| {
+    kernel::for_each_task(tasks, &|task| {
         let (lo, hi) = (rows * task / tasks, rows * (task + 1) / tasks);
         if lo < hi {
             // SAFETY: `lo < hi <= rows`; the tasks' row ranges are

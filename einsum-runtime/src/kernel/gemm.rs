@@ -350,7 +350,7 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
     };
     if parallel && points >= 2 * threads {
         mark(Path::GemmSplit);
-        super::for_each_task(points, run);
+        super::for_each_task(points, &run);
     } else {
         (0..points).for_each(run);
     }
@@ -558,7 +558,7 @@ impl<T: Scalar> Narrow<T> {
         mark(Path::Narrow);
         if tasks > 1 {
             mark(Path::NarrowSplit);
-            super::for_each_task(tasks, task);
+            super::for_each_task(tasks, &task);
         } else {
             (0..tasks).for_each(task);
         }

@@ -130,11 +130,17 @@ pub(crate) fn pool_threads() -> usize {
 /// Runs `f(0)`, …, `f(n - 1)` as tasks of the rayon pool (of the caller's
 /// pool, inside its `install`).
 ///
+/// The task is behind a reference, so the pool's machinery is built once,
+/// in this crate, for every kernel and call site: a crate calling `einsum!`
+/// instantiates none of rayon, and a dynamic call per task is nothing next
+/// to the work that makes a split worth it.
+///
 /// Under Miri each task runs on a scoped thread of its own instead: the
 /// pool's epoch-based garbage collector (crossbeam-epoch) does not pass
 /// Miri's Stacked Borrows model, while plain threads let Miri check the
 /// tasks for data races.
-pub(crate) fn for_each_task<F: Fn(usize) + Sync + Send>(n: usize, f: F) {
+#[inline(never)]
+pub(crate) fn for_each_task(n: usize, f: &(dyn Fn(usize) + Sync)) {
     #[cfg(not(miri))]
     {
         use rayon::prelude::*;
@@ -142,18 +148,10 @@ pub(crate) fn for_each_task<F: Fn(usize) + Sync + Send>(n: usize, f: F) {
     }
     #[cfg(miri)]
     std::thread::scope(|s| {
-        let f = &f;
         for i in 0..n {
             s.spawn(move || f(i));
         }
     });
-}
-
-/// [`for_each_task`] for a task behind a reference: one build of the pool's
-/// machinery, in this crate, for every caller (the row kernels each call
-/// site writes use it, so that a call site instantiates none of rayon).
-pub(crate) fn for_each_task_dyn(n: usize, f: &(dyn Fn(usize) + Sync)) {
-    for_each_task(n, f)
 }
 
 /// The instruction sets the hot kernels are also built for, each behind a

@@ -277,7 +277,7 @@ pub(crate) unsafe fn contract_here<T: Scalar, const K: usize>(
         let chunks = (threads * 4).min(axis.size);
         let (p, o) = (SendPtr(ptrs), SendPtr(out));
         mark(Path::NestSplit);
-        super::for_each_task(chunks, |c| {
+        super::for_each_task(chunks, &|c| {
             let (start, end) = (axis.size * c / chunks, axis.size * (c + 1) / chunks);
             let mut sub = [Axis::<K>::EMPTY; MAX_AXES];
             sub[..axes.len()].copy_from_slice(axes);
