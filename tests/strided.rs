@@ -2,6 +2,7 @@
 //! and every form, each checked against a plain loop. Small enough to run
 //! under Miri, which checks every raw-pointer access of the kernels.
 
+use einsum::__private::{with_thresholds, Thresholds};
 use einsum::ndarray::{array, s, Array, Array0, Array1, Array2, Array3, ArrayD, Axis, IxDyn};
 use einsum::num_complex::Complex;
 use einsum::{einsum, einsum_into, try_einsum, try_einsum_into, ErrorKind};
@@ -165,6 +166,56 @@ fn element_types() {
     let w = array![i64::MAX, 1];
     let sum: i64 = einsum!("i->", &w);
     assert_eq!(sum, i64::MIN);
+}
+
+/// Every integer type against a plain loop of its own wrapping arithmetic,
+/// with values that overflow: one, two and three operands, a new result,
+/// a scalar, and a strided output, in the call site's loops, the loop nest,
+/// and the eager kernels (GEMM, threads). (Most of these types run in the
+/// code of the built integer type of their width.)
+#[test]
+fn every_integer_type_wraps_as_itself() {
+    let nest = Thresholds {
+        small_max_work: 0,
+        ..Thresholds::DEFAULT
+    };
+    // Under Miri, which checks the pointer casts of the types computed as
+    // others, the run-time path alone: the call site's loops are safe
+    // code, and the eager kernels' threads take Miri minutes.
+    let all = [Thresholds::DEFAULT, nest, Thresholds::EAGER];
+    for thresholds in if cfg!(miri) { &all[1..2] } else { &all[..] } {
+        with_thresholds(*thresholds, every_integer_type);
+    }
+}
+
+fn every_integer_type() {
+    macro_rules! check {
+        ($($t:ty),*) => {$({
+            // Large values of the type, so that products and sums wrap.
+            let big = <$t>::MAX / 3;
+            let val = |x: usize| big.wrapping_mul(x as $t).wrapping_add(x as $t);
+            let a = Array::from_shape_fn((3, 4), |(i, j)| val(i * 4 + j + 1));
+            let b = Array::from_shape_fn((4, 5), |(j, k)| val(j * 5 + k + 7));
+            let c = Array::from_shape_fn((5, 2), |(k, l)| val(k * 2 + l + 3));
+            let mm = |x: &Array2<$t>, y: &Array2<$t>| {
+                Array::from_shape_fn((x.nrows(), y.ncols()), |(i, k)| {
+                    (0..x.ncols()).fold(0 as $t, |acc, j| {
+                        acc.wrapping_add(x[[i, j]].wrapping_mul(y[[j, k]]))
+                    })
+                })
+            };
+            let ab = mm(&a, &b);
+            assert_eq!(einsum!("ij,jk->ik", &a, &b), ab, "{}", stringify!($t));
+            assert_eq!(einsum!("ij,jk,kl->il", &a, &b, &c), mm(&ab, &c), "{}", stringify!($t));
+            let sum = a.iter().fold(0 as $t, |s, &x| s.wrapping_add(x));
+            let total: $t = einsum!("ij->", &a);
+            assert_eq!(total, sum, "{}", stringify!($t));
+            let mut out = Array2::<$t>::from_elem((5, 3), 7 as $t);
+            einsum_into!(&mut out.view_mut().reversed_axes(), "ij,jk->ik", &a, &b);
+            assert_eq!(out.t(), ab, "{}", stringify!($t));
+        })*};
+    }
+    check!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
 }
 
 #[test]

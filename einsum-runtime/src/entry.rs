@@ -161,10 +161,6 @@ fn too_large(subscripts: &'static str, shape: &[usize]) -> EinsumError {
     )
 }
 
-/// Calls of up to this many operands of the common element types run in
-/// code built in this crate (`Sealed::run1` to `run6`).
-pub(crate) const BUILT_OPERANDS: usize = 6;
-
 /// The room for loop axes of a call built in this crate whose call site
 /// has at most this many (its labels, without a `...`); others have
 /// [`MAX_AXES`](crate::MAX_AXES). Room costs time on every call: the tables are set up and
@@ -203,13 +199,60 @@ pub enum Dest<'a, T> {
     },
 }
 
+/// Checks, when compiled, that `T` and `U` have one size and alignment.
+#[inline(always)]
+pub(crate) fn assert_twins<T, U>() {
+    const {
+        assert!(core::mem::size_of::<T>() == core::mem::size_of::<U>());
+        assert!(core::mem::align_of::<T>() == core::mem::align_of::<U>());
+    }
+}
+
+/// Runs `f` on a call's operands and destination of `T` seen as `U`: the
+/// same memory, read and written in place.
+///
+/// # Safety
+/// `T` and `U` have one size and alignment (checked when compiled), every
+/// bit pattern is valid in both, and `f` computes each `U` result from `U`
+/// operands with the bits that `T`'s arithmetic gives from `T` operands.
+#[inline(always)]
+pub(crate) unsafe fn as_twin<'a, T, U: 'static, const K: usize, R>(
+    ops: [RawOperand<'a, T>; K],
+    dest: Dest<'_, T>,
+    f: impl for<'d> FnOnce([RawOperand<'a, U>; K], Dest<'d, U>) -> R,
+) -> R {
+    assert_twins::<T, U>();
+    // SAFETY: one size and alignment, and any bits valid in both (caller).
+    let ops = ops.map(|op| unsafe { op.cast::<U>() });
+    match dest {
+        Dest::New(alloc) => {
+            let mut twin = |shape: &[usize], strides: &mut [isize]| {
+                alloc(shape, strides).map(|p| p.cast::<U>())
+            };
+            f(ops, Dest::New(&mut twin))
+        }
+        Dest::Into {
+            ptr,
+            shape,
+            strides,
+        } => f(
+            ops,
+            Dest::Into {
+                ptr: ptr.cast::<U>(),
+                shape,
+                strides,
+            },
+        ),
+    }
+}
+
 /// One call, from the operands to the result in `dest`: every check
 /// first, then the computation. `N` is the layout's room for loop axes.
 ///
-/// Built in this crate for the common element types and up to six
-/// operands (the `Sealed` methods of `scalar`, with `N` = [`NARROW_AXES`]
-/// or [`MAX_AXES`](crate::MAX_AXES)), so
-/// that a crate calling `einsum!` links it instead of compiling it again.
+/// Built in this crate for every element type but `i128` and `u128`, up
+/// to `Sealed::RUNS` operands of it (the `Sealed` methods of `scalar`,
+/// with `N` = [`NARROW_AXES`] or [`MAX_AXES`](crate::MAX_AXES)), so that a
+/// crate calling `einsum!` links it instead of compiling it again.
 ///
 /// # Safety
 /// `dest` is as [`Dest`] says.
@@ -289,7 +332,7 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
     // SAFETY (each branch): the caller's promise; `exact` is called with
     // `J == K`.
     unsafe {
-        if const { !T::BUILT || K > BUILT_OPERANDS } {
+        if const { K > T::RUNS } {
             run_here::<T, K, N>(spec, ops, fixed, cache, dest)
         } else if const { K == 1 } {
             T::run1(spec, exact(ops), fixed, cache, dest, wide)

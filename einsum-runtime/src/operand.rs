@@ -209,6 +209,15 @@ impl<'a, T> RawOperand<'a, T> {
     where
         T: SameElem<U>,
     {
+        // SAFETY: `U` is `T`.
+        unsafe { self.cast() }
+    }
+
+    /// The same elements, seen as `U`.
+    ///
+    /// # Safety
+    /// `U` has `T`'s size and alignment, and every `T` is a valid `U`.
+    pub(crate) unsafe fn cast<U>(self) -> RawOperand<'a, U> {
         RawOperand {
             ptr: self.ptr.cast(),
             layout: self.layout,

@@ -84,16 +84,22 @@ mod sealed {
         )*};
     }
 
-    /// A whole call (checks, planning, pairwise steps, every kernel) of up
-    /// to six operands, and the kernels of one and two operands (every
-    /// pairwise step among them), built in this crate for the common
-    /// element types, so that a crate calling `einsum!` links them instead
-    /// of compiling them again (non-generic functions are compiled where
-    /// they are defined). Outside this crate the trait cannot be named,
-    /// which also seals [`Scalar`](super::Scalar).
+    /// A whole call (checks, planning, pairwise steps, every kernel) and
+    /// the kernels of one and two operands (every pairwise step among
+    /// them), built in this crate for most element types, so that a crate
+    /// calling `einsum!` links them instead of compiling them again
+    /// (non-generic functions are compiled where they are defined). Outside
+    /// this crate the trait cannot be named, which also seals
+    /// [`Scalar`](super::Scalar).
     pub trait Sealed: Sized {
-        /// Whether the `run` methods below are built in this crate.
-        const BUILT: bool;
+        /// Calls of up to this many operands run in the `run` methods
+        /// below; calls of more, in `entry::run_here` compiled by the
+        /// caller.
+        const RUNS: usize;
+        /// Whether the kernels of `Self` that a caller's crate or this one
+        /// compiles are built for each instruction set, or in the baseline
+        /// build alone.
+        const SIMD: bool;
         run_methods! {
             run1 1 "one",
             run2 2 "two",
@@ -115,12 +121,23 @@ mod sealed {
     }
 }
 
-/// Implements [`sealed::Sealed`] for each type: its kernels, built here for
-/// `built`, and where first called (`#[inline]`) for `lazy`, the types few
-/// programs use, whose kernels would only lengthen this crate's build.
+/// Implements [`sealed::Sealed`] for each element type, in one of four
+/// ways:
+/// - `simd`: the common types. Calls of up to six operands, and every
+///   kernel, built here, for each instruction set.
+/// - `base`: calls of one and two operands, and the kernels, built here in
+///   the baseline build alone (the types' kernels were compiled in a
+///   caller's crate, in that build, before: this keeps them out of it at
+///   little cost to this crate's build). Calls of more operands are
+///   compiled in the caller's crate, and still link the kernels built here.
+/// - `twin`: an integer type computed as the built one of the same width
+///   (`u32` as `i32`): wrapping sums and products are the same bits for
+///   both, so the same code serves both, read and written in place.
+/// - `lazy`: compiled where first called (`#[inline]`), for the rarest
+///   types, whose kernels would only lengthen this crate's build.
 macro_rules! sealed_kernels {
-    (@run $name:ident, $k:literal, $($inline:meta)?) => {
-        $(#[$inline])?
+    (@run $name:ident $k:literal $(#[$m:meta])?) => {
+        $(#[$m])?
         unsafe fn $name(
             spec: &crate::spec::Spec,
             ops: [crate::operand::RawOperand<'_, Self>; $k],
@@ -145,36 +162,97 @@ macro_rules! sealed_kernels {
             }
         }
     };
-    (@one $t:ty, $built:literal, $($inline:meta)?) => {
+    (@contract $(#[$m:meta])?) => {
+        $(#[$m])?
+        unsafe fn contract1(axes: &mut [crate::resolve::Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
+            // SAFETY: the caller's promise.
+            unsafe { crate::kernel::contract_here(axes, ptrs, out) }
+        }
+        $(#[$m])?
+        unsafe fn contract2(axes: &mut [crate::resolve::Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
+            // SAFETY: the caller's promise.
+            unsafe { crate::kernel::contract_here(axes, ptrs, out) }
+        }
+    };
+    (@impl $t:ty, $runs:literal, $simd:literal, [$($b:ident $bk:literal),*], [$($l:ident $lk:literal),*] $(, #[$m:meta])?) => {
         impl sealed::Sealed for $t {
-            const BUILT: bool = $built;
-            sealed_kernels!(@run run1, 1, $($inline)?);
-            sealed_kernels!(@run run2, 2, $($inline)?);
-            sealed_kernels!(@run run3, 3, $($inline)?);
-            sealed_kernels!(@run run4, 4, $($inline)?);
-            sealed_kernels!(@run run5, 5, $($inline)?);
-            sealed_kernels!(@run run6, 6, $($inline)?);
-            $(#[$inline])?
-            unsafe fn contract1(axes: &mut [crate::resolve::Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
-                // SAFETY: the caller's promise.
-                unsafe { crate::kernel::contract_here(axes, ptrs, out) }
-            }
-            $(#[$inline])?
-            unsafe fn contract2(axes: &mut [crate::resolve::Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
-                // SAFETY: the caller's promise.
-                unsafe { crate::kernel::contract_here(axes, ptrs, out) }
+            const RUNS: usize = $runs;
+            const SIMD: bool = $simd;
+            $(sealed_kernels!(@run $b $bk);)*
+            $(sealed_kernels!(@run $l $lk #[inline]);)*
+            sealed_kernels!(@contract $(#[$m])?);
+        }
+    };
+    (@twin_run $name:ident $k:literal $u:ty) => {
+        #[inline]
+        unsafe fn $name(
+            spec: &crate::spec::Spec,
+            ops: [crate::operand::RawOperand<'_, Self>; $k],
+            fixed: &[(u8, usize)],
+            cache: Option<&crate::path::PlanCache>,
+            dest: crate::entry::Dest<'_, Self>,
+            wide: bool,
+        ) -> Result<(), crate::error::EinsumError> {
+            // SAFETY: `Self` and the twin are integers of one width, whose
+            // wrapping sums and products are the same bits; the caller's
+            // promise, for the same memory.
+            unsafe {
+                crate::entry::as_twin::<Self, $u, $k, _>(ops, dest, |ops, dest| {
+                    <$u as sealed::Sealed>::$name(spec, ops, fixed, cache, dest, wide)
+                })
             }
         }
     };
-    (built: $($b:ty),*; lazy: $($l:ty),*) => {
-        $(sealed_kernels!(@one $b, true,);)*
-        $(sealed_kernels!(@one $l, false, inline);)*
+    (@twin $t:ty => $u:ty) => {
+        impl sealed::Sealed for $t {
+            const RUNS: usize = <$u as sealed::Sealed>::RUNS;
+            const SIMD: bool = false;
+            sealed_kernels!(@twin_run run1 1 $u);
+            sealed_kernels!(@twin_run run2 2 $u);
+            sealed_kernels!(@twin_run run3 3 $u);
+            sealed_kernels!(@twin_run run4 4 $u);
+            sealed_kernels!(@twin_run run5 5 $u);
+            sealed_kernels!(@twin_run run6 6 $u);
+            #[inline]
+            unsafe fn contract1(axes: &mut [crate::resolve::Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
+                crate::entry::assert_twins::<Self, $u>();
+                // SAFETY: as in `run1`: the same bits, the same memory.
+                unsafe { <$u as sealed::Sealed>::contract1(axes, [ptrs[0].cast()], out.cast()) }
+            }
+            #[inline]
+            unsafe fn contract2(axes: &mut [crate::resolve::Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
+                crate::entry::assert_twins::<Self, $u>();
+                // SAFETY: as in `run1`: the same bits, the same memory.
+                unsafe {
+                    <$u as sealed::Sealed>::contract2(axes, [ptrs[0].cast(), ptrs[1].cast()], out.cast())
+                }
+            }
+        }
+    };
+    (simd: $($s:ty),*; base: $($b:ty),*; twin: $($t:ty => $u:ty),*; lazy: $($l:ty),*) => {
+        $(sealed_kernels!(@impl $s, 6, true, [run1 1, run2 2, run3 3, run4 4, run5 5, run6 6], []);)*
+        $(sealed_kernels!(@impl $b, 2, false, [run1 1, run2 2], [run3 3, run4 4, run5 5, run6 6]);)*
+        $(sealed_kernels!(@twin $t => $u);)*
+        $(sealed_kernels!(@impl $l, 0, false, [], [run1 1, run2 2, run3 3, run4 4, run5 5, run6 6], #[inline]);)*
     };
 }
 
+/// The built integer type of `usize`'s and `isize`'s width.
+#[cfg(target_pointer_width = "64")]
+type WordTwin = i64;
+/// The built integer type of `usize`'s and `isize`'s width.
+#[cfg(target_pointer_width = "32")]
+type WordTwin = i32;
+/// The built integer type of `usize`'s and `isize`'s width.
+#[cfg(target_pointer_width = "16")]
+type WordTwin = u16;
+
 sealed_kernels!(
-    built: f32, f64, Complex<f64>, i32, i64;
-    lazy: i8, i16, i128, isize, u8, u16, u32, u64, u128, usize, Complex<f32>
+    simd: f32, f64, Complex<f64>, i32, i64;
+    base: u8, u16, Complex<f32>;
+    twin: i8 => u8, i16 => u16, u32 => i32, u64 => i64, usize => WordTwin, isize => WordTwin,
+        u128 => i128;
+    lazy: i128
 );
 
 macro_rules! int_scalar {

@@ -248,7 +248,7 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
     // (Only instantiated for the types built in this crate, among them
     // f32 and f64: a caller's crate instantiating it for another type would
     // compile both builds of the narrow kernel for nothing.)
-    if const { T::BUILT } {
+    if const { T::SIMD } {
         narrow_for!(f32 f64);
     }
     // A few output columns (N ≤ 16) along rows of B and C: `gemm` packs
@@ -287,7 +287,7 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
             }
             // (f32 and f64 only, which are built in this crate: `const`,
             // so that no other type instantiates the skinny kernels.)
-            if const { T::BUILT } && skinny {
+            if const { T::SIMD } && skinny {
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
                 if skinny512 {
                     // SAFETY: as below; the CPU has AVX-512 (`isa`), `T`
@@ -312,7 +312,7 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
                 // crate, the baseline one for the others (compiled in the
                 // caller's crate, as the nest's).
                 unsafe {
-                    if const { T::BUILT } {
+                    if const { T::SIMD } {
                         blocked(dm, dn, dk, pc, qa, qb, kp > 0)
                     } else {
                         blocked_body::<T, 0>(dm, dn, dk, pc, qa, qb, kp > 0, super::Build::<0>)

@@ -313,7 +313,7 @@ unsafe fn serial_here<T: Scalar, const K: usize>(
     ptrs: [*const T; K],
     out: *mut T,
 ) {
-    if const { T::BUILT && K <= NEST_BUILDS_OPERANDS } {
+    if const { T::SIMD && K <= NEST_BUILDS_OPERANDS } {
         // SAFETY: the caller's promise.
         unsafe { serial(axes, ptrs, out) }
     } else {
