@@ -322,8 +322,11 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
     dest: Dest<'_, T>,
 ) -> Result<(), EinsumError> {
     /// The same operands, as the array type of an arm where `J == K`.
+    #[inline(always)]
     fn exact<U: Copy, const K: usize, const J: usize>(ops: [U; K]) -> [U; J] {
-        core::array::from_fn(|i| ops[i])
+        assert!(J == K);
+        // SAFETY: `[U; J]` is `[U; K]` (asserted), and `U` is `Copy`.
+        unsafe { ops.as_ptr().cast::<[U; J]>().read() }
     }
     let wide = const { N > NARROW_AXES };
     // Each condition a constant of the instance (`const`), so that the
@@ -361,6 +364,19 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&PlanCache>,
 ) -> Result<Array<T, D>, EinsumError> {
+    // SAFETY: `new_result` gives an allocator of fresh arrays, as
+    // `Dest::New` needs.
+    new_result(&mut |alloc| unsafe { run::<T, K, N>(spec, ops, fixed, cache, Dest::New(alloc)) })
+}
+
+/// A new array of dimension `D`, allocated by `run` (through the allocator
+/// it is given, once, after every check) and written by it: the part of
+/// [`einsum_owned`] that depends on `T` and `D` alone, built once for each
+/// pair rather than for each call's operand count and room.
+#[inline(never)]
+fn new_result<T: Scalar, D: Dimension>(
+    run: &mut dyn FnMut(&mut Alloc<'_, T>) -> Result<(), EinsumError>,
+) -> Result<Array<T, D>, EinsumError> {
     let mut made: Option<Array<MaybeUninit<T>, D>> = None;
     let mut alloc = |shape: &[usize], strides: &mut [isize]| {
         // Not zeroed first: the kernel writes every element once anyway.
@@ -371,16 +387,15 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
         made = Some(out);
         Some(ptr)
     };
-    // SAFETY: `alloc` gives a fresh array of exactly the shape asked for,
-    // with its own strides; nothing else can see it. `MaybeUninit<T>` has
-    // `T`'s layout, and writing a `T` needs no prior value.
-    unsafe { run::<T, K, N>(spec, ops, fixed, cache, Dest::New(&mut alloc)) }?;
+    run(&mut alloc)?;
     let out = made.expect("einsum: a result without its array");
-    // SAFETY: every kernel writes every output element before returning (the
-    // nest's map, reduce and accumulate shapes, the empty sum, the GEMM
-    // kernels, whose first K block overwrites); the output of an empty axis
-    // has no element. On an error, `run` returned before any kernel ran
-    // and this is not reached.
+    // SAFETY: `alloc` gave a fresh array of exactly the shape asked for,
+    // with its own strides; nothing else can see it. `MaybeUninit<T>` has
+    // `T`'s layout, and writing a `T` needs no prior value. Every kernel
+    // writes every output element before returning (the nest's map, reduce
+    // and accumulate shapes, the empty sum, the GEMM kernels, whose first K
+    // block overwrites); the output of an empty axis has no element. On an
+    // error, `run` returned before any kernel ran and this is not reached.
     Ok(unsafe { out.assume_init() })
 }
 

@@ -40,6 +40,7 @@ fn dim_of<D: Dimension>(shape: &[usize]) -> D {
 /// A new array of `shape` in standard order, its elements not yet written,
 /// marked for huge pages when large; `None` when its byte size overflows
 /// `isize` or the allocator refuses it.
+#[inline(never)]
 pub(crate) fn uninit<T, D: Dimension>(shape: &[usize]) -> Option<Array<MaybeUninit<T>, D>> {
     let n = elements::<T>(shape)?;
     let mut v: Vec<MaybeUninit<T>> = Vec::new();
@@ -49,12 +50,29 @@ pub(crate) fn uninit<T, D: Dimension>(shape: &[usize]) -> Option<Array<MaybeUnin
     unsafe { v.set_len(n) };
     // Untouched so far: it can still get huge pages.
     advise(v.as_mut_ptr().cast(), n * core::mem::size_of::<T>());
-    Array::from_shape_vec(dim_of::<D>(shape), v).ok()
+    // SAFETY: as in `array`.
+    Some(unsafe { array(shape, v) })
+}
+
+/// The array of `shape`, in standard order, of the elements of `v`.
+///
+/// (Unchecked: the checked constructor's test of the shape against the
+/// length is a good part of what each element and dimension type a crate
+/// uses costs its build.)
+///
+/// # Safety
+/// `v` has exactly the product of `shape` elements, and their bytes fit
+/// `isize` (what [`elements`] checked).
+unsafe fn array<A, D: Dimension>(shape: &[usize], v: Vec<A>) -> Array<A, D> {
+    debug_assert_eq!(Some(v.len()), elements::<A>(shape));
+    // SAFETY: the caller's promise; standard order needs nothing more.
+    unsafe { Array::from_shape_vec_unchecked(dim_of::<D>(shape), v) }
 }
 
 /// A new array of `shape` in standard order, filled with zeros (fresh pages
 /// from the allocator, not written here), marked for huge pages when large;
 /// `None` when its byte size overflows `isize` or the allocator refuses it.
+#[inline(never)]
 pub(crate) fn zeroed<T: Scalar, D: Dimension>(shape: &[usize]) -> Option<Array<T, D>> {
     let n = elements::<T>(shape)?;
     let layout = Layout::array::<T>(n).ok()?;
@@ -74,7 +92,9 @@ pub(crate) fn zeroed<T: Scalar, D: Dimension>(shape: &[usize]) -> Option<Array<T
         // primitive integers, `f32`, `f64` and complex numbers of those).
         unsafe { Vec::from_raw_parts(ptr, n, n) }
     };
-    Array::from_shape_vec(dim_of::<D>(shape), v).ok()
+    // SAFETY: `n` elements, the product of `shape`, whose bytes fit `isize`
+    // (`elements`).
+    Some(unsafe { array(shape, v) })
 }
 
 /// The size from which a new result is marked, numpy's threshold.

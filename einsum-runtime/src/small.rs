@@ -126,15 +126,14 @@ enum Target<'a, T, D: Dimension> {
 
 impl<T: Scalar, D: Dimension, const R: usize> SmallOut<'static, T, D, R> {
     /// A new array of `shape`, in standard order, filled with zeros, if no
-    /// length is zero.
+    /// length is zero (and the allocator gives the memory).
     #[inline(always)]
     pub fn new(shape: [usize; R]) -> Option<Self> {
         if shape.contains(&0) {
             return None;
         }
-        let mut dim = D::zeros(R);
-        dim.slice_mut().copy_from_slice(&shape);
-        let mut array = Array::from_elem(dim, T::zero());
+        // (Made out of line, once for each element and dimension type.)
+        let mut array = crate::huge::zeroed::<T, D>(&shape)?;
         let ptr = array.as_mut_ptr();
         // Row-major strides, worked out here so that the compiler knows
         // them (the innermost is 1), and checked against the array's own.
