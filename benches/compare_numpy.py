@@ -45,6 +45,10 @@ CASES = [
     ("matmul_1024_f32", "ij,jk->ik", [(1024, 1024), (1024, 1024)], "f4", 1, "flop", 2 * 1024**3),
     ("matmul_1024_f64_2t", "ij,jk->ik", [(1024, 1024), (1024, 1024)], "f8", 2, "flop", 2 * 1024**3),
     ("matmul_256_i64", "ij,jk->ik", [(256, 256), (256, 256)], "i8", 1, "flop", 2 * 256**3),
+    ("matmul_17_u8", "ij,jk->ik", [(17, 17), (17, 17)], "u1", 1, "flop", 2 * 17**3),
+    ("matmul_17_u32", "ij,jk->ik", [(17, 17), (17, 17)], "u4", 1, "flop", 2 * 17**3),
+    ("matmul_256_u8", "ij,jk->ik", [(256, 256), (256, 256)], "u1", 1, "flop", 2 * 256**3),
+    ("matmul_256_u32", "ij,jk->ik", [(256, 256), (256, 256)], "u4", 1, "flop", 2 * 256**3),
     ("bmm_64x64_f64", "bij,bjk->bik", [(NB, 64, 64), (NB, 64, 64)], "f8", 1, "flop", 2 * NB * 64**3),
     ("tc_abcd_dcef_24", "abcd,dcef->abef", [(N24,) * 4, (N24,) * 4], "f8", 1, "flop", 2 * N24**6),
     ("tc_abcd_cdef_24", "abcd,cdef->abef", [(N24,) * 4, (N24,) * 4], "f8", 1, "flop", 2 * N24**6),
@@ -360,6 +364,8 @@ def main():
             rng = np.random.default_rng(0)
             if dtype == "i8":
                 ops = [rng.integers(-8, 8, size=s).astype(np.int64) for s in shapes]
+            elif dtype in ("u1", "u4"):
+                ops = [rng.integers(0, 4, size=s).astype(dtype) for s in shapes]
             else:
                 ops = [rng.uniform(-1, 1, size=s).astype(dtype) for s in shapes]
             ops = windowed(np, group, ops)

@@ -85,6 +85,28 @@ impl Elem for i64 {
     const TOL: f64 = 0.0;
 }
 
+/// Small unsigned values (0 to 3): the products of 17 of them still fit a
+/// byte; larger sums wrap, in the reference loop as in every other way.
+impl Elem for u8 {
+    fn from_f64(x: f64) -> Self {
+        ((x + 1.0) * 1.5).round() as u8
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    const TOL: f64 = 0.0;
+}
+
+impl Elem for u32 {
+    fn from_f64(x: f64) -> Self {
+        ((x + 1.0) * 8.0).round() as u32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    const TOL: f64 = 0.0;
+}
+
 /// The types with a GEMM kernel in both `gemm` and `matrixmultiply`.
 trait Float: Elem {
     /// `c = a · b` by `matrixmultiply` (`beta` = 0 overwrites, 1 accumulates).
@@ -698,6 +720,28 @@ fn matmul_cases(bench: &mut Bench) {
         |a, b| einsum_derive::einsum!("ij,jk->ik", a.view(), b.view()),
         |_, _, _, _| {},
     );
+    // Bytes and unsigned integers: a call just past the call site's own
+    // loops (17³), where each call's fixed cost shows, and a larger one.
+    for n in [17, 256] {
+        matmul::<u8>(
+            bench,
+            &format!("matmul_{n}_u8"),
+            n,
+            |a, b| einsum!("ij,jk->ik", a, b),
+            |o, a, b| einsum_into!(o, "ij,jk->ik", a, b),
+            |a, b| einsum_derive::einsum!("ij,jk->ik", a.view(), b.view()),
+            |_, _, _, _| {},
+        );
+        matmul::<u32>(
+            bench,
+            &format!("matmul_{n}_u32"),
+            n,
+            |a, b| einsum!("ij,jk->ik", a, b),
+            |o, a, b| einsum_into!(o, "ij,jk->ik", a, b),
+            |a, b| einsum_derive::einsum!("ij,jk->ik", a.view(), b.view()),
+            |_, _, _, _| {},
+        );
+    }
 }
 
 /// `ij,jk->ik` at n = 1024 with two threads: every call runs inside a rayon
