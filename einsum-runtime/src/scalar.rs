@@ -136,16 +136,23 @@ mod sealed {
 /// - `lazy`: compiled where first called (`#[inline]`), for the rarest
 ///   types, whose kernels would only lengthen this crate's build.
 macro_rules! sealed_kernels {
-    (@run $name:ident $k:literal $(#[$m:meta])?) => {
+    // One `run` method's signature around `$body`, which names the
+    // arguments by the identifiers given (macro hygiene: a body sees only
+    // the names written where it is).
+    (@method $name:ident $k:literal [$(#[$m:meta])?]
+        ($spec:ident, $ops:ident, $fixed:ident, $cache:ident, $dest:ident, $wide:ident) $body:block) => {
         $(#[$m])?
         unsafe fn $name(
-            spec: &crate::spec::Spec,
-            ops: [crate::operand::RawOperand<'_, Self>; $k],
-            fixed: &[(u8, usize)],
-            cache: Option<&crate::path::PlanCache>,
-            dest: crate::entry::Dest<'_, Self>,
-            wide: bool,
-        ) -> Result<(), crate::error::EinsumError> {
+            $spec: &crate::spec::Spec,
+            $ops: [crate::operand::RawOperand<'_, Self>; $k],
+            $fixed: &[(u8, usize)],
+            $cache: Option<&crate::path::PlanCache>,
+            $dest: crate::entry::Dest<'_, Self>,
+            $wide: bool,
+        ) -> Result<(), crate::error::EinsumError> $body
+    };
+    (@run $name:ident $k:literal $(#[$m:meta])?) => {
+        sealed_kernels!(@method $name $k [$(#[$m])?] (spec, ops, fixed, cache, dest, wide) {
             // SAFETY (both): the caller's promise.
             if wide {
                 unsafe {
@@ -160,7 +167,7 @@ macro_rules! sealed_kernels {
                     )
                 }
             }
-        }
+        });
     };
     (@contract $(#[$m:meta])?) => {
         $(#[$m])?
@@ -184,15 +191,7 @@ macro_rules! sealed_kernels {
         }
     };
     (@twin_run $name:ident $k:literal $u:ty) => {
-        #[inline]
-        unsafe fn $name(
-            spec: &crate::spec::Spec,
-            ops: [crate::operand::RawOperand<'_, Self>; $k],
-            fixed: &[(u8, usize)],
-            cache: Option<&crate::path::PlanCache>,
-            dest: crate::entry::Dest<'_, Self>,
-            wide: bool,
-        ) -> Result<(), crate::error::EinsumError> {
+        sealed_kernels!(@method $name $k [#[inline]] (spec, ops, fixed, cache, dest, wide) {
             // SAFETY: `Self` and the twin are integers of one width, whose
             // wrapping sums and products are the same bits; the caller's
             // promise, for the same memory.
@@ -201,7 +200,7 @@ macro_rules! sealed_kernels {
                     <$u as sealed::Sealed>::$name(spec, ops, fixed, cache, dest, wide)
                 })
             }
-        }
+        });
     };
     (@twin $t:ty => $u:ty) => {
         impl sealed::Sealed for $t {
