@@ -126,10 +126,9 @@ mod sealed {
 /// - `simd`: the common types. Calls of up to six operands, and every
 ///   kernel, built here, for each instruction set.
 /// - `base`: calls of one and two operands, and the kernels, built here in
-///   the baseline build alone (the types' kernels were compiled in a
-///   caller's crate, in that build, before: this keeps them out of it at
-///   little cost to this crate's build). Calls of more operands are
-///   compiled in the caller's crate, and still link the kernels built here.
+///   the baseline build alone, which costs this crate's build little and a
+///   caller's nothing. Calls of more operands are compiled in the caller's
+///   crate, and still link the kernels built here.
 /// - `twin`: an integer type computed as the built one of the same width
 ///   (`u32` as `i32`): wrapping sums and products are the same bits for
 ///   both, so the same code serves both, read and written in place.

@@ -245,8 +245,8 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
             }
         )*};
     }
-    // (Only instantiated for the types built in this crate, among them
-    // f32 and f64: a caller's crate instantiating it for another type would
+    // (Only instantiated for the types built for each instruction set,
+    // among them f32 and f64: instantiating it for another type would
     // compile both builds of the narrow kernel for nothing.)
     if const { T::SIMD } {
         narrow_for!(f32 f64);
@@ -285,8 +285,9 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
                 qa = qa.wrapping_offset(i * d.a);
                 qb = qb.wrapping_offset(i * d.b);
             }
-            // (f32 and f64 only, which are built in this crate: `const`,
-            // so that no other type instantiates the skinny kernels.)
+            // (f32 and f64 only, which are built for each instruction set:
+            // `const`, so that no other type instantiates the skinny
+            // kernels.)
             if const { T::SIMD } && skinny {
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
                 if skinny512 {
@@ -308,9 +309,9 @@ pub(crate) unsafe fn try_contract<T: Scalar, const K: usize>(
             }
             if !native {
                 // SAFETY: as below; rows of B and C are contiguous (checked).
-                // Each instruction-set build for the types built in this
-                // crate, the baseline one for the others (compiled in the
-                // caller's crate, as the nest's).
+                // Each instruction-set build for the types built so
+                // (`Sealed::SIMD`), the baseline one for the others, as the
+                // nest's.
                 unsafe {
                     if const { T::SIMD } {
                         blocked(dm, dn, dk, pc, qa, qb, kp > 0)

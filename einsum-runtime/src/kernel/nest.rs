@@ -298,12 +298,11 @@ pub(crate) unsafe fn contract_here<T: Scalar, const K: usize>(
     unsafe { serial_here(axes, ptrs, out) }
 }
 
-/// [`serial`] in each instruction-set build for the element types this
-/// crate compiles the kernels of (through the `Sealed` trait) and up to
+/// [`serial`] in each instruction-set build for the element types whose
+/// kernels this crate builds so (`Sealed::SIMD`) and up to
 /// [`NEST_BUILDS_OPERANDS`] operands, else in the baseline build alone:
-/// compiled in a caller's crate, for the rarer element types, three builds
-/// of the loop nest would be most of the code a call adds to that crate's
-/// build.
+/// for the other element types three builds of the loop nest would be most
+/// of the code their calls add to a build, this crate's or a caller's.
 ///
 /// # Safety
 /// As [`contract`].
