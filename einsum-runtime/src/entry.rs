@@ -199,6 +199,16 @@ pub enum Dest<'a, T> {
     },
 }
 
+/// What a call site gives besides its operands and its output: its
+/// constant [`Spec`], the sizes bound with `; label = size`, and its plan
+/// cache.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    spec: &'a Spec,
+    fixed: &'a [(u8, usize)],
+    cache: Option<&'a PlanCache>,
+}
+
 /// Checks, when compiled, that `T` and `U` have one size and alignment.
 #[inline(always)]
 pub(crate) fn assert_twins<T, U>() {
@@ -257,12 +267,11 @@ pub(crate) unsafe fn as_twin<'a, T, U: 'static, const K: usize, R>(
 /// # Safety
 /// `dest` is as [`Dest`] says.
 pub(crate) unsafe fn run_here<T: Scalar, const K: usize, const N: usize>(
-    spec: &Spec,
+    call: Call<'_>,
     ops: [RawOperand<'_, T>; K],
-    fixed: &[(u8, usize)],
-    cache: Option<&PlanCache>,
     dest: Dest<'_, T>,
 ) -> Result<(), EinsumError> {
+    let Call { spec, fixed, cache } = call;
     let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
     let (ptr, order) = match dest {
         Dest::New(alloc) => {
@@ -315,10 +324,8 @@ pub(crate) unsafe fn run_here<T: Scalar, const K: usize, const N: usize>(
 /// As [`run_here`].
 #[inline(always)]
 unsafe fn run<T: Scalar, const K: usize, const N: usize>(
-    spec: &Spec,
+    call: Call<'_>,
     ops: [RawOperand<'_, T>; K],
-    fixed: &[(u8, usize)],
-    cache: Option<&PlanCache>,
     dest: Dest<'_, T>,
 ) -> Result<(), EinsumError> {
     /// The same operands, as the array type of an arm where `J == K`.
@@ -336,19 +343,19 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
     // `J == K`.
     unsafe {
         if const { K > T::RUNS } {
-            run_here::<T, K, N>(spec, ops, fixed, cache, dest)
+            run_here::<T, K, N>(call, ops, dest)
         } else if const { K == 1 } {
-            T::run1(spec, exact(ops), fixed, cache, dest, wide)
+            T::run1(call, exact(ops), dest, wide)
         } else if const { K == 2 } {
-            T::run2(spec, exact(ops), fixed, cache, dest, wide)
+            T::run2(call, exact(ops), dest, wide)
         } else if const { K == 3 } {
-            T::run3(spec, exact(ops), fixed, cache, dest, wide)
+            T::run3(call, exact(ops), dest, wide)
         } else if const { K == 4 } {
-            T::run4(spec, exact(ops), fixed, cache, dest, wide)
+            T::run4(call, exact(ops), dest, wide)
         } else if const { K == 5 } {
-            T::run5(spec, exact(ops), fixed, cache, dest, wide)
+            T::run5(call, exact(ops), dest, wide)
         } else {
-            T::run6(spec, exact(ops), fixed, cache, dest, wide)
+            T::run6(call, exact(ops), dest, wide)
         }
     }
 }
@@ -366,7 +373,8 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
 ) -> Result<Array<T, D>, EinsumError> {
     // SAFETY: `new_result` gives an allocator of fresh arrays, as
     // `Dest::New` needs.
-    new_result(&mut |alloc| unsafe { run::<T, K, N>(spec, ops, fixed, cache, Dest::New(alloc)) })
+    let call = Call { spec, fixed, cache };
+    new_result(&mut |alloc| unsafe { run::<T, K, N>(call, ops, Dest::New(alloc)) })
 }
 
 /// A new array of dimension `D`, allocated by `run` (through the allocator
@@ -417,7 +425,8 @@ pub fn einsum_scalar<T: Scalar, const K: usize, const N: usize>(
     };
     // SAFETY: the output has no axes, so its only element is `out`, a local
     // the operands cannot overlap.
-    unsafe { run::<T, K, N>(spec, ops, fixed, cache, dest) }?;
+    let call = Call { spec, fixed, cache };
+    unsafe { run::<T, K, N>(call, ops, dest) }?;
     Ok(out)
 }
 
@@ -442,5 +451,6 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     // SAFETY: the elements of a `&mut ArrayRef` are distinct and valid for
     // writes at its shape and strides, and its unique borrow keeps every
     // operand from overlapping it. On an error nothing has been written.
-    unsafe { run::<T, K, N>(spec, ops, fixed, cache, dest) }
+    let call = Call { spec, fixed, cache };
+    unsafe { run::<T, K, N>(call, ops, dest) }
 }

@@ -57,12 +57,10 @@ pub trait Scalar:
 }
 
 mod sealed {
-    use crate::entry::Dest;
+    use crate::entry::{Call, Dest};
     use crate::error::EinsumError;
     use crate::operand::RawOperand;
-    use crate::path::PlanCache;
     use crate::resolve::Axis;
-    use crate::spec::Spec;
 
     /// Declares `entry::run_here` for each operand count: `$name` runs
     /// `$k` operands.
@@ -74,10 +72,8 @@ mod sealed {
             /// # Safety
             /// As `entry::run_here`.
             unsafe fn $name(
-                spec: &Spec,
+                call: Call<'_>,
                 ops: [RawOperand<'_, Self>; $k],
-                fixed: &[(u8, usize)],
-                cache: Option<&PlanCache>,
                 dest: Dest<'_, Self>,
                 wide: bool,
             ) -> Result<(), EinsumError>;
@@ -139,30 +135,28 @@ macro_rules! sealed_kernels {
     // arguments by the identifiers given (macro hygiene: a body sees only
     // the names written where it is).
     (@method $name:ident $k:literal [$(#[$m:meta])?]
-        ($spec:ident, $ops:ident, $fixed:ident, $cache:ident, $dest:ident, $wide:ident) $body:block) => {
+        ($call:ident, $ops:ident, $dest:ident, $wide:ident) $body:block) => {
         $(#[$m])?
         unsafe fn $name(
-            $spec: &crate::spec::Spec,
+            $call: crate::entry::Call<'_>,
             $ops: [crate::operand::RawOperand<'_, Self>; $k],
-            $fixed: &[(u8, usize)],
-            $cache: Option<&crate::path::PlanCache>,
             $dest: crate::entry::Dest<'_, Self>,
             $wide: bool,
         ) -> Result<(), crate::error::EinsumError> $body
     };
     (@run $name:ident $k:literal $(#[$m:meta])?) => {
-        sealed_kernels!(@method $name $k [$(#[$m])?] (spec, ops, fixed, cache, dest, wide) {
+        sealed_kernels!(@method $name $k [$(#[$m])?] (call, ops, dest, wide) {
             // SAFETY (both): the caller's promise.
             if wide {
                 unsafe {
                     crate::entry::run_here::<Self, $k, { crate::resolve::MAX_AXES }>(
-                        spec, ops, fixed, cache, dest,
+                        call, ops, dest,
                     )
                 }
             } else {
                 unsafe {
                     crate::entry::run_here::<Self, $k, { crate::entry::NARROW_AXES }>(
-                        spec, ops, fixed, cache, dest,
+                        call, ops, dest,
                     )
                 }
             }
@@ -180,9 +174,10 @@ macro_rules! sealed_kernels {
             unsafe { crate::kernel::contract_here(axes, ptrs, out) }
         }
     };
-    (@impl $t:ty, $runs:literal, $simd:literal, [$($b:ident $bk:literal),*], [$($l:ident $lk:literal),*] $(, #[$m:meta])?) => {
+    (@impl $t:ty, $simd:literal, [$($b:ident $bk:literal),*], [$($l:ident $lk:literal),*] $(, #[$m:meta])?) => {
         impl sealed::Sealed for $t {
-            const RUNS: usize = $runs;
+            // The methods built here are the first ones, `run1` on.
+            const RUNS: usize = <[usize]>::len(&[$($bk),*]);
             const SIMD: bool = $simd;
             $(sealed_kernels!(@run $b $bk);)*
             $(sealed_kernels!(@run $l $lk #[inline]);)*
@@ -190,13 +185,13 @@ macro_rules! sealed_kernels {
         }
     };
     (@twin_run $name:ident $k:literal $u:ty) => {
-        sealed_kernels!(@method $name $k [#[inline]] (spec, ops, fixed, cache, dest, wide) {
+        sealed_kernels!(@method $name $k [#[inline]] (call, ops, dest, wide) {
             // SAFETY: `Self` and the twin are integers of one width, whose
             // wrapping sums and products are the same bits; the caller's
             // promise, for the same memory.
             unsafe {
                 crate::entry::as_twin::<Self, $u, $k, _>(ops, dest, |ops, dest| {
-                    <$u as sealed::Sealed>::$name(spec, ops, fixed, cache, dest, wide)
+                    <$u as sealed::Sealed>::$name(call, ops, dest, wide)
                 })
             }
         });
@@ -228,10 +223,10 @@ macro_rules! sealed_kernels {
         }
     };
     (simd: $($s:ty),*; base: $($b:ty),*; twin: $($t:ty => $u:ty),*; lazy: $($l:ty),*) => {
-        $(sealed_kernels!(@impl $s, 6, true, [run1 1, run2 2, run3 3, run4 4, run5 5, run6 6], []);)*
-        $(sealed_kernels!(@impl $b, 2, false, [run1 1, run2 2], [run3 3, run4 4, run5 5, run6 6]);)*
+        $(sealed_kernels!(@impl $s, true, [run1 1, run2 2, run3 3, run4 4, run5 5, run6 6], []);)*
+        $(sealed_kernels!(@impl $b, false, [run1 1, run2 2], [run3 3, run4 4, run5 5, run6 6]);)*
         $(sealed_kernels!(@twin $t => $u);)*
-        $(sealed_kernels!(@impl $l, 0, false, [], [run1 1, run2 2, run3 3, run4 4, run5 5, run6 6], #[inline]);)*
+        $(sealed_kernels!(@impl $l, false, [], [run1 1, run2 2, run3 3, run4 4, run5 5, run6 6], #[inline]);)*
     };
 }
 
@@ -303,6 +298,23 @@ float_scalar!(f32 f64);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_built_here_by_type() {
+        use sealed::Sealed;
+        fn runs<T: Sealed>() -> (usize, bool) {
+            (T::RUNS, T::SIMD)
+        }
+        assert_eq!(runs::<f64>(), (6, true));
+        assert_eq!(runs::<Complex<f64>>(), (6, true));
+        assert_eq!(runs::<u8>(), (2, false));
+        assert_eq!(runs::<Complex<f32>>(), (2, false));
+        // Twins: as many as the type they are computed as.
+        assert_eq!(runs::<u32>(), (6, false));
+        assert_eq!(runs::<i16>(), (2, false));
+        assert_eq!(runs::<u128>(), (0, false));
+        assert_eq!(runs::<i128>(), (0, false));
+    }
 
     #[test]
     fn integers_wrap() {
