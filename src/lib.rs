@@ -168,6 +168,11 @@ pub use einsum_macro::try_einsum_into;
 /// When the shapes do not fit the subscripts, as [`einsum!`] does.
 pub use einsum_macro::einsum_path;
 
+/// Threshold overrides and kernel traces for this workspace's tests (with
+/// `einsum-runtime`'s `test-hooks` feature). Not a public API.
+#[doc(hidden)]
+pub use einsum_runtime::hooks as __test_hooks;
+
 #[doc(hidden)]
 pub mod __private {
     //! What the macros' expansion names. Not a public API.
@@ -175,9 +180,8 @@ pub mod __private {
     pub use einsum_runtime::{
         einsum_into, einsum_owned, einsum_path, einsum_scalar, elem_of, fallback_any,
         fallback_owned, fallback_scalar, madd, rows_fit, run_rows_into, run_rows_new, small_enough,
-        with_thresholds, EinsumError, Lines, Operand, OutputOperand, Plan, PlanCache, RawOperand,
-        RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, Thresholds, MAX_AXES,
+        EinsumError, Lines, Operand, OrderCache, OutputOperand, Plan, RawOperand, RowKernel,
+        RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, MAX_AXES,
     };
-    pub use einsum_runtime::{traced, Path, Paths};
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

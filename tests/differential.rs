@@ -14,7 +14,7 @@ mod common;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::*;
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{
     arr0, arr1, arr2, arr3, Array, Array0, Array1, Array2, Array3, Array6, ArrayD, ArrayView1,
     ArrayView2, ArrayViewD, ArrayViewMutD, Ix1, Ix2, Ix3, IxDyn,

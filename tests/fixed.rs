@@ -7,7 +7,7 @@
 //! are compared. Small enough for Miri, which checks the slices the row
 //! kernel makes.
 
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{s, Array, Array1, Array2, Array3, ShapeBuilder};
 use einsum::num_complex::Complex;
 use einsum::windows::windows2;

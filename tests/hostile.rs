@@ -15,7 +15,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{
     indices, Array, Array1, Array2, ArrayD, ArrayView, ArrayView1, ArrayView2, ArrayViewD,
     ArrayViewMut, ArrayViewMut1, ArrayViewMutD, Dimension, Ix2, Ix3, Ix4, IxDyn, ShapeBuilder,

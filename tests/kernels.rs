@@ -12,13 +12,13 @@
 mod common;
 
 use common::{reference, RefScalar};
-use einsum::__private::{traced, with_thresholds, Path, Paths, Thresholds};
+use einsum::__test_hooks::{traced, with_thresholds, KernelPath, KernelPaths, Thresholds};
 use einsum::ndarray::{Array, ArrayD, ArrayViewD, Dimension};
 use einsum::windows::{windows2, windows_nhwc};
 use einsum::{einsum, einsum_into};
 
 /// Runs `f` with `t` in force, where a split has two threads to go to.
-fn forced<R: Send>(t: Thresholds, f: impl FnOnce() -> R + Send) -> (R, Paths) {
+fn forced<R: Send>(t: Thresholds, f: impl FnOnce() -> R + Send) -> (R, KernelPaths) {
     let run = move || with_thresholds(t, || traced(f));
     if cfg!(miri) {
         // The kernels split for two threads under Miri by themselves.
@@ -83,7 +83,7 @@ const fn split(t: Thresholds) -> Thresholds {
 fn call_site_loops() {
     let (a, b) = (values::<f64, _>((3, 4)), values::<f64, _>((4, 5)));
     let (got, paths) = forced(Thresholds::DEFAULT, || einsum!("ij,jk->ik", &a, &b));
-    assert_eq!(paths, Paths::default(), "no run-time kernel");
+    assert_eq!(paths, KernelPaths::default(), "no run-time kernel");
     check(
         "call site",
         "ij,jk->ik",
@@ -100,7 +100,7 @@ fn row_kernel_alone_and_split() {
     let ops = [w.view().into_dyn(), k.view().into_dyn()];
     let (got, paths) = forced(NO_THREADS, || einsum!("xyij,ij->xy", &w, &k; i = 3, j = 3));
     assert!(
-        paths.has(Path::Rows) && !paths.has(Path::RowsSplit),
+        paths.has(KernelPath::Rows) && !paths.has(KernelPath::RowsSplit),
         "{paths:?}"
     );
     check("rows", "xyij,ij->xy", &ops, got.into_dyn());
@@ -110,7 +110,7 @@ fn row_kernel_alone_and_split() {
         split,
         || einsum_into!(&mut out, "xyij,ij->xy", &w, &k; i = 3, j = 3),
     );
-    assert!(paths.has(Path::RowsSplit), "{paths:?}");
+    assert!(paths.has(KernelPath::RowsSplit), "{paths:?}");
     check("rows split", "xyij,ij->xy", &ops, out.into_dyn());
 }
 
@@ -120,7 +120,7 @@ fn loop_nest_alone_and_split() {
     let ops = [a.view().into_dyn(), b.view().into_dyn()];
     let (got, paths) = forced(NEST, || einsum!("ij,jk->ik", &a, &b));
     assert!(
-        paths.has(Path::Nest) && !paths.has(Path::NestSplit),
+        paths.has(KernelPath::Nest) && !paths.has(KernelPath::NestSplit),
         "{paths:?}"
     );
     check("nest", "ij,jk->ik", &ops, got.into_dyn());
@@ -130,7 +130,7 @@ fn loop_nest_alone_and_split() {
     let ((), paths) = forced(split, || {
         einsum_into!(&mut out.view_mut().reversed_axes(), "ij,jk->ik", &a, &b)
     });
-    assert!(paths.has(Path::NestSplit), "{paths:?}");
+    assert!(paths.has(KernelPath::NestSplit), "{paths:?}");
     check(
         "nest split",
         "ij,jk->ik",
@@ -147,7 +147,7 @@ fn transposition_in_tiles() {
         ..NEST
     };
     let (got, paths) = forced(tiles, || einsum!("ij->ji", &a));
-    assert!(paths.has(Path::Tiles), "{paths:?}");
+    assert!(paths.has(KernelPath::Tiles), "{paths:?}");
     check("tiles", "ij->ji", &[a.view().into_dyn()], got.into_dyn());
 }
 
@@ -158,9 +158,9 @@ fn gemm_and_the_blocked_kernel() {
     let ops = [a.view().into_dyn(), b.view().into_dyn()];
     let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
     let want = if cfg!(miri) {
-        Path::Blocked
+        KernelPath::Blocked
     } else {
-        Path::Gemm
+        KernelPath::Gemm
     };
     assert!(paths.has(want), "{paths:?}");
     check("gemm", "ij,jk->ik", &ops, got.into_dyn());
@@ -168,7 +168,7 @@ fn gemm_and_the_blocked_kernel() {
     let (a, b) = (values::<i32, _>((3, 2)), values::<i32, _>((2, 17)));
     let ops = [a.view().into_dyn(), b.view().into_dyn()];
     let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
-    assert!(paths.has(Path::Blocked), "{paths:?}");
+    assert!(paths.has(KernelPath::Blocked), "{paths:?}");
     check("blocked", "ij,jk->ik", &ops, got.into_dyn());
 }
 
@@ -178,7 +178,7 @@ fn independent_gemms_split() {
     let ops = [a.view().into_dyn(), b.view().into_dyn()];
     let split = split(GEMM);
     let (got, paths) = forced(split, || einsum!("bij,bjk->bik", &a, &b));
-    assert!(paths.has(Path::GemmSplit), "{paths:?}");
+    assert!(paths.has(KernelPath::GemmSplit), "{paths:?}");
     check("gemm split", "bij,bjk->bik", &ops, got.into_dyn());
 }
 
@@ -196,9 +196,9 @@ fn skinny_kernel() {
         && std::arch::is_x86_feature_detected!("avx512vl")
         && std::arch::is_x86_feature_detected!("avx512bw");
     let want = if native_512 {
-        Path::Skinny512
+        KernelPath::Skinny512
     } else {
-        Path::Skinny
+        KernelPath::Skinny
     };
     assert!(paths.has(want), "{paths:?}");
     check("skinny", "ij,jk->ik", &ops, got.into_dyn());
@@ -222,13 +222,13 @@ fn narrow_kernel_alone_and_split() {
     let ops = [w.view().into_dyn(), f.view().into_dyn()];
     let (got, paths) = forced(GEMM, || einsum!("bxyijc,ijcd->bxyd", &w, &f));
     assert!(
-        paths.has(Path::Narrow) && !paths.has(Path::NarrowSplit),
+        paths.has(KernelPath::Window) && !paths.has(KernelPath::WindowSplit),
         "{paths:?}"
     );
     check("narrow", "bxyijc,ijcd->bxyd", &ops, got.into_dyn());
     let split = split(GEMM);
     let (got, paths) = forced(split, || einsum!("bxyijc,ijcd->bxyd", &w, &f));
-    assert!(paths.has(Path::NarrowSplit), "{paths:?}");
+    assert!(paths.has(KernelPath::WindowSplit), "{paths:?}");
     check("narrow split", "bxyijc,ijcd->bxyd", &ops, got.into_dyn());
 }
 
@@ -251,7 +251,7 @@ fn pairwise_with_every_step_kernel() {
         ("eager", Thresholds::EAGER),
     ] {
         let (got, paths) = forced(t, || einsum!("ij,jk,kl->il", &a, &b, &c));
-        assert!(paths.has(Path::Pairwise), "{name}: {paths:?}");
+        assert!(paths.has(KernelPath::Pairwise), "{name}: {paths:?}");
         check(name, "ij,jk,kl->il", &ops, got.into_dyn());
     }
 }

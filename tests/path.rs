@@ -9,7 +9,7 @@
 //! Then the pairwise contractions themselves against plain loops, small
 //! enough for Miri.
 
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{s, Array, Array1, Array2, Array3, ArrayD, IxDyn};
 use einsum::{einsum, einsum_into, einsum_path};
 

@@ -3,7 +3,7 @@
 //! harness), so that the only threads in the process are its main thread and
 //! those this test starts; Linux only, where `/proc/self/status` counts them.
 
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::einsum;
 use einsum::ndarray::{Array, Array2};
 

@@ -2,7 +2,7 @@
 //! and every form, each checked against a plain loop. Small enough to run
 //! under Miri, which checks every raw-pointer access of the kernels.
 
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{array, s, Array, Array0, Array1, Array2, Array3, ArrayD, Axis, IxDyn};
 use einsum::num_complex::Complex;
 use einsum::{einsum, einsum_into, try_einsum, try_einsum_into, ErrorKind};

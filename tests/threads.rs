@@ -7,7 +7,7 @@
 
 use std::sync::Barrier;
 
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{Array, Array2};
 use einsum::windows::windows2;
 use einsum::{einsum, einsum_into};

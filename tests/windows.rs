@@ -2,7 +2,7 @@
 //! plain loop over the original arrays. Small enough to run under Miri, which
 //! checks every read the kernels make through the overlapping views.
 
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{s, Array, Array2, Array4};
 use einsum::windows::{sliding_window_view, windows2, windows_nhwc};
 use einsum::{einsum, einsum_into, try_einsum, ErrorKind};
@@ -105,6 +105,11 @@ fn general_windows_and_errors() {
             window: 6,
             len: 5
         }
+    );
+    assert_eq!(
+        e.to_string(),
+        "windows2(img of shape [5, 8], window (6, 2), step (1, 1)): a window of 6 along axis 0 is \
+         longer than the axis, of length 5"
     );
     let w = windows2(&a, (2, 2), (1, 1)).unwrap();
     let k = Array2::<i64>::ones((2, 2));

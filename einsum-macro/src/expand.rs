@@ -359,7 +359,7 @@ fn emit(form: Form, args: &Args, lit: &LitStr, plan: &Plan) -> TokenStream {
     let cache = if k >= 3 {
         let name = format_ident!("__EINSUM_PLAN_CACHE", span = Span::mixed_site());
         items.extend(quote! {
-            static #name: #p::PlanCache = #p::PlanCache::new();
+            static #name: #p::OrderCache = #p::OrderCache::new();
         });
         quote!(::core::option::Option::Some(&#name))
     } else {

@@ -1,18 +1,29 @@
-//! The one error type of the crate: a shape that does not fit the subscripts.
+//! The one error type of the crate: a shape that does not fit the
+//! subscripts of an einsum call, or the arguments of a window function.
 
 use std::fmt;
 
-/// A run-time error of an einsum call: the operands' shapes do not fit the
-/// subscripts, a fixed-size binding is contradicted, or the output array has
-/// the wrong shape.
+/// A run-time error, from one of two sources:
 ///
-/// Nothing has been written to the output when this error is returned.
+/// - an einsum call: the operands' shapes do not fit the subscripts, a
+///   fixed-size binding is contradicted, or the output array has the wrong
+///   shape. Nothing has been written to the output when this error is
+///   returned. [`subscripts`](EinsumError::subscripts) gives the subscripts.
+/// - a function of [`windows`](crate::windows): the window does not fit the
+///   array. [`window_call`](EinsumError::window_call) gives the function and
+///   its arguments.
 ///
 /// The message names the subscripts, the labels, the operands (counted from
 /// 0 in the order they were passed), the axes and the sizes involved:
 ///
 /// ```text
 /// einsum "ij,jk->ik": label `j` has size 3 in operand 0 (axis 1) but 4 in operand 1 (axis 0)
+/// ```
+///
+/// or the window function, the shape of its array and its other arguments:
+///
+/// ```text
+/// windows_nhwc(x of shape [2, 4, 4, 3], window (5, 5), step (1, 1)): a window of 5 along axis 1 is longer than the axis, of length 4
 /// ```
 ///
 /// The same facts are in [`kind`](EinsumError::kind), to act on:
@@ -36,8 +47,117 @@ use std::fmt;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EinsumError {
-    subscripts: &'static str,
+    origin: Origin,
     kind: ErrorKind,
+}
+
+/// Which of the two sources an error comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Origin {
+    /// An einsum call, with its subscripts.
+    Call(&'static str),
+    /// A window function. Boxed so that window errors, which are rare, do
+    /// not make every einsum call's `Result` larger.
+    Window(Box<WindowCall>),
+}
+
+/// A call of a function of [`windows`](crate::windows) that failed: the
+/// function, the shape of the array it was given and its other arguments,
+/// as the message of its [`EinsumError`] quotes them.
+///
+/// ```
+/// use einsum::ndarray::Array4;
+/// use einsum::windows::windows_nhwc;
+///
+/// let x = Array4::<f64>::zeros((2, 4, 4, 3));
+/// let e = windows_nhwc(&x, (5, 5), (1, 1)).unwrap_err();
+/// let call = e.window_call().unwrap();
+/// assert_eq!(call.function(), "windows_nhwc");
+/// assert_eq!(call.shape(), &[2, 4, 4, 3]);
+/// assert_eq!(call.axes(), &[1, 2]);
+/// assert_eq!((call.window(), call.step()), (&[5, 5][..], &[1, 1][..]));
+/// assert_eq!(
+///     call.to_string(),
+///     "windows_nhwc(x of shape [2, 4, 4, 3], window (5, 5), step (1, 1))"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowCall {
+    pub(crate) function: WindowFn,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) axes: Vec<usize>,
+    pub(crate) window: Vec<usize>,
+    pub(crate) step: Vec<usize>,
+}
+
+/// The public window functions, which differ in how their arguments are
+/// written back in a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WindowFn {
+    Windows2,
+    WindowsNhwc,
+    SlidingWindowView,
+}
+
+impl WindowFn {
+    /// The function's name and the name of its array parameter, as in its
+    /// signature.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            WindowFn::Windows2 => ("windows2", "img"),
+            WindowFn::WindowsNhwc => ("windows_nhwc", "x"),
+            WindowFn::SlidingWindowView => ("sliding_window_view", "a"),
+        }
+    }
+}
+
+impl WindowCall {
+    /// The function's name: `"windows2"`, `"windows_nhwc"` or
+    /// `"sliding_window_view"`.
+    pub fn function(&self) -> &'static str {
+        self.function.names().0
+    }
+
+    /// The shape of the array the function was given.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The axes the windows slide along: as given to `sliding_window_view`,
+    /// or those `windows2` (`[0, 1]`) and `windows_nhwc` (`[1, 2]`) imply.
+    pub fn axes(&self) -> &[usize] {
+        &self.axes
+    }
+
+    /// The window's lengths, one per entry of [`axes`](WindowCall::axes)
+    /// when the call was well formed.
+    pub fn window(&self) -> &[usize] {
+        &self.window
+    }
+
+    /// The steps, one per entry of [`axes`](WindowCall::axes) when the call
+    /// was well formed.
+    pub fn step(&self) -> &[usize] {
+        &self.step
+    }
+}
+
+impl fmt::Display for WindowCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (function, array) = self.function.names();
+        write!(f, "{function}({array} of shape {:?}, ", self.shape)?;
+        match (self.function, &self.window[..], &self.step[..]) {
+            // The pair functions take tuples; quote them as written.
+            (WindowFn::Windows2 | WindowFn::WindowsNhwc, &[kh, kw], &[sh, sw]) => {
+                write!(f, "window ({kh}, {kw}), step ({sh}, {sw}))")
+            }
+            _ => write!(
+                f,
+                "axes {:?}, window {:?}, step {:?})",
+                self.axes, self.window, self.step
+            ),
+        }
+    }
 }
 
 /// Where a dimension comes from: an operand and one of its axes.
@@ -196,9 +316,20 @@ pub enum ErrorKind {
 }
 
 impl EinsumError {
-    /// Creates an error for the expression `subscripts`.
-    pub fn new(subscripts: &'static str, kind: ErrorKind) -> Self {
-        EinsumError { subscripts, kind }
+    /// An error of the einsum call with these subscripts.
+    pub(crate) fn call(subscripts: &'static str, kind: ErrorKind) -> Self {
+        EinsumError {
+            origin: Origin::Call(subscripts),
+            kind,
+        }
+    }
+
+    /// An error of a window function, called with these arguments.
+    pub(crate) fn window(call: WindowCall, kind: ErrorKind) -> Self {
+        EinsumError {
+            origin: Origin::Window(Box::new(call)),
+            kind,
+        }
     }
 
     /// What went wrong.
@@ -206,16 +337,31 @@ impl EinsumError {
         &self.kind
     }
 
-    /// The subscripts of the expression that failed, as written.
+    /// The subscripts of the einsum call that failed, as written; `""` for an
+    /// error of a window function, which has none (see
+    /// [`window_call`](EinsumError::window_call)).
     pub fn subscripts(&self) -> &'static str {
-        self.subscripts
+        match self.origin {
+            Origin::Call(subscripts) => subscripts,
+            Origin::Window(_) => "",
+        }
+    }
+
+    /// The window function that failed and its arguments; `None` for an
+    /// error of an einsum call.
+    pub fn window_call(&self) -> Option<&WindowCall> {
+        match &self.origin {
+            Origin::Call(_) => None,
+            Origin::Window(call) => Some(call),
+        }
     }
 }
 
 impl fmt::Display for EinsumError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.subscripts.is_empty() {
-            write!(f, "einsum {:?}: ", self.subscripts)?;
+        match &self.origin {
+            Origin::Call(subscripts) => write!(f, "einsum {subscripts:?}: ")?,
+            Origin::Window(call) => write!(f, "{call}: ")?,
         }
         fmt::Display::fmt(&self.kind, f)
     }
@@ -351,7 +497,7 @@ mod tests {
 
     #[test]
     fn label_size_message_names_everything() {
-        let e = EinsumError::new(
+        let e = EinsumError::call(
             "ij,jk->ik",
             ErrorKind::LabelSize {
                 label: 'j',
@@ -376,7 +522,7 @@ mod tests {
 
     #[test]
     fn output_shape_message() {
-        let e = EinsumError::new(
+        let e = EinsumError::call(
             "ij->j",
             ErrorKind::OutputShape {
                 expected: vec![3],
@@ -386,6 +532,21 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "einsum \"ij->j\": the output array has shape [4] but the result has shape [3]"
+        );
+    }
+
+    #[test]
+    fn a_call_error_has_no_window_call() {
+        let e = EinsumError::call("ij->j", ErrorKind::OutputTooLarge { shape: vec![] });
+        assert_eq!(e.subscripts(), "ij->j");
+        assert_eq!(e.window_call(), None);
+    }
+
+    #[test]
+    fn the_origin_is_no_larger_than_the_subscripts() {
+        assert_eq!(
+            std::mem::size_of::<Origin>(),
+            std::mem::size_of::<&'static str>()
         );
     }
 }

@@ -10,7 +10,7 @@
 //! `const` item a broken spec fails to compile, and nothing is left to check
 //! at run time.
 
-use crate::resolve::MAX_AXES;
+use crate::limits::MAX_AXES;
 
 /// One subscript term: the labels of an operand's (or the output's) axes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,18 +2,22 @@
 //! can show that each kernel path ran (natively and under Miri) on the
 //! shapes meant for it.
 //!
+//! Only with the `test-hooks` feature: elsewhere [`mark`] does nothing, so
+//! a call in a user's crate touches no thread-local for it.
+//!
 //! A kernel marks its bit where the call is dispatched to it, on the calling
 //! thread, before any work is spread over the pool: a thread-local `or`,
 //! a nanosecond against the microsecond a run-time call costs. The loops the
 //! macro writes at the call site mark nothing: a call that ran only those
 //! leaves the set empty.
 
+#[cfg(any(test, feature = "test-hooks"))]
 use core::cell::Cell;
 
-/// A kernel path (one bit of a [`Paths`] set).
+/// A kernel path (one bit of a [`KernelPaths`] set).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Path {
+pub enum KernelPath {
     /// The row kernel the macro wrote for fixed sizes, on the calling thread.
     Rows,
     /// The row kernel, split over the pool.
@@ -34,40 +38,47 @@ pub enum Path {
     Skinny,
     /// The skinny GEMM, AVX-512 build.
     Skinny512,
-    /// The narrow kernel for windows (convolutions).
-    Narrow,
-    /// The narrow kernel, split over the pool.
-    NarrowSplit,
+    /// The window kernel (convolutions).
+    Window,
+    /// The window kernel, split over the pool.
+    WindowSplit,
     /// Three or more operands contracted two at a time.
     Pairwise,
 }
 
-/// A set of [`Path`]s.
+/// A set of [`KernelPath`]s.
+#[cfg(any(test, feature = "test-hooks"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Paths(u32);
+pub struct KernelPaths(u32);
 
-impl Paths {
+#[cfg(any(test, feature = "test-hooks"))]
+impl KernelPaths {
     /// Whether `p` is in the set.
-    pub fn has(self, p: Path) -> bool {
+    pub fn has(self, p: KernelPath) -> bool {
         self.0 & (1 << p as u8) != 0
     }
 }
 
+#[cfg(any(test, feature = "test-hooks"))]
 thread_local! {
     static TRACE: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Records that this call takes `p`.
 #[inline]
-pub(crate) fn mark(p: Path) {
+pub(crate) fn mark(p: KernelPath) {
+    #[cfg(any(test, feature = "test-hooks"))]
     TRACE.with(|t| t.set(t.get() | 1 << p as u8));
+    #[cfg(not(any(test, feature = "test-hooks")))]
+    let _ = p;
 }
 
 /// Runs `f` and returns what it returned with the kernel paths its calls on
 /// this thread took.
-pub fn traced<R>(f: impl FnOnce() -> R) -> (R, Paths) {
+#[cfg(any(test, feature = "test-hooks"))]
+pub fn traced<R>(f: impl FnOnce() -> R) -> (R, KernelPaths) {
     let before = TRACE.with(|t| t.replace(0));
     let r = f();
     let seen = TRACE.with(|t| t.replace(before | t.get()));
-    (r, Paths(seen))
+    (r, KernelPaths(seen))
 }

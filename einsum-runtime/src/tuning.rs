@@ -1,10 +1,12 @@
-//! The thresholds that choose between kernels, and a way for tests to move
-//! them so that every kernel runs on small shapes.
+//! The thresholds that choose between kernels, and (with the `test-hooks`
+//! feature) a way for tests to move them so that every kernel runs on
+//! small shapes.
 
+#[cfg(any(test, feature = "test-hooks"))]
 use core::cell::Cell;
 
 /// When each kernel takes over. The defaults were measured on the benches;
-/// tests lower them to force a path (see [`with_thresholds`]).
+/// tests lower them to force a path (`with_thresholds`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Thresholds {
     /// Multiply-adds from which a two-operand contraction goes to the GEMM
@@ -37,6 +39,7 @@ impl Thresholds {
         rows_min_len: 8,
     };
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// Every run-time kernel as eager as it can be: GEMM for every
     /// GEMM-shaped contraction, threads for all work, tiles for every
     /// transposition, and never the call site's own loops or row kernels.
@@ -50,18 +53,29 @@ impl Thresholds {
     };
 }
 
+#[cfg(any(test, feature = "test-hooks"))]
 thread_local! {
     static CURRENT: Cell<Thresholds> = const { Cell::new(Thresholds::DEFAULT) };
 }
 
 /// The thresholds in force on this thread.
+#[cfg(any(test, feature = "test-hooks"))]
 #[inline]
 pub(crate) fn current() -> Thresholds {
     CURRENT.with(Cell::get)
 }
 
+/// The thresholds in force: without the test hooks, the defaults, a
+/// constant the compiler folds into each comparison.
+#[cfg(not(any(test, feature = "test-hooks")))]
+#[inline(always)]
+pub(crate) fn current() -> Thresholds {
+    Thresholds::DEFAULT
+}
+
 /// Runs `f` with the thresholds `t` on this thread (calls made from `f` on
 /// this thread decide by them), then restores the previous ones.
+#[cfg(any(test, feature = "test-hooks"))]
 pub fn with_thresholds<R>(t: Thresholds, f: impl FnOnce() -> R) -> R {
     struct Restore(Thresholds);
     impl Drop for Restore {

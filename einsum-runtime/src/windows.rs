@@ -21,12 +21,15 @@
 //! ```
 //!
 //! A window longer than its axis, a zero step, or a window description that
-//! does not fit the array is an [`EinsumError`], never a panic.
+//! does not fit the array is an [`EinsumError`], never a panic. Its message
+//! starts with the function and its arguments ([`WindowCall`]), since a
+//! window view is often built far from the einsum that reads it.
 
 use ndarray::{ArrayRef, ArrayView, ArrayView4, ArrayView6, ArrayViewD, Axis, Dimension};
 use ndarray::{Ix2, Ix4, IxDyn, ShapeBuilder, Slice};
 
-use crate::error::{EinsumError, ErrorKind};
+pub use crate::error::WindowCall;
+use crate::error::{EinsumError, ErrorKind, WindowFn};
 
 /// The windows of a 2-D array: `(H', W', kh, kw)` with
 /// `H' = 1 + (H - kh) / sh` and `W' = 1 + (W - kw) / sw`, where the window at
@@ -39,7 +42,7 @@ pub fn windows2<A>(
     (kh, kw): (usize, usize),
     (sh, sw): (usize, usize),
 ) -> Result<ArrayView4<'_, A>, EinsumError> {
-    let w = sliding_window_view(img, &[0, 1], &[kh, kw], &[sh, sw])?;
+    let w = window_view(WindowFn::Windows2, img, &[0, 1], &[kh, kw], &[sh, sw])?;
     Ok(w.into_dimensionality()
         .expect("two axes and two window axes"))
 }
@@ -56,7 +59,7 @@ pub fn windows_nhwc<A>(
     (kh, kw): (usize, usize),
     (sh, sw): (usize, usize),
 ) -> Result<ArrayView6<'_, A>, EinsumError> {
-    let w = sliding_window_view(x, &[1, 2], &[kh, kw], &[sh, sw])?;
+    let w = window_view(WindowFn::WindowsNhwc, x, &[1, 2], &[kh, kw], &[sh, sw])?;
     // numpy's layout is (B, H', W', C, kh, kw); the channels go last.
     let w = w.permuted_axes(IxDyn(&[0, 1, 2, 4, 5, 3]));
     Ok(w.into_dimensionality().expect("six axes"))
@@ -92,7 +95,30 @@ pub fn sliding_window_view<'a, A, D: Dimension>(
     window: &[usize],
     step: &[usize],
 ) -> Result<ArrayViewD<'a, A>, EinsumError> {
-    let err = |kind| EinsumError::new("", kind);
+    window_view(WindowFn::SlidingWindowView, a, axes, window, step)
+}
+
+/// [`sliding_window_view`] with its errors naming `function`: when the user
+/// called `windows2` or `windows_nhwc`, those are the call and arguments
+/// they wrote, and the ones the message should quote.
+fn window_view<'a, A, D: Dimension>(
+    function: WindowFn,
+    a: &'a ArrayRef<A, D>,
+    axes: &[usize],
+    window: &[usize],
+    step: &[usize],
+) -> Result<ArrayViewD<'a, A>, EinsumError> {
+    // Built only on an error: a good call allocates nothing.
+    let err = |kind| {
+        let call = WindowCall {
+            function,
+            shape: a.shape().to_vec(),
+            axes: axes.to_vec(),
+            window: window.to_vec(),
+            step: step.to_vec(),
+        };
+        EinsumError::window(call, kind)
+    };
     let ndim = a.ndim();
     let repeated = (0..axes.len()).any(|k| axes[..k].contains(&axes[k]));
     if axes.len() != window.len()
@@ -278,7 +304,8 @@ mod tests {
         );
         assert_eq!(
             e.to_string(),
-            "a window of 5 along axis 0 is longer than the axis, of length 4"
+            "windows2(img of shape [4, 5], window (5, 2), step (1, 1)): a window of 5 along axis \
+             0 is longer than the axis, of length 4"
         );
         let e = windows2(&img, (2, 2), (1, 0)).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::WindowStep { axis: 1 });
@@ -294,5 +321,62 @@ mod tests {
                 "{axes:?} {window:?} {step:?}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn windows2_error_names_the_call() {
+        let img = Array2::<f64>::zeros((4, 5));
+        let e = windows2(&img, (2, 2), (1, 0)).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::WindowStep { axis: 1 });
+        assert_eq!(e.subscripts(), "");
+        assert_eq!(
+            e.to_string(),
+            "windows2(img of shape [4, 5], window (2, 2), step (1, 0)): the window's step along \
+             axis 1 is 0; a step is at least 1"
+        );
+    }
+
+    #[test]
+    fn windows_nhwc_error_names_the_call() {
+        let x = Array4::<f64>::zeros((2, 4, 4, 3));
+        let e = windows_nhwc(&x, (5, 5), (1, 1)).unwrap_err();
+        let call = e.window_call().unwrap();
+        assert_eq!(call.function(), "windows_nhwc");
+        assert_eq!(call.axes(), &[1, 2]);
+        assert_eq!(
+            e.to_string(),
+            "windows_nhwc(x of shape [2, 4, 4, 3], window (5, 5), step (1, 1)): a window of 5 \
+             along axis 1 is longer than the axis, of length 4"
+        );
+    }
+
+    #[test]
+    fn sliding_window_view_error_names_the_call() {
+        let a = Array2::<f64>::zeros((4, 5));
+        let e = sliding_window_view(&a, &[1], &[6], &[2]).unwrap_err();
+        assert_eq!(e.window_call().unwrap().function(), "sliding_window_view");
+        assert_eq!(
+            e.to_string(),
+            "sliding_window_view(a of shape [4, 5], axes [1], window [6], step [2]): a window of \
+             6 along axis 1 is longer than the axis, of length 5"
+        );
+    }
+
+    #[test]
+    fn sliding_window_view_axes_error_names_axes_window_and_step() {
+        let a = Array2::<f64>::zeros((4, 5));
+        let e = sliding_window_view(&a, &[0, 2], &[1, 3], &[1, 2]).unwrap_err();
+        let call = e.window_call().unwrap();
+        assert_eq!(call.shape(), &[4, 5]);
+        assert_eq!(
+            (call.axes(), call.window(), call.step()),
+            (&[0, 2][..], &[1, 3][..], &[1, 2][..])
+        );
+        assert_eq!(
+            e.to_string(),
+            "sliding_window_view(a of shape [4, 5], axes [0, 2], window [1, 3], step [1, 2]): a \
+             window over axes [0, 2] with lengths [1, 3] and steps [1, 2] does not fit an array \
+             of 2 axes: give one length and one step per axis, each axis once, each below 2"
+        );
     }
 }

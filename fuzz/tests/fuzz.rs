@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use common::*;
-use einsum::__private::{with_thresholds, Thresholds};
+use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
 use einsum::{einsum, einsum_into, try_einsum, try_einsum_into, EinsumError};
 use rand::rngs::SmallRng;

@@ -13,13 +13,13 @@
 //!   too): the output is zeroed, then `out[o] += Π_k in_k[o, s]` with the
 //!   output's unit-stride axis innermost, so the inner loop vectorizes.
 
-use super::run::{self, product};
-use crate::trace::{mark, Path};
-
-use super::SendPtr;
-use crate::entry::NEST_BUILDS_OPERANDS;
-use crate::resolve::{Axis, MAX_AXES};
-use crate::scalar::Scalar;
+use super::inner::{self, product};
+use super::isa::BASELINE;
+use super::pool::{for_each_task, pool_threads, SendPtr};
+use crate::axes::Axis;
+use crate::element::{Scalar, NEST_PER_ISA_OPERANDS};
+use crate::limits::MAX_AXES;
+use crate::trace::{mark, KernelPath};
 use crate::tuning;
 
 /// Reorders and merges the loop axes of one call in place, for the kernel,
@@ -27,7 +27,7 @@ use crate::tuning;
 /// from the largest strides (outermost) to the smallest (innermost), and an
 /// axis merges into the one inside it when, for every operand and the
 /// output, one step of the outer axis is a whole run of the inner one.
-fn arrange<const K: usize>(axes: &mut [Axis<K>]) -> usize {
+pub(super) fn arrange<const K: usize>(axes: &mut [Axis<K>]) -> usize {
     let mut n = 0;
     for r in 0..axes.len() {
         if axes[r].size != 1 {
@@ -77,7 +77,10 @@ fn arrange<const K: usize>(axes: &mut [Axis<K>]) -> usize {
 
 /// The mask of the axes that `keep` picks (bit `i` for `axes[i]`; at most
 /// 64 axes).
-fn mask<const K: usize>(axes: &[Axis<K>], keep: impl Fn(usize, &Axis<K>) -> bool) -> u64 {
+pub(super) fn mask<const K: usize>(
+    axes: &[Axis<K>],
+    keep: impl Fn(usize, &Axis<K>) -> bool,
+) -> u64 {
     debug_assert!(axes.len() <= 64);
     axes.iter()
         .enumerate()
@@ -88,7 +91,7 @@ fn mask<const K: usize>(axes: &[Axis<K>], keep: impl Fn(usize, &Axis<K>) -> bool
 /// An axis of `rest` that, with the inner axis, makes a transposition: one
 /// of the two is the output's contiguous axis but steps through an input far
 /// apart, the other the inputs' contiguous axis but the output's far one.
-/// [`run::store_tiled`] does such a plane tile by tile.
+/// [`inner::store_tiled`] does such a plane tile by tile.
 fn transposing_axis<const K: usize>(rest: &[Axis<K>], inner: &Axis<K>) -> Option<usize> {
     let tile = tuning::current().transpose_min_len;
     let out_fast = |a: &Axis<K>| {
@@ -136,7 +139,7 @@ where
 /// # Safety
 /// As [`walk`], for the points of the picked axes.
 #[inline(always)]
-unsafe fn walk_masked<T, const K: usize, F>(
+pub(super) unsafe fn walk_masked<T, const K: usize, F>(
     axes: &[Axis<K>],
     mask: u64,
     ptrs: [*const T; K],
@@ -196,78 +199,20 @@ unsafe fn walk_masked<T, const K: usize, F>(
     }
 }
 
-/// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`.
-///
-/// `ptrs[k]` is operand `k`'s element at index zero, `out` the output's.
+/// Runs the loop nest over axes already ordered by [`arrange`]: split
+/// along its outermost output axis over the pool when the work is large
+/// (distinct chunks write distinct output elements, and only read the
+/// operands), else on this thread.
 ///
 /// # Safety
-/// For every index within the axes' sizes, `ptrs[k]` offset by
-/// `Σ index · strides[k]` must be a valid, initialized element for reads, and
-/// `out` offset by `Σ index · out` valid for writes, distinct for distinct
-/// output indices and not overlapping any operand. [`crate::resolve`] builds
-/// such axes from live views; the output is a unique borrow.
-pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
-    axes: &mut [Axis<K>],
+/// As [`super::dispatch`].
+pub(super) unsafe fn contract_nest<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
 ) {
-    // One and two operands (every pairwise step among them) run in the
-    // kernels this crate built for `T` when it was compiled: a caller's
-    // crate then compiles none of them again, for any call.
-    let axes: *mut [Axis<K>] = axes;
-    // SAFETY (each arm): `K` is the arm's number, so `Axis<K>` is that very
-    // type and `[*const T; K]` holds exactly its pointers; the rest is the
-    // caller's promise.
-    // (Constant conditions, `const`, so that only the branch taken is
-    // instantiated.)
-    unsafe {
-        if const { K == 1 } {
-            T::contract1(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out)
-        } else if const { K == 2 } {
-            T::contract2(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[1]], out)
-        } else {
-            contract_here(&mut *axes, ptrs, out)
-        }
-    }
-}
-
-/// [`contract`], built in the crate that instantiates it: for one and two
-/// operands of the common element types this crate, once per type (through
-/// the `Sealed` trait of `scalar`); otherwise the caller's.
-///
-/// # Safety
-/// As [`contract`].
-pub(crate) unsafe fn contract_here<T: Scalar, const K: usize>(
-    axes: &mut [Axis<K>],
-    ptrs: [*const T; K],
-    out: *mut T,
-) {
-    assert!(K >= 1, "an einsum has at least one operand");
-    assert!(axes.len() <= MAX_AXES, "einsum: at most MAX_AXES loop axes");
-    if axes.iter().any(|a| a.size == 0) {
-        if axes.iter().any(|a| a.size == 0 && !a.summed) {
-            return; // the output is empty
-        }
-        // A sum over an empty range is zero.
-        let outputs = mask(axes, |_, a| !a.summed);
-        // SAFETY: the output points are valid for writes (caller).
-        unsafe {
-            walk_masked(axes, outputs, ptrs, out, &mut |_, o: *mut T| {
-                o.write(T::zero())
-            })
-        };
-        return;
-    }
-    let n = arrange(axes);
-    let axes = &axes[..n];
-    if const { K == 2 } {
-        // SAFETY: the same axes, pointers and promise as this call's (caller).
-        if unsafe { super::gemm::try_contract(axes, ptrs[0], ptrs[K - 1], out) } {
-            return;
-        }
-    }
     let limits = tuning::current();
-    let threads = super::pool_threads();
+    let threads = pool_threads();
     let work = axes.iter().fold(1usize, |w, a| w.saturating_mul(a.size));
     // Large work is split along its outermost output axis: distinct chunks
     // write distinct output elements, and only read the operands.
@@ -276,8 +221,8 @@ pub(crate) unsafe fn contract_here<T: Scalar, const K: usize>(
         let axis = axes[s];
         let chunks = (threads * 4).min(axis.size);
         let (p, o) = (SendPtr(ptrs), SendPtr(out));
-        mark(Path::NestSplit);
-        super::for_each_task(chunks, &|c| {
+        mark(KernelPath::NestSplit);
+        for_each_task(chunks, &|c| {
             let (start, end) = (axis.size * c / chunks, axis.size * (c + 1) / chunks);
             let mut sub = [Axis::<K>::EMPTY; MAX_AXES];
             sub[..axes.len()].copy_from_slice(axes);
@@ -293,31 +238,31 @@ pub(crate) unsafe fn contract_here<T: Scalar, const K: usize>(
         });
         return;
     }
-    mark(Path::Nest);
+    mark(KernelPath::Nest);
     // SAFETY: this call's promise (caller).
     unsafe { serial_here(axes, ptrs, out) }
 }
 
 /// [`serial`] in each instruction-set build for the element types whose
-/// kernels this crate builds so (`Sealed::SIMD`) and up to
-/// [`NEST_BUILDS_OPERANDS`] operands, else in the baseline build alone:
+/// kernels this crate builds so (`Prebuilt::PER_ISA`) and up to
+/// [`NEST_PER_ISA_OPERANDS`] operands, else in the baseline build alone:
 /// for the other element types three builds of the loop nest would be most
 /// of the code their calls add to a build, this crate's or a caller's.
 ///
 /// # Safety
-/// As [`contract`].
+/// As [`super::dispatch`].
 #[inline(always)]
 unsafe fn serial_here<T: Scalar, const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
 ) {
-    if const { T::SIMD && K <= NEST_BUILDS_OPERANDS } {
+    if const { T::PER_ISA && K <= NEST_PER_ISA_OPERANDS } {
         // SAFETY: the caller's promise.
         unsafe { serial(axes, ptrs, out) }
     } else {
         // SAFETY: the caller's promise.
-        unsafe { serial_body::<T, K, 0>(axes, ptrs, out, super::Build::<0>) }
+        unsafe { serial_body::<T, K, BASELINE>(axes, ptrs, out) }
     }
 }
 
@@ -329,7 +274,7 @@ multiversion! {
 /// vectorize with the widest registers the machine has.
 ///
 /// # Safety
-/// As [`contract`].
+/// As [`super::dispatch`].
 unsafe fn serial<T: Scalar; const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
@@ -340,13 +285,12 @@ unsafe fn serial<T: Scalar; const K: usize>(
 /// The body of [`serial`], inlined into each instruction-set build.
 ///
 /// # Safety
-/// As [`contract`].
+/// As [`super::dispatch`].
 #[inline(always)]
 unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
-    _build: super::Build<B>,
 ) {
     let Some((inner, rest)) = axes.split_last() else {
         // No axis of length above 1: one product.
@@ -365,11 +309,11 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
         unsafe {
             walk_masked(axes, outputs, ptrs, out, &mut |p, o: *mut T| {
                 let acc = if summed == 0 {
-                    run::sum(p, inner)
+                    inner::sum(p, inner)
                 } else {
                     let mut acc = T::zero();
                     walk_masked(axes, summed, p, o, &mut |q, _| {
-                        acc = acc.add(run::sum(q, inner))
+                        acc = acc.add(inner::sum(q, inner))
                     });
                     acc
                 };
@@ -384,11 +328,11 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
             let outer = mask(rest, |i, _| i != x);
             let x = &rest[x];
             // On the thread that runs this part of the nest.
-            mark(Path::Tiles);
+            mark(KernelPath::Tiles);
             // SAFETY: as above (caller): the tiles cover the same points.
             unsafe {
                 walk_masked(rest, outer, ptrs, out, &mut |p, o| {
-                    run::store_tiled(p, o, inner, x)
+                    inner::store_tiled(p, o, inner, x)
                 })
             };
             return;
@@ -396,7 +340,7 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
         // SAFETY: as above (caller).
         unsafe {
             walk(rest, ptrs, out, &mut |p, o| {
-                run::store::<T, K, false>(p, o, inner)
+                inner::store::<T, K, false>(p, o, inner)
             })
         };
     } else {
@@ -406,7 +350,7 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
         // SAFETY: as above (caller); the output is zeroed before it is read.
         unsafe {
             walk_masked(rest, outputs, ptrs, out, &mut |_, o: *mut T| {
-                run::zero(o, inner)
+                inner::zero(o, inner)
             });
         }
         // A sum over outer axes into a contiguous run (`ijk->k`): four
@@ -417,7 +361,7 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
                 // SAFETY: as above (caller): the same points, in groups.
                 unsafe {
                     walk(outer, ptrs, out, &mut |p, o| {
-                        run::add_rows(p[0], next.strides[0], next.size, o, inner.size)
+                        inner::add_rows(p[0], next.strides[0], next.size, o, inner.size)
                     });
                 }
                 return;
@@ -426,7 +370,7 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
         // SAFETY: as above (caller).
         unsafe {
             walk(rest, ptrs, out, &mut |p, o| {
-                run::store::<T, K, true>(p, o, inner)
+                inner::store::<T, K, true>(p, o, inner)
             });
         }
     }
@@ -436,7 +380,7 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
 mod tests {
     use super::*;
 
-    use crate::resolve::test_axis as axis;
+    use crate::axes::test_axis as axis;
 
     #[test]
     fn contiguous_axes_merge_and_smallest_stride_goes_inside() {
@@ -486,62 +430,5 @@ mod tests {
             .flat_map(|b| (0..4).map(move |c| (2 * b + 6 * c, b + 3 * c)))
             .collect();
         assert_eq!(seen, want);
-    }
-
-    #[test]
-    fn matmul_through_each_nest_shape() {
-        // a: 2x3, b: 3x2, both C order; out 2x2.
-        let a = [1i64, 2, 3, 4, 5, 6];
-        let b = [7i64, 8, 9, 10, 11, 12];
-        let expect = [58i64, 64, 139, 154];
-        let i = axis(2, [3, 0], 2);
-        let j = axis(3, [1, 2], 0);
-        let k = axis(2, [0, 1], 1);
-        for axes in [[i, j, k], [i, k, j], [k, j, i]] {
-            let mut out = [-1i64; 4];
-            // SAFETY: every index stays inside the 6-element inputs and the
-            // 4-element output.
-            unsafe { contract(&mut { axes }, [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
-            assert_eq!(out, expect);
-        }
-        // Reduce shape: make j the smallest stride.
-        let j_inner = Axis {
-            strides: [1, 0],
-            ..j
-        };
-        let i2 = Axis { out: 1, ..i };
-        let mut out = [-1i64; 2];
-        // SAFETY: as above; b is read at index 0 only.
-        unsafe {
-            contract(
-                &mut [i2, j_inner],
-                [a.as_ptr(), b.as_ptr()],
-                out.as_mut_ptr(),
-            )
-        };
-        assert_eq!(out, [6 * 7, 15 * 7]);
-    }
-
-    #[test]
-    fn empty_sum_is_zero_and_empty_output_is_untouched() {
-        let a = [1.0f64];
-        let mut out = [5.0f64; 2];
-        let mut axes = [
-            Axis {
-                size: 2,
-                strides: [0],
-                out: 1,
-                summed: false,
-            },
-            Axis {
-                size: 0,
-                strides: [1],
-                out: 0,
-                summed: true,
-            },
-        ];
-        // SAFETY: the empty axis means no input element is read.
-        unsafe { contract(&mut axes, [a.as_ptr()], out.as_mut_ptr()) };
-        assert_eq!(out, [0.0, 0.0]);
     }
 }

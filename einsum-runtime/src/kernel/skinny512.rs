@@ -15,7 +15,7 @@
 use core::any::TypeId;
 use core::arch::x86_64::*;
 
-use super::gemm::Dim;
+use super::matrix::Dim;
 
 /// Whether this kernel has a build for `T` (`f32` or `f64`).
 pub(super) fn has<T: 'static>() -> bool {

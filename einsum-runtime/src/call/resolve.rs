@@ -17,70 +17,11 @@
 //! numpy allows (NPY_MAXDIMS). So a three-label matmul sets up three-entry
 //! tables, not sixty-four.
 
+use crate::axes::Axis;
 use crate::error::{AxisRef, EinsumError, ErrorKind};
+use crate::limits::MAX_AXES;
 use crate::operand::RawOperand;
 use crate::spec::{Spec, Term};
-
-/// The most axes one operand, or one expression (its distinct labels plus
-/// `...` dimensions), may have: numpy's own limit on the number of
-/// dimensions.
-///
-/// ```
-/// use einsum::{try_einsum, ErrorKind, MAX_AXES};
-/// use einsum::ndarray::{ArrayD, IxDyn};
-///
-/// let a = ArrayD::<f64>::ones(IxDyn(&[1; 65]));
-/// let e = try_einsum!("...->", &a).unwrap_err();
-/// assert_eq!(
-///     e.kind(),
-///     &ErrorKind::TooManyAxes { operand: Some(0), axes: 65, max: MAX_AXES }
-/// );
-/// assert_eq!(
-///     e.to_string(),
-///     "einsum \"...->\": operand 0 has 65 axes, more than the 64 an einsum supports"
-/// );
-/// ```
-pub const MAX_AXES: usize = 64;
-
-/// The most points one loop nest (or one pairwise step) may have: an
-/// `isize` counts them, as numpy's iterator does. More could never finish,
-/// and would overflow the kernels' counts and offsets.
-pub(crate) const MAX_WORK: u128 = isize::MAX as u128;
-
-/// One loop of the nest: a label or a `...` dimension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Axis<const K: usize> {
-    /// Number of iterations.
-    pub size: usize,
-    /// Stride of each operand along this axis, in elements (0: broadcast or
-    /// absent).
-    pub strides: [isize; K],
-    /// Stride of the output (0 for a summed axis).
-    pub out: isize,
-    /// Whether the axis is summed over (absent from the output).
-    pub summed: bool,
-}
-
-impl<const K: usize> Axis<K> {
-    pub(crate) const EMPTY: Self = Axis {
-        size: 1,
-        strides: [0; K],
-        out: 0,
-        summed: true,
-    };
-}
-
-/// An axis for kernel tests: summed exactly when the output does not step
-/// along it.
-#[cfg(test)]
-pub(crate) fn test_axis<const K: usize>(size: usize, strides: [isize; K], out: isize) -> Axis<K> {
-    Axis {
-        size,
-        strides,
-        out,
-        summed: out == 0,
-    }
-}
 
 /// Every loop axis of one call, with the output's shape: at most `N` axes.
 pub(crate) struct Layout<const K: usize, const N: usize> {
@@ -183,7 +124,7 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
     ops: &[RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
 ) -> Result<Layout<K, N>, EinsumError> {
-    let err = |kind| EinsumError::new(spec.subscripts, kind);
+    let err = |kind| EinsumError::call(spec.subscripts, kind);
     // `Spec::new` checked the label ids; the operand count is this call's.
     assert_eq!(spec.inputs.len(), K, "einsum: one operand per input term");
     let l = spec.labels.len();

@@ -21,7 +21,7 @@ use core::mem::MaybeUninit;
 
 use ndarray::{Array, Dimension};
 
-use crate::scalar::Scalar;
+use crate::element::Scalar;
 
 /// The number of elements of `shape`, if they and their bytes fit `isize`.
 fn elements<T>(shape: &[usize]) -> Option<usize> {

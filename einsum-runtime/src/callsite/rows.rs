@@ -25,10 +25,11 @@ use core::marker::PhantomData;
 
 use ndarray::{Array, ArrayRef, Dimension};
 
-use crate::huge;
-use crate::kernel;
-use crate::scalar::Scalar;
-use crate::small::{clamped_offset, Small};
+use super::small::{clamped_offset, Small};
+use crate::alloc;
+use crate::element::Scalar;
+use crate::kernel::pool::{for_each_task, pool_threads};
+use crate::trace::{mark, KernelPath};
 use crate::tuning;
 
 /// An operand of `R` axes whose axis `A` has unit stride (or length 1), read
@@ -160,7 +161,6 @@ unsafe fn rows_body<T: Scalar, K: RowKernel<T, R>, const R: usize, const B: u8>(
     out: &mut RowsOut<'_, T, R>,
     lo: usize,
     hi: usize,
-    _build: kernel::Build<B>,
 ) {
     kernel.rows::<B>(out, lo, hi);
 }
@@ -224,7 +224,7 @@ fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usi
     let mut whole = RowsOut::<T, R>::new(out, 0)?;
     let t = tuning::current();
     let work = sizes.iter().fold(1usize, |w, &s| w.saturating_mul(s));
-    let threads = kernel::pool_threads();
+    let threads = pool_threads();
     // A one-axis output is one row: never split.
     let rows = if R > 1 { whole.shape[0] } else { 1 };
     let tasks = if R > 1 && threads > 1 && work >= t.parallel_min_work {
@@ -232,17 +232,17 @@ fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usi
     } else {
         1
     };
-    crate::trace::mark(crate::trace::Path::Rows);
+    mark(KernelPath::Rows);
     if tasks <= 1 {
         // SAFETY: `rows_built` has no safety requirement of its own.
         unsafe { rows_built(kernel, &mut whole, 0, rows) };
         return Some(());
     }
-    crate::trace::mark(crate::trace::Path::RowsSplit);
+    mark(KernelPath::RowsSplit);
     let shared = &Shared(whole);
     // One build of the split for every call site: the call site's kernel
     // is reached through a reference.
-    kernel::for_each_task(tasks, &|task| {
+    for_each_task(tasks, &|task| {
         let (lo, hi) = (rows * task / tasks, rows * (task + 1) / tasks);
         if lo < hi {
             // SAFETY: `lo < hi <= rows`; the tasks' row ranges are
@@ -267,7 +267,7 @@ pub fn run_rows_new<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize,
     // Zeros (fresh pages from the allocator) rather than uninitialized
     // memory: whether the emitted loops write every element is the macro's
     // business, not something this function can check.
-    let mut out = huge::zeroed::<T, D>(&shape)?;
+    let mut out = alloc::zeroed::<T, D>(&shape)?;
     run(kernel, &mut out, sizes)?;
     Some(out)
 }

@@ -9,8 +9,8 @@
 //!
 //! Other strides take the plain strided loop.
 
-use crate::resolve::Axis;
-use crate::scalar::Scalar;
+use crate::axes::Axis;
+use crate::element::Scalar;
 
 /// Independent partial sums in [`sum`]: enough for two AVX-512 vectors of
 /// f64, or one of f32.
@@ -463,7 +463,7 @@ fn fill<T: Scalar, const ADD: bool>(o: &mut [T], a: impl Lane<T>, b: impl Factor
 mod tests {
     use super::*;
 
-    use crate::resolve::test_axis as axis;
+    use crate::axes::test_axis as axis;
 
     #[test]
     fn contiguous_sum_matches_a_plain_sum_at_every_length() {

@@ -7,10 +7,13 @@
 //! still to be read. The last step writes the caller's output (or the new
 //! array, or the scalar) directly.
 
+use super::resolve::Layout;
+use crate::axes::Axis;
+use crate::element::Scalar;
 use crate::kernel;
-use crate::path::{volume, Order, Step, ALONE, MAX_STEPS};
-use crate::resolve::{Axis, Layout, MAX_WORK};
-use crate::scalar::Scalar;
+use crate::limits::MAX_WORK;
+use crate::order::{volume, Order, Step, ALONE, MAX_STEPS};
+use crate::trace::{mark, KernelPath};
 
 /// Where each intermediate lives in the buffer, and the buffer's length in
 /// elements; `None` if the count overflows `usize`.
@@ -66,20 +69,21 @@ fn row_major(sizes: &[usize], keep: u64, id: usize) -> isize {
 /// Returns `false`, having written nothing, when the intermediates would not
 /// fit in memory, or a step would have more points than
 /// [`MAX_WORK`]; the caller then runs the one loop nest, if that is not
-/// too much work itself.
+/// too much work itself. On `true` every output element has been written,
+/// by the last step's [`kernel::contract`].
 ///
 /// # Safety
 /// As for `kernel::contract` over `layout`: the operands' elements valid
 /// for reads at every index within their shapes under the layout's strides,
 /// `out` valid for writes at every output index, distinct, not overlapping
 /// an operand.
-pub(crate) unsafe fn run<T: Scalar, const K: usize, const N: usize>(
+pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize>(
     layout: &Layout<K, N>,
     ops: [*const T; K],
     order: &Order,
     out: *mut T,
 ) -> bool {
-    crate::trace::mark(crate::trace::Path::Pairwise);
+    mark(KernelPath::Pairwise);
     let axes = layout.axes();
     let mut sizes = [0usize; N];
     for (s, a) in sizes.iter_mut().zip(axes) {

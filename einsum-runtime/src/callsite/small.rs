@@ -17,8 +17,8 @@ use core::marker::PhantomData;
 
 use ndarray::{Array, ArrayRef, Dimension};
 
+use crate::element::Scalar;
 use crate::operand::RawOperand;
-use crate::scalar::Scalar;
 use crate::tuning;
 
 /// Whether work of these label sizes is small enough for the emitted loops
@@ -133,7 +133,7 @@ impl<T: Scalar, D: Dimension, const R: usize> SmallOut<'static, T, D, R> {
             return None;
         }
         // (Made out of line, once for each element and dimension type.)
-        let mut array = crate::huge::zeroed::<T, D>(&shape)?;
+        let mut array = crate::alloc::zeroed::<T, D>(&shape)?;
         let ptr = array.as_mut_ptr();
         // Row-major strides, worked out here so that the compiler knows
         // them (the innermost is 1), and checked against the array's own.

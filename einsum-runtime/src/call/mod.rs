@@ -1,0 +1,219 @@
+//! One call, from its operands to its result: check the shapes
+//! ([`resolve`]), choose a contraction order ([`crate::order`]), and run
+//! it pairwise ([`pairwise`]) or as one loop nest ([`crate::kernel`]).
+//!
+//! Every check runs before the first write, so an error leaves the output
+//! untouched.
+
+mod pairwise;
+mod resolve;
+
+use crate::desc::{Call, Dest};
+use crate::element::Scalar;
+use crate::error::{EinsumError, ErrorKind};
+use crate::kernel;
+use crate::limits::MAX_WORK;
+use crate::operand::RawOperand;
+use crate::order::{self, Order, OrderCache, Plan};
+use crate::spec::Spec;
+use resolve::{resolve, Layout};
+
+fn pointers<T, const K: usize>(ops: &[RawOperand<'_, T>; K]) -> [*const T; K] {
+    core::array::from_fn(|k| ops[k].ptr())
+}
+
+/// The pairwise order of a call of three or more operands, if one beats the
+/// one loop nest (none when an axis is empty: nothing to contract).
+fn choose<const K: usize, const N: usize>(
+    layout: &Layout<K, N>,
+    cache: Option<&OrderCache>,
+) -> Option<Order> {
+    let cache = cache?;
+    if !(3..=order::PAIRWISE_MAX).contains(&K) || layout.axes().iter().any(|a| a.size == 0) {
+        return None;
+    }
+    let (sizes, masks, out_mask) = order_inputs(layout);
+    let order = cache.order(&sizes[..layout.axes().len()], masks, out_mask);
+    order.pairwise().then_some(order)
+}
+
+/// Refuses a loop nest with more points than an `isize` counts: work that
+/// could never finish, and whose counts would overflow in the kernels.
+fn check_work<const K: usize, const N: usize>(
+    spec: &Spec,
+    layout: &Layout<K, N>,
+) -> Result<(), EinsumError> {
+    if layout.points() <= MAX_WORK {
+        return Ok(());
+    }
+    let axes = layout.axes();
+    let l = spec.labels.len();
+    Err(EinsumError::call(
+        spec.subscripts,
+        ErrorKind::WorkTooLarge {
+            labels: (0..l)
+                .map(|id| (spec.label_char(id as u8), axes[id].size))
+                .collect(),
+            ellipsis: axes[l..].iter().map(|a| a.size).collect(),
+        },
+    ))
+}
+
+/// Runs the call over `layout` into `out`, whose strides are the layout's:
+/// pairwise in `order` when given and its steps and intermediates fit, else
+/// as one loop nest, unless that is more work than [`check_work`] allows,
+/// which is an error returned before anything is written. On `Ok` every
+/// output element has been written: the last pairwise step and the nest
+/// each write all of theirs ([`kernel::contract`]).
+///
+/// # Safety
+/// `out` must address, for every index within `layout.out_shape()`, a distinct
+/// element valid for writes under the strides given to
+/// `layout.set_out_strides`, not overlapping any operand.
+unsafe fn compute<T: Scalar, const K: usize, const N: usize>(
+    spec: &Spec,
+    layout: &mut Layout<K, N>,
+    ops: &[RawOperand<'_, T>; K],
+    out: *mut T,
+    order: Option<&Order>,
+) -> Result<(), EinsumError> {
+    if let Some(order) = order {
+        // SAFETY: as below; `pairwise::contract_in_order` reads the operands within
+        // their shapes, writes each output element, and keeps its
+        // intermediates in a buffer of its own.
+        if unsafe { pairwise::contract_in_order(layout, pointers(ops), order, out) } {
+            return Ok(());
+        }
+    }
+    check_work(spec, layout)?;
+    // SAFETY: `resolve` built the layout from the operands' own shapes and
+    // strides (each operand's index range within its shape, broadcast axes
+    // at stride 0, diagonals only over equal lengths), and the caller vouches
+    // for the output.
+    unsafe { kernel::contract(layout.axes_mut(), pointers(ops), out) };
+    Ok(())
+}
+
+/// What an order is chosen from: each axis's size, each operand's axes and
+/// the output's, as masks over axis ids.
+fn order_inputs<const K: usize, const N: usize>(
+    layout: &Layout<K, N>,
+) -> ([usize; N], &[u64; K], u64) {
+    let mut sizes = [0usize; N];
+    for (s, a) in sizes.iter_mut().zip(layout.axes()) {
+        *s = a.size;
+    }
+    let out = layout.out_ids().iter().fold(0u64, |m, &id| m | 1 << id);
+    (sizes, layout.present(), out)
+}
+
+/// The order a call would run in, with its costs (`einsum_path!`).
+pub(crate) fn plan<T, const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+) -> Result<Plan, EinsumError> {
+    let layout = resolve::<T, K, N>(spec, &ops, fixed)?;
+    let (sizes, masks, out) = order_inputs(&layout);
+    let sizes = &sizes[..layout.axes().len()];
+    let pairwise = (3..=order::PAIRWISE_MAX).contains(&K) && sizes.iter().all(|&s| s > 0);
+    let order = if pairwise {
+        order::order(sizes, masks, out)
+    } else {
+        order::nest_only(sizes, masks, out)
+    };
+    Ok(Plan::describe(
+        spec,
+        &order,
+        sizes,
+        masks,
+        out,
+        layout.out_ids(),
+    ))
+}
+
+/// Refuses shapes whose element count or byte size overflows `isize`, which
+/// ndarray would panic on.
+fn check_allocation<T>(subscripts: &'static str, shape: &[usize]) -> Result<(), EinsumError> {
+    let elems = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize);
+    let bytes = elems.and_then(|n| n.checked_mul(core::mem::size_of::<T>().max(1)));
+    match bytes {
+        Some(b) if b <= isize::MAX as usize => Ok(()),
+        _ => Err(too_large(subscripts, shape)),
+    }
+}
+
+fn too_large(subscripts: &'static str, shape: &[usize]) -> EinsumError {
+    EinsumError::call(
+        subscripts,
+        ErrorKind::OutputTooLarge {
+            shape: shape.to_vec(),
+        },
+    )
+}
+
+/// One call, from the operands to the result in `dest`: every check
+/// first, then the computation. `N` is the layout's room for loop axes.
+///
+/// Prebuilt in this crate for most element types and operand counts
+/// ([`Prebuilt`](crate::element::Prebuilt)), so that a crate calling
+/// `einsum!` links it instead of compiling it again.
+///
+/// On `Ok`, every element of the output has been written (by
+/// [`compute`]); on an error, none.
+///
+/// # Safety
+/// `dest` is as [`Dest`] says.
+pub(crate) unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
+    call: Call<'_>,
+    ops: [RawOperand<'_, T>; K],
+    dest: Dest<'_, T>,
+) -> Result<(), EinsumError> {
+    let Call { spec, fixed, cache } = call;
+    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
+    let (ptr, order) = match dest {
+        Dest::New(alloc) => {
+            check_allocation::<T>(spec.subscripts, layout.out_shape())?;
+            let order = choose(&layout, cache);
+            if order.is_none() {
+                // Before the result is allocated.
+                check_work(spec, &layout)?;
+            }
+            let rank = layout.out_shape().len();
+            // Room for every output axis: at most `N`, the layout's.
+            let mut strides = [0isize; N];
+            let ptr = alloc(layout.out_shape(), &mut strides[..rank])
+                .ok_or_else(|| too_large(spec.subscripts, layout.out_shape()))?;
+            layout.set_out_strides(&strides[..rank]);
+            (ptr, order)
+        }
+        Dest::Into {
+            ptr,
+            shape,
+            strides,
+        } => {
+            // (Element by element: a slice comparison is a call of the C
+            // library's `memcmp`, a tenth of a small call's time.)
+            let want = layout.out_shape();
+            if shape.len() != want.len() || shape.iter().zip(want).any(|(a, b)| a != b) {
+                return Err(EinsumError::call(
+                    spec.subscripts,
+                    ErrorKind::OutputShape {
+                        expected: layout.out_shape().to_vec(),
+                        found: shape.to_vec(),
+                    },
+                ));
+            }
+            let order = choose(&layout, cache);
+            layout.set_out_strides(strides);
+            (ptr, order)
+        }
+    };
+    // SAFETY: the output's elements are distinct, valid for writes and
+    // apart from the operands (`dest`, caller), with the layout's output
+    // shape and the strides given to it.
+    unsafe { compute(spec, &mut layout, &ops, ptr, order.as_ref()) }
+}

@@ -1,0 +1,45 @@
+//! What one call is, as every layer below the call site sees it: the
+//! expression, its bound sizes and order cache ([`Call`]), and where its
+//! result goes ([`Dest`]).
+
+use crate::order::OrderCache;
+use crate::spec::Spec;
+
+/// Allocates a call's result: given the output's shape, the first element's
+/// address, with the strides written into the second argument (one per
+/// axis), or `None` when the memory is refused.
+pub type Alloc<'a, T> = dyn FnMut(&[usize], &mut [isize]) -> Option<*mut T> + 'a;
+
+/// Where a call's result goes.
+pub enum Dest<'a, T> {
+    /// A new array: called once, with the output's shape, after every
+    /// check; gives the first element's address and writes the strides
+    /// (one per output axis) into its second argument, or gives `None` when
+    /// the memory is refused. The address and strides must address a
+    /// distinct element valid for writes for every index within the shape.
+    New(&'a mut Alloc<'a, T>),
+    /// An existing output of this shape and these strides, whose first
+    /// element is at `ptr`: distinct elements, valid for writes, not
+    /// overlapping any operand.
+    Into {
+        /// The first element.
+        ptr: *mut T,
+        /// The output's shape.
+        shape: &'a [usize],
+        /// The output's strides.
+        strides: &'a [isize],
+    },
+}
+
+/// What a call site gives besides its operands and its output: its
+/// constant [`Spec`], the sizes bound with `; label = size`, and its plan
+/// cache.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    /// The expression.
+    pub spec: &'a Spec,
+    /// The sizes bound with `; label = size`, by label id.
+    pub fixed: &'a [(u8, usize)],
+    /// The call site's order cache (calls of three or more operands).
+    pub cache: Option<&'a OrderCache>,
+}

@@ -1,0 +1,242 @@
+//! The element types an einsum can compute in: their arithmetic
+//! ([`Scalar`]), what their bits guarantee ([`Pod`](sealed::Pod)), and
+//! which of their calls and kernels are prebuilt in this crate
+//! ([`Prebuilt`]), declared here and implemented in `prebuilt`.
+
+use num_complex::Complex;
+
+/// An element type of einsum operands and results.
+///
+/// Implemented for `f32`, `f64`, every primitive integer type, and
+/// [`Complex<f32>`](num_complex::Complex) and `Complex<f64>`. No conjugation is
+/// ever implied for complex numbers.
+///
+/// Sums and products are those of `T` itself: floats accumulate in `T`, and
+/// integers wrap on overflow exactly as `wrapping_add` and `wrapping_mul` do
+/// (what release-mode arithmetic does), so a result never depends on the build
+/// profile or on the order the kernel chose.
+///
+/// The trait is sealed: its methods may grow as kernels do.
+///
+/// It is the bound to write for code generic over the element type:
+///
+/// ```
+/// use einsum::{einsum, Scalar};
+/// use einsum::ndarray::{array, Array2};
+/// use einsum::num_complex::Complex;
+///
+/// fn trace<T: Scalar>(a: &Array2<T>) -> T {
+///     einsum!("ii", a)
+/// }
+///
+/// assert_eq!(trace(&array![[1, 2], [3, 4]]), 5);
+/// assert_eq!(trace(&array![[250u8, 0], [0, 10]]), 4); // 260 wraps
+/// let i = Complex::new(0.0, 1.0);
+/// assert_eq!(trace(&array![[i, i], [i, i]]), Complex::new(0.0, 2.0));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an element type that einsum supports",
+    note = "einsum computes in f32, f64, the primitive integer types, Complex<f32> and Complex<f64>"
+)]
+pub trait Scalar:
+    Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static + sealed::Pod + sealed::Prebuilt
+{
+    /// The additive identity.
+    fn zero() -> Self;
+    /// The multiplicative identity.
+    fn one() -> Self;
+    /// `self + rhs`, wrapping for integers.
+    fn add(self, rhs: Self) -> Self;
+    /// `self * rhs`, wrapping for integers.
+    fn mul(self, rhs: Self) -> Self;
+    /// `self + a * b`: for `f32` and `f64` one fused multiply-add (rounded
+    /// once, as GEMM kernels compute), for the others `add(mul)`. Only for
+    /// code built with FMA instructions: elsewhere a fused multiply-add is a
+    /// slow library call.
+    #[doc(hidden)]
+    fn fused_add(self, a: Self, b: Self) -> Self {
+        self.add(a.mul(b))
+    }
+}
+
+pub(crate) use sealed::{Pod, Prebuilt};
+
+/// Loop nests of up to this many operands are built for each instruction
+/// set (`kernel::nest`), for the types whose kernels are
+/// ([`Prebuilt::PER_ISA`]); those of more, in the baseline build alone. A
+/// nest of many operands is rare (a pairwise order takes most such calls)
+/// and its builds would be a large part of this crate's.
+pub(crate) const NEST_PER_ISA_OPERANDS: usize = 4;
+
+mod sealed {
+    use crate::axes::Axis;
+    use crate::desc::{Call, Dest};
+    use crate::error::EinsumError;
+    use crate::operand::RawOperand;
+
+    /// Plain old data, as bytemuck's `Pod` and `Zeroable` say it: what the
+    /// kernels assume of an element's bits when they read scratch memory,
+    /// reinterpret one integer type as another of its width, or take
+    /// zeroed memory for zeros.
+    ///
+    /// # Safety
+    /// An implementor guarantees that
+    /// - every bit pattern of `size_of::<Self>()` bytes is a valid value, and
+    ///   the type has no padding bytes;
+    /// - all-zero bytes are the value [`Scalar::zero`](super::Scalar::zero);
+    /// - its alignment is at most 16 (a `u128`'s).
+    pub unsafe trait Pod: Copy + 'static {}
+
+    /// Declares `call::evaluate` for each operand count: `$name` evaluates
+    /// `$k` operands.
+    macro_rules! evaluate_methods {
+        ($($name:ident $k:literal $count:literal),*) => {$(
+            #[doc = concat!("`call::evaluate` for ", $count, " operand(s), with tables of")]
+            /// `limits::SMALL_TABLE` loop axes, or `MAX_AXES` when `large`.
+            ///
+            /// # Safety
+            /// As `call::evaluate`.
+            unsafe fn $name(
+                call: Call<'_>,
+                ops: [RawOperand<'_, Self>; $k],
+                dest: Dest<'_, Self>,
+                large: bool,
+            ) -> Result<(), EinsumError>;
+        )*};
+    }
+
+    /// Which of an element type's calls and kernels this crate prebuilds:
+    /// a whole call (checks, planning, pairwise steps, every kernel) and
+    /// the kernel dispatch of one and two operands (every pairwise step
+    /// among them). Non-generic instances are compiled where they are
+    /// defined, so a crate calling `einsum!` links these instead of
+    /// compiling them again. Implemented in `prebuilt`, which says what is
+    /// prebuilt for which type and why; outside this crate the trait cannot
+    /// be named, which also seals [`Scalar`](super::Scalar).
+    pub trait Prebuilt: Sized {
+        /// Calls of up to this many operands run in the `evaluate` methods
+        /// below; calls of more, in `call::evaluate` compiled by the caller.
+        const OPERANDS: usize;
+        /// Whether the kernels of `Self` that a caller's crate or this one
+        /// compiles are built for each instruction set, or in the baseline
+        /// build alone.
+        const PER_ISA: bool;
+        evaluate_methods! {
+            evaluate1 1 "one",
+            evaluate2 2 "two",
+            evaluate3 3 "three",
+            evaluate4 4 "four",
+            evaluate5 5 "five",
+            evaluate6 6 "six"
+        }
+        /// `kernel::dispatch` for one operand.
+        ///
+        /// # Safety
+        /// As `kernel::dispatch`.
+        unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const Self; 1], out: *mut Self);
+        /// `kernel::dispatch` for two operands.
+        ///
+        /// # Safety
+        /// As `kernel::dispatch`.
+        unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const Self; 2], out: *mut Self);
+    }
+}
+
+// SAFETY: the primitive integers, `f32` and `f64` have no padding, every
+// bit pattern is a value (a float's NaNs included), zero bytes are 0 (0.0
+// for floats), and none is aligned to more than 16.
+macro_rules! pod {
+    ($($t:ty)*) => {$(unsafe impl sealed::Pod for $t {})*};
+}
+pod!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64);
+// SAFETY: `Complex<T>` is `#[repr(C)]` of two `T`s: no padding between
+// equal fields, every pair of floats a value, zero bytes 0 + 0i.
+unsafe impl sealed::Pod for Complex<f32> {}
+// SAFETY: as for `Complex<f32>`.
+unsafe impl sealed::Pod for Complex<f64> {}
+
+macro_rules! int_scalar {
+    ($($t:ty)*) => {$(
+        impl Scalar for $t {
+            #[inline(always)]
+            fn zero() -> Self { 0 }
+            #[inline(always)]
+            fn one() -> Self { 1 }
+            #[inline(always)]
+            fn add(self, rhs: Self) -> Self { self.wrapping_add(rhs) }
+            #[inline(always)]
+            fn mul(self, rhs: Self) -> Self { self.wrapping_mul(rhs) }
+        }
+    )*};
+}
+
+int_scalar!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize);
+
+macro_rules! float_scalar {
+    ($($t:ty)*) => {$(
+        impl Scalar for $t {
+            #[inline(always)]
+            fn zero() -> Self { 0.0 }
+            #[inline(always)]
+            fn one() -> Self { 1.0 }
+            #[inline(always)]
+            fn add(self, rhs: Self) -> Self { self + rhs }
+            #[inline(always)]
+            fn mul(self, rhs: Self) -> Self { self * rhs }
+            #[inline(always)]
+            fn fused_add(self, a: Self, b: Self) -> Self { a.mul_add(b, self) }
+        }
+
+        impl Scalar for Complex<$t> {
+            #[inline(always)]
+            fn zero() -> Self { Complex::new(0.0, 0.0) }
+            #[inline(always)]
+            fn one() -> Self { Complex::new(1.0, 0.0) }
+            #[inline(always)]
+            fn add(self, rhs: Self) -> Self { self + rhs }
+            #[inline(always)]
+            fn mul(self, rhs: Self) -> Self { self * rhs }
+        }
+    )*};
+}
+
+float_scalar!(f32 f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_wrap() {
+        assert_eq!(Scalar::add(i8::MAX, 1), i8::MIN);
+        assert_eq!(Scalar::mul(200u8, 2), 144);
+    }
+
+    #[test]
+    fn fused_add_is_a_multiply_add() {
+        assert_eq!(Scalar::fused_add(250u8, 3, 2), 0); // 256 wraps
+        let i = Complex::new(0.0f64, 1.0);
+        assert_eq!(Scalar::fused_add(i, i, i), Complex::new(-1.0, 1.0));
+    }
+
+    /// Miri perturbs `mul_add`'s last bits on purpose (it does not model the
+    /// single rounding), so the float cases run natively only.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn fused_add_rounds_once_for_floats() {
+        assert_eq!(Scalar::fused_add(1.5f64, 2.0, 3.0), 7.5);
+        assert_eq!(Scalar::fused_add(1.0f32, -2.0, 4.0), -7.0);
+        // (1 + 2^-30)² - 1 keeps the 2^-60 a separate multiply would lose.
+        let x = 1.0 + 2f64.powi(-30);
+        assert_eq!(
+            Scalar::fused_add(-1.0, x, x),
+            2f64.powi(-29) + 2f64.powi(-60)
+        );
+    }
+
+    #[test]
+    fn complex_is_not_conjugated() {
+        let i = Complex::new(0.0f64, 1.0);
+        assert_eq!(Scalar::mul(i, i), Complex::new(-1.0, 0.0));
+    }
+}

@@ -1,0 +1,153 @@
+//! Which kernel computes a contraction, and the route to the instance of
+//! that choice prebuilt for the element type.
+
+use super::{gemm, nest};
+use crate::axes::Axis;
+use crate::element::Scalar;
+use crate::limits::MAX_AXES;
+
+/// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`.
+///
+/// `ptrs[k]` is operand `k`'s element at index zero, `out` the output's.
+///
+/// # Safety
+/// For every index within the axes' sizes, `ptrs[k]` offset by
+/// `Σ index · strides[k]` must be a valid, initialized element for reads, and
+/// `out` offset by `Σ index · out` valid for writes, distinct for distinct
+/// output indices and not overlapping any operand. `call::resolve` builds
+/// such axes from live views; the output is a unique borrow.
+///
+/// On return every output element has been written (an empty sum as
+/// zero): a new result may be allocated uninitialized for it.
+pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
+    axes: &mut [Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
+    // One and two operands (every pairwise step among them) run in the
+    // dispatch this crate prebuilt for `T`: a caller's crate then compiles
+    // none of the kernels again, for any call.
+    let axes: *mut [Axis<K>] = axes;
+    // SAFETY (each arm): `K` is the arm's number, so `Axis<K>` is that very
+    // type and `[*const T; K]` holds exactly its pointers; the rest is the
+    // caller's promise.
+    // (Constant conditions, `const`, so that only the branch taken is
+    // instantiated.)
+    unsafe {
+        if const { K == 1 } {
+            T::dispatch1(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out)
+        } else if const { K == 2 } {
+            T::dispatch2(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[1]], out)
+        } else {
+            dispatch(&mut *axes, ptrs, out)
+        }
+    }
+}
+
+/// Picks the kernel for a contraction and runs it: nothing to read when an
+/// axis is empty, else the loop axes ordered and merged ([`nest::arrange`]),
+/// a GEMM kernel when the contraction is GEMM-shaped and large enough
+/// ([`gemm::try_contract`]), the loop nest otherwise.
+///
+/// Built in the crate that instantiates it: for one and two operands of
+/// most element types this crate, once per type
+/// ([`Prebuilt`](crate::element::Prebuilt)); otherwise the caller's.
+///
+/// # Safety
+/// As [`contract`].
+pub(crate) unsafe fn dispatch<T: Scalar, const K: usize>(
+    axes: &mut [Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
+    assert!(K >= 1, "an einsum has at least one operand");
+    assert!(axes.len() <= MAX_AXES, "einsum: at most MAX_AXES loop axes");
+    if axes.iter().any(|a| a.size == 0) {
+        if axes.iter().any(|a| a.size == 0 && !a.summed) {
+            return; // the output is empty
+        }
+        // A sum over an empty range is zero.
+        let outputs = nest::mask(axes, |_, a| !a.summed);
+        // SAFETY: the output points are valid for writes (caller).
+        unsafe {
+            nest::walk_masked(axes, outputs, ptrs, out, &mut |_, o: *mut T| {
+                o.write(T::zero())
+            })
+        };
+        return;
+    }
+    let n = nest::arrange(axes);
+    let axes = &axes[..n];
+    if const { K == 2 } {
+        // SAFETY: the same axes, pointers and promise as this call's (caller).
+        if unsafe { gemm::try_contract(axes, ptrs[0], ptrs[K - 1], out) } {
+            return;
+        }
+    }
+    // SAFETY: this call's promise (caller), over the same points reordered.
+    unsafe { nest::contract_nest(axes, ptrs, out) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::axes::test_axis as axis;
+
+    #[test]
+    fn matmul_through_each_nest_shape() {
+        // a: 2x3, b: 3x2, both C order; out 2x2.
+        let a = [1i64, 2, 3, 4, 5, 6];
+        let b = [7i64, 8, 9, 10, 11, 12];
+        let expect = [58i64, 64, 139, 154];
+        let i = axis(2, [3, 0], 2);
+        let j = axis(3, [1, 2], 0);
+        let k = axis(2, [0, 1], 1);
+        for axes in [[i, j, k], [i, k, j], [k, j, i]] {
+            let mut out = [-1i64; 4];
+            // SAFETY: every index stays inside the 6-element inputs and the
+            // 4-element output.
+            unsafe { contract(&mut { axes }, [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
+            assert_eq!(out, expect);
+        }
+        // Reduce shape: make j the smallest stride.
+        let j_inner = Axis {
+            strides: [1, 0],
+            ..j
+        };
+        let i2 = Axis { out: 1, ..i };
+        let mut out = [-1i64; 2];
+        // SAFETY: as above; b is read at index 0 only.
+        unsafe {
+            contract(
+                &mut [i2, j_inner],
+                [a.as_ptr(), b.as_ptr()],
+                out.as_mut_ptr(),
+            )
+        };
+        assert_eq!(out, [6 * 7, 15 * 7]);
+    }
+
+    #[test]
+    fn empty_sum_is_zero_and_empty_output_is_untouched() {
+        let a = [1.0f64];
+        let mut out = [5.0f64; 2];
+        let mut axes = [
+            Axis {
+                size: 2,
+                strides: [0],
+                out: 1,
+                summed: false,
+            },
+            Axis {
+                size: 0,
+                strides: [1],
+                out: 0,
+                summed: true,
+            },
+        ];
+        // SAFETY: the empty axis means no input element is read.
+        unsafe { contract(&mut axes, [a.as_ptr()], out.as_mut_ptr()) };
+        assert_eq!(out, [0.0, 0.0]);
+    }
+}

@@ -1,0 +1,100 @@
+//! The instruction sets the hot kernels are built for, the one this CPU
+//! runs, and [`multiversion!`], which builds a kernel body for each.
+
+//! Kernels: the code that reads operands and writes results, once every shape
+//! has been checked.
+
+/// Defines `unsafe fn $name`, which runs `$body` (an `#[inline(always)]`
+/// function of the same signature and safety contract, plus a last const
+/// parameter `B: u8`, one of [`BASELINE`], [`AVX2`] and [`AVX512`]) built
+/// for AVX-512, for AVX2 or for the build's own target, whichever this CPU
+/// runs ([`isa`]): one `#[target_feature]` wrapper per instruction set, as
+/// matrixmultiply does, written once here.
+///
+/// Each build is then its own instance of the body, with its own copies of
+/// the closures inside, which the compiler inlines into that build and
+/// compiles with its registers. One shared closure, called from three
+/// builds, would stay out of line, in baseline code.
+macro_rules! multiversion {
+    (
+        $(#[$meta:meta])*
+        $vis:vis unsafe fn $name:ident<$($g:ident: $bound:path),* $(; const $c:ident: $ct:ty)?>(
+            $($arg:ident: $ty:ty),* $(,)?
+        ) => $body:ident;
+    ) => {
+        $(#[$meta])*
+        $vis unsafe fn $name<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
+            #[cfg(all(target_arch = "x86_64", not(miri)))]
+            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+            unsafe fn avx512<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
+                // SAFETY: the caller's promise.
+                unsafe { $body::<$($g,)* $($c,)? { $crate::kernel::isa::AVX512 }>($($arg),*) }
+            }
+            #[cfg(all(target_arch = "x86_64", not(miri)))]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
+                // SAFETY: the caller's promise.
+                unsafe { $body::<$($g,)* $($c,)? { $crate::kernel::isa::AVX2 }>($($arg),*) }
+            }
+            match $crate::kernel::isa::isa() {
+                // SAFETY: `isa` found the CPU has these features; the
+                // caller's promise is passed on.
+                #[cfg(all(target_arch = "x86_64", not(miri)))]
+                $crate::kernel::isa::Isa::Avx512 => unsafe { avx512::<$($g,)* $($c)?>($($arg),*) },
+                // SAFETY: as above.
+                #[cfg(all(target_arch = "x86_64", not(miri)))]
+                $crate::kernel::isa::Isa::Avx2 => unsafe { avx2::<$($g,)* $($c)?>($($arg),*) },
+                // SAFETY: the caller's promise.
+                _ => unsafe { $body::<$($g,)* $($c,)? { $crate::kernel::isa::BASELINE }>($($arg),*) },
+            }
+        }
+    };
+}
+
+/// The build for the target's own baseline: other machines, and Miri.
+pub(crate) const BASELINE: u8 = 0;
+/// The AVX2 build, with FMA.
+pub(crate) const AVX2: u8 = 1;
+/// The AVX-512 build (F, DQ, VL and BW; FMA included).
+pub(crate) const AVX512: u8 = 2;
+
+/// Whether build `b` fuses multiply-adds: the baseline has no FMA
+/// instruction, where a fused multiply-add is a slow library call.
+#[inline(always)]
+pub(crate) const fn fuses(b: u8) -> bool {
+    b != BASELINE
+}
+
+/// The instruction sets the hot kernels are also built for, each behind a
+/// `#[target_feature]` wrapper around an `#[inline(always)]` body, as
+/// matrixmultiply does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Under Miri and off x86-64 only the baseline is ever picked.
+#[cfg_attr(any(miri, not(target_arch = "x86_64")), allow(dead_code))]
+pub(crate) enum Isa {
+    /// AVX-512 F, DQ, VL and BW.
+    Avx512,
+    /// AVX2 with FMA.
+    Avx2,
+    /// The build's own target, and everything under Miri.
+    Baseline,
+}
+
+/// The widest of [`Isa`] this CPU runs (detected once, then cached by std).
+#[inline]
+pub(crate) fn isa() -> Isa {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512bw")
+        {
+            return Isa::Avx512;
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Baseline
+}

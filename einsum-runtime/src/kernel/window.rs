@@ -1,0 +1,409 @@
+//! The window kernel: a GEMM whose rows of A are a few elements apart and
+//! overlap, as a convolution's windows are, with a few output columns.
+
+use super::isa;
+use super::matrix::{Dim, Matrix, MAX_GEMM_AXES};
+use super::pool::{for_each_task, pool_threads, SendPtr};
+use super::scratch::with_scratch;
+use crate::element::Scalar;
+use crate::trace::{mark, KernelPath};
+
+/// Rows of C the window kernel computes at a time (two AVX-512 vectors of
+/// f64).
+const WINDOW_ROWS: usize = 16;
+/// The widest N the window kernel takes.
+const WINDOW_MAX_N: usize = 8;
+/// The largest row step of A (in elements) the window kernel takes.
+const WINDOW_MAX_STEP: isize = 16;
+/// Elements of the window kernel's phase buffer (64 KiB of f64).
+const WINDOW_PHASES: usize = 8192;
+/// Elements of the window kernel's copy of B.
+const WINDOW_B: usize = 2048;
+/// The most K blocks whose phases the window kernel keeps.
+const WINDOW_MAX_SLOTS: usize = 64;
+
+/// A task's phase buffer (the thread's scratch memory), with the K blocks it
+/// holds: each slot's first A address and row count, or `None`.
+struct Phases<'a, T> {
+    buf: &'a mut [T],
+    tags: [Option<(usize, usize)>; WINDOW_MAX_SLOTS],
+    /// The next slot to reuse.
+    next: usize,
+}
+
+/// The window kernel's plan for one call: `C[m, n] ← Σ_k A[m, k] · B[k, n]`
+/// at every outer point, where A's rows are `step` elements apart (`step`
+/// small), each K block of A is a contiguous run, and N is at most
+/// [`WINDOW_MAX_N`].
+///
+/// Row `m` of a K block reads `A[base + step · m + kk]` for `kk < run`. Split
+/// into `step` phases, `P[p][t] = A[base + step · t + p]`, that is
+/// `P[kk % step][m + kk / step]`: for a fixed `kk`, consecutive rows are
+/// consecutive elements of one phase. So each K step is one contiguous load
+/// of 16 rows and one multiply-add per column of B, and the phases, built
+/// once per point and K block, are about as many elements as the rows of A
+/// they cover (a convolution's windows overlap, so that is less than the
+/// rows × K a packed copy would take).
+pub(super) struct WindowGemm<T> {
+    outer: [Dim; MAX_GEMM_AXES],
+    n_outer: usize,
+    /// Offset of each K block's first element in A, from a point's first.
+    a_base: [isize; WINDOW_MAX_SLOTS],
+    kpoints: usize,
+    /// The contiguous K run.
+    run: usize,
+    /// A's row step.
+    step: usize,
+    m: usize,
+    /// C's row step.
+    cm: isize,
+    n: usize,
+    /// C's column step.
+    cn: isize,
+    /// Rows per chunk of the phase buffer (a multiple of WINDOW_ROWS).
+    chunk: usize,
+    /// Elements of one K block's phases (for a whole chunk), and how many
+    /// fit in the buffer: at least `kpoints`, twice that when they fit, so
+    /// that the next point finds the blocks it shares with this one (a
+    /// convolution's window rows overlap) already built.
+    slot: usize,
+    slots: usize,
+    /// B as a contiguous `K × N` (row `kp · run + kk`).
+    b: [T; WINDOW_B],
+    a: SendPtr<*const T>,
+    c: SendPtr<*mut T>,
+}
+
+// SAFETY: a `WindowGemm` only carries the call's read-only operand pointers and
+// its output pointer across the pool threads of one call, which write
+// disjoint output points (as `SendPtr`).
+unsafe impl<T: Sync> Sync for WindowGemm<T> {}
+
+impl<T: Scalar> WindowGemm<T> {
+    /// The plan, if the window kernel takes this GEMM.
+    pub(super) fn new(matrix: &Matrix, a: *const T, b: *const T, c: *mut T) -> Option<Self> {
+        let (outer, k_outer) = (matrix.outer(), matrix.k_outer());
+        let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
+        let kpoints: usize = k_outer.iter().map(|d| d.size).product();
+        let k = kpoints.checked_mul(dk.size)?;
+        let fits = dk.a == 1
+            && (1..=WINDOW_MAX_STEP).contains(&dm.a)
+            && dn.size <= WINDOW_MAX_N
+            && k.checked_mul(dn.size)? <= WINDOW_B
+            // B is read once for all points: it may not step along them.
+            && outer.iter().all(|d| d.b == 0)
+            && outer.len() <= MAX_GEMM_AXES;
+        if !fits {
+            return None;
+        }
+        let step = dm.a as usize;
+        // Phase length per K block for `chunk` rows: chunk + run / step.
+        let extra = dk.size.div_ceil(step);
+        let rows_for = |slots: usize| {
+            (WINDOW_PHASES / (slots * step)).saturating_sub(extra) / WINDOW_ROWS * WINDOW_ROWS
+        };
+        let want = dm.size.next_multiple_of(WINDOW_ROWS);
+        let slots = if rows_for(2 * kpoints) >= want.min(4 * WINDOW_ROWS) {
+            2 * kpoints
+        } else {
+            kpoints
+        };
+        let rows = rows_for(slots).min(want);
+        // `kpoints <= slots`: every K block has a slot and a base.
+        if rows == 0 || slots > WINDOW_MAX_SLOTS {
+            return None;
+        }
+        let mut plan = WindowGemm {
+            outer: [Dim::UNIT; MAX_GEMM_AXES],
+            n_outer: outer.len(),
+            a_base: [0; WINDOW_MAX_SLOTS],
+            kpoints,
+            run: dk.size,
+            step,
+            m: dm.size,
+            cm: dm.c,
+            n: dn.size,
+            cn: dn.c,
+            chunk: rows,
+            slot: step * (rows + extra),
+            slots,
+            b: [T::zero(); WINDOW_B],
+            a: SendPtr(a),
+            c: SendPtr(c),
+        };
+        plan.outer[..outer.len()].copy_from_slice(outer);
+        for kp in 0..kpoints {
+            let (mut off_a, mut off_b, mut rem) = (0isize, 0isize, kp);
+            for d in k_outer.iter().rev() {
+                let i = (rem % d.size) as isize;
+                rem /= d.size;
+                off_a = off_a.wrapping_add(i.wrapping_mul(d.a));
+                off_b = off_b.wrapping_add(i.wrapping_mul(d.b));
+            }
+            plan.a_base[kp] = off_a;
+            for kk in 0..dk.size {
+                let row = off_b.wrapping_add((kk as isize).wrapping_mul(dk.b));
+                for j in 0..dn.size {
+                    let at = row.wrapping_add((j as isize).wrapping_mul(dn.b));
+                    // SAFETY: B[k, j] for a K index and a column of this
+                    // call, the same at every outer point (checked above);
+                    // valid for reads by `gemm::try_contract`'s promise.
+                    plan.b[(kp * dk.size + kk) * dn.size + j] = unsafe { *b.wrapping_offset(at) };
+                }
+            }
+        }
+        Some(plan)
+    }
+
+    /// Computes every outer point, spread over the pool when `parallel`.
+    ///
+    /// # Safety
+    /// As `gemm::try_contract`, for the call this plan was made from.
+    pub(super) unsafe fn compute(&self, parallel: bool) {
+        let points: usize = self.outer[..self.n_outer].iter().map(|d| d.size).product();
+        let one = |phases: &mut Phases<'_, T>, point: usize| {
+            // SAFETY: a point of this call (caller); the buffer is this
+            // task's own.
+            unsafe {
+                match self.n {
+                    1 => window_point::<T, 1>(self, phases, point),
+                    2 => window_point::<T, 2>(self, phases, point),
+                    3 => window_point::<T, 3>(self, phases, point),
+                    4 => window_point::<T, 4>(self, phases, point),
+                    5 => window_point::<T, 5>(self, phases, point),
+                    6 => window_point::<T, 6>(self, phases, point),
+                    7 => window_point::<T, 7>(self, phases, point),
+                    _ => window_point::<T, 8>(self, phases, point),
+                }
+            }
+        };
+        // Consecutive points share window rows: each task takes a run of
+        // them, with one phase buffer (its thread's scratch) whose blocks
+        // carry over from point to point.
+        let tasks = if parallel { 4 * pool_threads() } else { 1 }.min(points);
+        let task = |t: usize| {
+            with_scratch::<T, _>(WINDOW_PHASES, |buf| {
+                let mut phases = Phases {
+                    buf,
+                    tags: [None; WINDOW_MAX_SLOTS],
+                    next: 0,
+                };
+                for p in points * t / tasks..points * (t + 1) / tasks {
+                    one(&mut phases, p);
+                }
+            })
+        };
+        mark(KernelPath::Window);
+        if tasks > 1 {
+            mark(KernelPath::WindowSplit);
+            for_each_task(tasks, &task);
+        } else {
+            (0..tasks).for_each(task);
+        }
+    }
+}
+
+multiversion! {
+/// One outer point of a [`WindowGemm`] plan, `N` columns.
+///
+/// # Safety
+/// As [`WindowGemm::compute`], for this point; `N` is the plan's column count.
+unsafe fn window_point<T: Scalar; const N: usize>(
+    plan: &WindowGemm<T>,
+    phases: &mut Phases<'_, T>,
+    point: usize,
+) => window_point_body;
+}
+
+/// The body of [`window_point`], inlined into each instruction-set build.
+///
+/// # Safety
+/// As [`window_point`].
+#[inline(always)]
+unsafe fn window_point_body<T: Scalar, const N: usize, const B: u8>(
+    plan: &WindowGemm<T>,
+    phases: &mut Phases<'_, T>,
+    point: usize,
+) {
+    let (mut pa, mut pc) = (plan.a.get(), plan.c.get());
+    let mut rem = point;
+    for d in plan.outer[..plan.n_outer].iter().rev() {
+        let i = (rem % d.size) as isize;
+        rem /= d.size;
+        pa = pa.wrapping_offset(i * d.a);
+        pc = pc.wrapping_offset(i * d.c);
+    }
+    let (step, run, kpoints) = (plan.step, plan.run, plan.kpoints);
+    for m0 in (0..plan.m).step_by(plan.chunk) {
+        let rows = plan.chunk.min(plan.m - m0);
+        let blocks = rows.div_ceil(WINDOW_ROWS);
+        let len = blocks * WINDOW_ROWS + run.div_ceil(step);
+        // The phases of each K block: P[kp][p][t] = A[row m0 + t, p] read
+        // as `base + step · (m0 + t) + p`, where that is an element of a
+        // valid row and run (t - kk / step < rows for some kk ≡ p); zero
+        // elsewhere (the rows past the last, never stored).
+        // Each K block's slot: kept from an earlier point when it read the
+        // same rows of A (same first address, same row count), else built
+        // in a slot this point does not use.
+        // `kpoints <= slots <= WINDOW_MAX_SLOTS` (`WindowGemm::new`).
+        let mut slot_of = [0usize; WINDOW_MAX_SLOTS];
+        let mut pinned = [false; WINDOW_MAX_SLOTS];
+        for (slot, &off) in slot_of[..kpoints].iter_mut().zip(&plan.a_base) {
+            let base = pa
+                .wrapping_offset(off)
+                .wrapping_offset((m0 as isize).wrapping_mul(step as isize));
+            let tag = Some((base as usize, rows));
+            if let Some(hit) = (0..plan.slots).find(|&i| phases.tags[i] == tag && !pinned[i]) {
+                *slot = hit;
+                pinned[hit] = true;
+                continue;
+            }
+            let mut victim = phases.next;
+            while pinned[victim] {
+                victim = (victim + 1) % plan.slots;
+            }
+            phases.next = (victim + 1) % plan.slots;
+            phases.tags[victim] = tag;
+            pinned[victim] = true;
+            *slot = victim;
+            let block = &mut phases.buf[victim * plan.slot..][..step * len];
+            // SAFETY: the phases' valid elements, as `deinterleave` says.
+            unsafe {
+                match step {
+                    1 => deinterleave::<T, 1>(block, base, rows, run, len),
+                    2 => deinterleave::<T, 2>(block, base, rows, run, len),
+                    3 => deinterleave::<T, 3>(block, base, rows, run, len),
+                    4 => deinterleave::<T, 4>(block, base, rows, run, len),
+                    6 => deinterleave::<T, 6>(block, base, rows, run, len),
+                    8 => deinterleave::<T, 8>(block, base, rows, run, len),
+                    // Other steps, one element at a time.
+                    _ => deinterleave_from(block, base, step, rows, run, len, 0),
+                }
+            }
+        }
+        // Where K offset kk of K block kp starts in the phases, for the
+        // block of rows at 0: phase kk % step, element kk / step, of the
+        // block's slot. One table for the chunk, so that the loop below, one
+        // pass over every K offset, divides nothing.
+        let ks = kpoints * run;
+        let mut start = [0u32; WINDOW_B];
+        for (kb, s) in start[..ks].iter_mut().enumerate() {
+            let (kp, kk) = (kb / run, kb % run);
+            // At most `slots · slot <= WINDOW_PHASES` (`WindowGemm::new`).
+            *s = (slot_of[kp] * plan.slot + (kk % step) * len + kk / step) as u32;
+        }
+        for blk in 0..blocks {
+            let r0 = blk * WINDOW_ROWS;
+            let mut acc = [[T::zero(); WINDOW_ROWS]; N];
+            for (kb, &s) in start[..ks].iter().enumerate() {
+                {
+                    let at = s as usize + r0;
+                    let v: &[T; WINDOW_ROWS] = phases.buf[at..at + WINDOW_ROWS]
+                        .try_into()
+                        .expect("16 rows");
+                    let bk = &plan.b[kb * N..][..N];
+                    for (acc, &bv) in acc.iter_mut().zip(bk) {
+                        for (x, &a) in acc.iter_mut().zip(v) {
+                            // Fused in the builds with FMA (as `gemm`'s
+                            // kernels are); the baseline has none.
+                            *x = if isa::fuses(B) {
+                                x.fused_add(a, bv)
+                            } else {
+                                x.add(a.mul(bv))
+                            };
+                        }
+                    }
+                }
+            }
+            for r in 0..WINDOW_ROWS.min(rows - r0) {
+                let row = pc.wrapping_offset(((m0 + r0 + r) as isize).wrapping_mul(plan.cm));
+                for (j, acc) in acc.iter().enumerate() {
+                    // SAFETY: C[m, j] of this point, a valid row and column,
+                    // written by no other point (caller).
+                    unsafe {
+                        row.wrapping_offset((j as isize).wrapping_mul(plan.cn))
+                            .write(acc[r])
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The `S` phases of a K block, `block[p · len + t] = base[S · t + p]`,
+/// where that is an element some valid row reads (`t < reach(p)`, below),
+/// and zero up to `len`.
+///
+/// # Safety
+/// `base[S · r + kk]` must be valid for reads for every `r < rows`,
+/// `kk < run`; `block` holds `S · len` elements, `len >= rows + run / S`.
+#[inline(always)]
+unsafe fn deinterleave<T: Scalar, const S: usize>(
+    block: &mut [T],
+    base: *const T,
+    rows: usize,
+    run: usize,
+    len: usize,
+) {
+    // Phase p is read up to t = rows - 1 + (run - 1 - p) / S. Elements of
+    // whole groups t < rows + (run - S) / S are valid in every phase: read
+    // them S at a time from one contiguous run of A, as the compiler likes.
+    let whole = if run >= S { rows + (run - S) / S } else { 0 };
+    let (phases, _) = block.split_at_mut(S * len);
+    // Eight groups at a time: 8·S contiguous elements in, one run of eight
+    // out per phase, which the compiler does with vector shuffles.
+    let eights = whole / 8 * 8;
+    for t0 in (0..eights).step_by(8) {
+        // SAFETY: 8·S consecutive elements from S · t0, all in whole groups
+        // (t0 + 7 < whole) (caller); `[[T; S]; 8]` has `T`'s alignment.
+        let groups: [[T; S]; 8] = unsafe { base.wrapping_add(S * t0).cast::<[[T; S]; 8]>().read() };
+        for p in 0..S {
+            let run: [T; 8] = groups.map(|g| g[p]);
+            phases[p * len + t0..][..8].copy_from_slice(&run);
+        }
+    }
+    for t in eights..whole {
+        // SAFETY: S consecutive elements from S · t, each at an offset
+        // S · r + kk with r < rows, kk < run (t ≤ rows - 1 + (run - S) / S)
+        // (caller).
+        let group: [T; S] = unsafe { base.wrapping_add(S * t).cast::<[T; S]>().read() };
+        for (p, &x) in group.iter().enumerate() {
+            phases[p * len + t] = x;
+        }
+    }
+    // SAFETY: the same block and elements (caller), from `whole` on.
+    unsafe { deinterleave_from(phases, base, S, rows, run, len, whole) };
+}
+
+/// The phases' elements from `t = from` on, one at a time: read where some
+/// valid row reads them, zero elsewhere.
+///
+/// # Safety
+/// As [`deinterleave`], with `S = step`.
+#[inline(always)]
+unsafe fn deinterleave_from<T: Scalar>(
+    block: &mut [T],
+    base: *const T,
+    step: usize,
+    rows: usize,
+    run: usize,
+    len: usize,
+    from: usize,
+) {
+    for p in 0..step {
+        // Phase p is read up to t = rows - 1 + (run - 1 - p) / step.
+        let reach = if p < run {
+            rows + (run - 1 - p) / step
+        } else {
+            0
+        };
+        for t in from..len {
+            block[p * len + t] = if t < reach {
+                // SAFETY: t = r + j, r < rows, p + step · j < run (caller).
+                unsafe { *base.wrapping_add(step * t + p) }
+            } else {
+                T::zero()
+            };
+        }
+    }
+}
