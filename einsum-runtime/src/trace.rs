@@ -11,7 +11,7 @@
 //! macro writes at the call site mark nothing: a call that ran only those
 //! leaves the set empty.
 
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 use core::cell::Cell;
 
 /// A kernel path (one bit of a [`KernelPaths`] set).
@@ -47,11 +47,11 @@ pub enum KernelPath {
 }
 
 /// A set of [`KernelPath`]s.
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelPaths(u32);
 
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 impl KernelPaths {
     /// Whether `p` is in the set.
     pub fn has(self, p: KernelPath) -> bool {
@@ -59,7 +59,7 @@ impl KernelPaths {
     }
 }
 
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 thread_local! {
     static TRACE: Cell<u32> = const { Cell::new(0) };
 }
@@ -67,15 +67,15 @@ thread_local! {
 /// Records that this call takes `p`.
 #[inline]
 pub(crate) fn mark(p: KernelPath) {
-    #[cfg(any(test, feature = "test-hooks"))]
+    #[cfg(feature = "test-hooks")]
     TRACE.with(|t| t.set(t.get() | 1 << p as u8));
-    #[cfg(not(any(test, feature = "test-hooks")))]
+    #[cfg(not(feature = "test-hooks"))]
     let _ = p;
 }
 
 /// Runs `f` and returns what it returned with the kernel paths its calls on
 /// this thread took.
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 pub fn traced<R>(f: impl FnOnce() -> R) -> (R, KernelPaths) {
     let before = TRACE.with(|t| t.replace(0));
     let r = f();

@@ -2,7 +2,7 @@
 //! feature) a way for tests to move them so that every kernel runs on
 //! small shapes.
 
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 use core::cell::Cell;
 
 /// When each kernel takes over. The defaults were measured on the benches;
@@ -39,7 +39,7 @@ impl Thresholds {
         rows_min_len: 8,
     };
 
-    #[cfg(any(test, feature = "test-hooks"))]
+    #[cfg(feature = "test-hooks")]
     /// Every run-time kernel as eager as it can be: GEMM for every
     /// GEMM-shaped contraction, threads for all work, tiles for every
     /// transposition, and never the call site's own loops or row kernels.
@@ -53,13 +53,13 @@ impl Thresholds {
     };
 }
 
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 thread_local! {
     static CURRENT: Cell<Thresholds> = const { Cell::new(Thresholds::DEFAULT) };
 }
 
 /// The thresholds in force on this thread.
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 #[inline]
 pub(crate) fn current() -> Thresholds {
     CURRENT.with(Cell::get)
@@ -67,7 +67,7 @@ pub(crate) fn current() -> Thresholds {
 
 /// The thresholds in force: without the test hooks, the defaults, a
 /// constant the compiler folds into each comparison.
-#[cfg(not(any(test, feature = "test-hooks")))]
+#[cfg(not(feature = "test-hooks"))]
 #[inline(always)]
 pub(crate) fn current() -> Thresholds {
     Thresholds::DEFAULT
@@ -75,7 +75,7 @@ pub(crate) fn current() -> Thresholds {
 
 /// Runs `f` with the thresholds `t` on this thread (calls made from `f` on
 /// this thread decide by them), then restores the previous ones.
-#[cfg(any(test, feature = "test-hooks"))]
+#[cfg(feature = "test-hooks")]
 pub fn with_thresholds<R>(t: Thresholds, f: impl FnOnce() -> R) -> R {
     struct Restore(Thresholds);
     impl Drop for Restore {

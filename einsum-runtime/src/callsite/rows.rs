@@ -214,7 +214,7 @@ unsafe impl<T: Send, const R: usize> Sync for Shared<'_, T, R> {}
 /// Runs `kernel` into `out`: on one thread, or split along the first axis
 /// into parts for the pool when the work (the product of the label sizes)
 /// is large enough.
-fn run<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usize>(
+fn write_rows<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const L: usize>(
     kernel: &K,
     out: &mut ArrayRef<T, D>,
     sizes: [usize; L],
@@ -268,7 +268,7 @@ pub fn run_rows_new<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize,
     // memory: whether the emitted loops write every element is the macro's
     // business, not something this function can check.
     let mut out = alloc::zeroed::<T, D>(&shape)?;
-    run(kernel, &mut out, sizes)?;
+    write_rows(kernel, &mut out, sizes)?;
     Some(out)
 }
 
@@ -291,5 +291,5 @@ pub fn run_rows_into<
     if out.shape() != shape {
         return None;
     }
-    run(kernel, out, sizes)
+    write_rows(kernel, out, sizes)
 }

@@ -3,7 +3,7 @@
 //!
 //! - [`dispatch`](mod@dispatch): which kernel takes a contraction;
 //! - [`nest`]: the general strided loop nest, and [`inner`], its innermost
-//!   runs (sums, stores, tiled transposition);
+//!   runs (sums, stores), and [`transpose`], tile by tile;
 //! - [`matrix`]: a two-operand contraction read as GEMM, and [`gemm`],
 //!   which GEMM kernel takes it: the `gemm` crate, [`window`] (rows of A
 //!   that overlap, as a convolution's windows do), [`skinny`] and
@@ -24,6 +24,7 @@ mod scratch;
 mod skinny;
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 mod skinny512;
+mod transpose;
 mod window;
 
 pub(crate) use dispatch::{contract, dispatch};

@@ -16,6 +16,7 @@
 use super::inner::{self, product};
 use super::isa::BASELINE;
 use super::pool::{for_each_task, pool_threads, SendPtr};
+use super::transpose;
 use crate::axes::Axis;
 use crate::element::{Scalar, NEST_PER_ISA_OPERANDS};
 use crate::limits::MAX_AXES;
@@ -91,7 +92,7 @@ pub(super) fn mask<const K: usize>(
 /// An axis of `rest` that, with the inner axis, makes a transposition: one
 /// of the two is the output's contiguous axis but steps through an input far
 /// apart, the other the inputs' contiguous axis but the output's far one.
-/// [`inner::store_tiled`] does such a plane tile by tile.
+/// [`transpose::store_tiled`] does such a plane tile by tile.
 fn transposing_axis<const K: usize>(rest: &[Axis<K>], inner: &Axis<K>) -> Option<usize> {
     let tile = tuning::current().transpose_min_len;
     let out_fast = |a: &Axis<K>| {
@@ -332,7 +333,7 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
             // SAFETY: as above (caller): the tiles cover the same points.
             unsafe {
                 walk_masked(rest, outer, ptrs, out, &mut |p, o| {
-                    inner::store_tiled(p, o, inner, x)
+                    transpose::store_tiled(p, o, inner, x)
                 })
             };
             return;
