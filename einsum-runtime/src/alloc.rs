@@ -88,8 +88,7 @@ pub(crate) fn zeroed<T: Scalar, D: Dimension>(shape: &[usize]) -> Option<Array<T
         // SAFETY: `ptr` is not null (checked) and was allocated by the
         // global allocator with the layout of `n` elements of `T`, the one a
         // `Vec<T>` of capacity `n` has; its `n` elements are zero bytes,
-        // which is `T::zero()` for every `Scalar` (a sealed trait: the
-        // primitive integers, `f32`, `f64` and complex numbers of those).
+        // which `Pod` (a bound of `Scalar`) says is `T::zero()`.
         unsafe { Vec::from_raw_parts(ptr, n, n) }
     };
     // SAFETY: `n` elements, the product of `shape`, whose bytes fit `isize`
