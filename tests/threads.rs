@@ -1,4 +1,4 @@
-//! Concurrent calls: the same call sites (their plan caches included) from
+//! Concurrent calls: the same call sites (their order caches included) from
 //! many threads at once with different shapes, and calls from inside a
 //! caller's own rayon pool. Every result is checked against a plain loop.
 //!

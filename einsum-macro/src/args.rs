@@ -21,6 +21,16 @@ pub struct Binding {
     pub value: TokenStream,
 }
 
+impl Binding {
+    /// The size, when written as an integer literal: the macro can unroll
+    /// only a size it reads itself; any other is known to the compiler alone.
+    pub fn literal(&self) -> Option<usize> {
+        syn::parse2::<syn::LitInt>(self.value.clone())
+            .ok()
+            .and_then(|n| n.base10_parse::<usize>().ok())
+    }
+}
+
 pub struct Args {
     /// The output expression of the `_into` forms.
     pub out: Option<Arg>,

@@ -2,10 +2,13 @@
 //! which re-exports them and provides the run-time support their expansion
 //! names.
 //!
-//! Each call goes through the same stages, one module each: `args` splits
-//! the call's arguments, `parse` reads the subscript literal, `valid`
-//! checks across terms and arguments, `plan` turns the subscripts into
-//! plain data, and `expand` emits the code.
+//! Each call goes through the same stages, in this order, one module each:
+//!
+//! - `args.rs` splits the call's arguments: subscripts, operands, sizes.
+//! - `parse.rs` reads the subscript literal by numpy's grammar.
+//! - `valid.rs` checks across terms and arguments, every mistake at once.
+//! - `plan/` decides everything the expansion holds, as plain data.
+//! - `expand/` turns the plan into tokens, or the errors into a typed stub.
 
 mod args;
 mod expand;

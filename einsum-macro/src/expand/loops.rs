@@ -1,0 +1,149 @@
+//! The call site's loops for small work, written out for this expression
+//! from the plan's [`Loops`]: a loop per label, the output's outside, a sum
+//! in a register inside, reading and writing through checked accessors
+//! (`einsum_runtime::small`).
+//!
+//! They evaluate to `Some(result)`, or `None` when the shapes are not
+//! exactly the labels' sizes (broadcasting, a mismatch: the run-time path
+//! decides, and reports) or the work is not small.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use super::names::{acc, dim_type, fixed, index, out_ref, private, size, small, view};
+use crate::plan::{Loops, Plan, Size, Value};
+
+/// The loops, trying the row kernel `rows` first when there is one; these
+/// loops run when it declines (rows too short, strides not unit).
+pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>) -> TokenStream {
+    let p = private();
+    let label = syn::Lifetime::new("'__einsum_small", Span::mixed_site());
+    let none = quote!(break #label <::core::option::Option<_>>::None);
+    let out = format_ident!("__einsum_o", span = Span::mixed_site());
+    let acc = acc();
+
+    let mut body = checked_operands(plan, loops, &none);
+    if let Some(rows) = rows {
+        let value = format_ident!("__einsum_rows_value", span = Span::mixed_site());
+        body.extend(quote! {
+            let #value = #rows;
+            if ::core::option::Option::is_some(&#value) {
+                break #label #value;
+            }
+        });
+    }
+    let sizes = (0..plan.labels.len() as u8).map(size);
+    body.extend(quote!(if !#p::small_enough([#(#sizes),*]) { #none }));
+
+    let product = plan
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, term)| {
+            let (s, idx) = (small(k), term.labels.iter().map(|&l| index(l)));
+            quote!(#s.get([#(#idx),*]))
+        })
+        .reduce(|x, y| quote!(#p::Scalar::mul(#x, #y)))
+        .expect("at least one operand");
+    let nest = |labels: &[u8], inner: TokenStream| {
+        labels.iter().rev().fold(inner, |inner, &l| {
+            let (i, n) = (index(l), size(l));
+            quote!(for #i in 0..#n { #inner })
+        })
+    };
+    let outs = &loops.output;
+    let out_shape = outs.iter().map(|&l| size(l));
+    let out_index: Vec<_> = outs.iter().map(|&l| index(l)).collect();
+    let rank = Literal::usize_unsuffixed(outs.len());
+    // The value of one output element: the product, or the sum over the
+    // summed labels of products, kept in a register.
+    let element = if loops.summed.is_empty() {
+        quote!(#product)
+    } else {
+        let sum = nest(
+            &loops.summed,
+            quote!(#acc = #p::Scalar::add(#acc, #product);),
+        );
+        quote!({
+            let mut #acc = #p::Scalar::zero();
+            #sum
+            #acc
+        })
+    };
+    match plan.value {
+        Value::Scalar => {
+            body.extend(quote!(::core::option::Option::Some(#element)));
+        }
+        Value::Array(dim) => {
+            let dim = dim_type(dim);
+            let set = nest(outs, quote!(#out.set([#(#out_index),*], #element);));
+            body.extend(quote! {
+                let ::core::option::Option::Some(mut #out) =
+                    #p::SmallOut::<_, #dim, #rank>::new([#(#out_shape),*])
+                else {
+                    #none
+                };
+                #set
+                ::core::option::Option::Some(#out.finish())
+            });
+        }
+        Value::Into => {
+            let out_ref = out_ref();
+            let set = nest(outs, quote!(#out.set([#(#out_index),*], #element);));
+            body.extend(quote! {
+                let ::core::option::Option::Some(mut #out) =
+                    #p::SmallOut::borrow(&mut *#out_ref, [#(#out_shape),*])
+                else {
+                    #none
+                };
+                #set
+                ::core::option::Option::Some(())
+            });
+        }
+        Value::Path => unreachable!("einsum_path! writes no loops"),
+    }
+    quote!(#label: { #body })
+}
+
+/// The checks both kinds of emitted loops start with: the size of every
+/// label, then every operand as [`Small`](einsum_runtime::Small), taken only
+/// if its shape is exactly its labels' sizes, with none zero. Anything else
+/// breaks out with `none`, to the run-time path, which decides and reports.
+fn checked_operands(plan: &Plan, loops: &Loops, none: &TokenStream) -> TokenStream {
+    let shape = |k: usize| format_ident!("__einsum_sh{}", k, span = Span::mixed_site());
+    let mut body = TokenStream::new();
+    // A bound label's constant is its loop bound, so the compiler sees
+    // constant trip counts (and unrolls short loops).
+    for &(l, from) in &loops.sizes {
+        if let Size::Bound(b) = from {
+            let (n, var) = (size(l), fixed(b));
+            body.extend(quote!(let #n: usize = #var;));
+        }
+    }
+    for (k, term) in plan.inputs.iter().enumerate() {
+        let (v, sh, rank) = (
+            view(k),
+            shape(k),
+            Literal::usize_unsuffixed(term.labels.len()),
+        );
+        body.extend(quote! {
+            let ::core::option::Option::Some(#sh) = #v.shape_of::<#rank>() else { #none };
+        });
+        for &(l, from) in &loops.sizes {
+            if let Size::Axis(operand, a) = from {
+                if operand == k {
+                    let (n, a) = (size(l), Literal::usize_unsuffixed(a));
+                    body.extend(quote!(let #n: usize = #sh[#a];));
+                }
+            }
+        }
+    }
+    for (k, term) in plan.inputs.iter().enumerate() {
+        let (v, s) = (view(k), small(k));
+        let sizes = term.labels.iter().map(|&l| size(l));
+        body.extend(quote! {
+            let ::core::option::Option::Some(#s) = #v.small([#(#sizes),*]) else { #none };
+        });
+    }
+    body
+}
