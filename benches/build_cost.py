@@ -3,11 +3,12 @@
 
     python3 benches/build_cost.py            # 3 runs of each build, medians
     python3 benches/build_cost.py --quick    # 1 run of each, to try it out
+    python3 benches/build_cost.py --only d --profiles release
 
 Everything happens in scratch crates in a temporary directory (removed at the
-end unless --keep), with the workspace's own `einsum` by path. Dependencies
-are fetched first (`cargo fetch`), and every timed
-build runs `--frozen`, so the network is never timed. Builds run with
+end unless --keep), with the workspace's own facade crate (`FACADE`, today
+`einsum`) by path. Dependencies are fetched first (`cargo fetch`), and every
+timed build runs `--frozen`, so the network is never timed. Builds run with
 `CARGO_INCREMENTAL=0` (a dependency from crates.io is never built
 incrementally, and a rebuild of the user's crate should not reuse a cache of
 itself) and without a `RUSTC_WRAPPER`.
@@ -19,20 +20,37 @@ a. Clean build of a proc-macro crate with its dependency tree: `einsum-macro`
    whole tree; the macro crate's own compile time and syn's come from
    `cargo build --timings` (its HTML report's unit data). Which syn, with
    which features, each tree pulls is read from `cargo tree`.
-b. A crate of 100 varied `einsum!`-family calls against the same crate with
-   the calls removed, and with the first call alone (same dependencies,
-   `einsum` prebuilt in the target dir): `touch src/lib.rs`, rebuild, timed.
+b. Two crates of 100 `einsum!`-family calls against the same crate with the
+   calls removed, and with the first call alone (same dependencies, the
+   facade prebuilt in the target dir): `touch src/lib.rs`, rebuild, timed.
+   `calls` holds 100 varied calls (every form, element type, operand kind,
+   fixed sizes); `mix10` ten call sites each of ten common f64 expressions.
    The differences are what the calls add to a build, and what the first
    call of an element type adds (the run-time kernels it instantiates).
+   Targets: each 100-call crate adds at most 5 s to a release build, the
+   first call at most 0.5 s.
 c. The code the calls generate: the crate's `-Zunpretty=expanded` output
    with and without the calls (needs a nightly toolchain; skipped with a
    note without one), the `.text` size of the rlibs, debug and release, and
    the largest functions of the release rlib, summed over their instances.
+d. A fresh binary crate's clean build, the facade against its two big
+   dependencies: two binary crates with the same `src/main.rs` but for its
+   `use` lines and the product of two `Array2<f64>`, one depending on the
+   facade alone and computing it with `einsum!("ij,jk->ik", ...)`, the other
+   on `ndarray` 0.17 and `gemm` 0.19 (the features einsum-runtime uses) and
+   computing it with `a.dot(&b)`; both binaries run once and must agree.
+   Each is built from clean (a fresh `CARGO_TARGET_DIR` per run), in debug
+   and release. Reported: the wall times, the facade/base ratio against its
+   targets (release at most 1.5x, debug at most 1.3x), and, from
+   `cargo build --timings`, when the units on the way to the binary start and
+   how long each takes (einsum-macro, einsum-runtime, gemm, ...).
 
 Options: --quick (1 run each), --runs N, --keep (keep the scratch directory
-and print it), --only a,b,c (the parts to run), --workdir DIR (instead of a
-new temporary directory under /tmp), --toolchain NAME (nightly toolchain for
-part c, default `nightly`).
+and print it), --only a,b,c,d (the parts to run), --profiles debug,release
+(the profiles to build), --workdir DIR (instead of a new temporary directory
+under /tmp), --toolchain NAME (nightly toolchain for part c, default
+`nightly`), --write-results (also append the report, as a dated section, to
+benches/RESULTS.md).
 """
 
 import argparse
@@ -52,6 +70,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MACRO_DIR = ROOT / "einsum-macro"
+RESULTS = ROOT / "benches" / "RESULTS.md"
+
+# The workspace's facade package: the name a user's Cargo.toml depends on and
+# the crate name the macros' output refers to. A rename of the package is a
+# change of this line.
+FACADE = "einsum"
+FACADE_CRATE = FACADE.replace("-", "_")
+FACADE_DEP = f'{FACADE} = {{ path = "{ROOT}" }}'
 
 # The proc-macro crates compared in part a: (label, crate name, dependency
 # line in Cargo.toml, the crate's name in cargo's unit data).
@@ -193,21 +219,33 @@ CALLS = [
 ]
 assert len(CALLS) == 100, len(CALLS)
 
+# The second mix of part b: ten call sites (ten functions) of each of ten
+# common expressions on f64 arrays, as a user's code repeats a few. Its first
+# call is the first of CALLS, the call `onecall` holds alone.
+MIX10_EXPRS = ["ij,jk->ik", "bij,bjk->bik", "ii->i", "ij->ji", "i,j->ij", "abcd,dcef->abef",
+               "ij,jk,kl->il", "...ij,...jk->...ik", "ijk->k", "xyij,ij->xy"]
+MIX10 = [("e", subs, F64, "", "", "") for subs in MIX10_EXPRS for _ in range(10)]
+assert MIX10[0] == CALLS[0]
+
 HEADER = """\
 //! Generated by benches/build_cost.py: {what}.
 #![allow(unused_imports, clippy::all)]
 
-use einsum::ndarray::{{
+use {facade}::ndarray::{{
     Array0, Array1, Array2, Array3, Array4, Array5, Array6, ArrayD, ArrayView1, ArrayView2,
     ArrayView3, ArrayView4, ArrayView5, ArrayView6, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3,
     ArrayViewMut4, ArrayViewMut5, ArrayViewMut6,
 }};
-use einsum::num_complex::Complex;
-use einsum::{{einsum, einsum_into, einsum_path, try_einsum, try_einsum_into, EinsumError, Plan}};
+use {facade}::num_complex::Complex;
+use {facade}::{{einsum, einsum_into, einsum_path, try_einsum, try_einsum_into, EinsumError, Plan}};
 
 /// A size bound by a constant expression rather than a literal.
 pub const K: usize = 4;
 """
+
+
+def header(what):
+    return HEADER.format(what=what, facade=FACADE_CRATE)
 
 
 def terms_of(subscripts):
@@ -282,13 +320,13 @@ def call_fn(n, call):
     return f"pub fn call_{n:03}({', '.join(params)}){ret} {{\n    {body}\n}}\n"
 
 
-def calls_source():
-    body = "\n".join(call_fn(n, c) for n, c in enumerate(CALLS))
-    return HEADER.format(what=f"{len(CALLS)} einsum calls, one per function") + "\n" + body
+def calls_source(calls, what):
+    body = "\n".join(call_fn(n, c) for n, c in enumerate(calls))
+    return header(f"{len(calls)} einsum calls, {what}, one per function") + "\n" + body
 
 
 def baseline_source():
-    return HEADER.format(what="the same crate without the calls")
+    return header("the same crate without the calls")
 
 
 # --------------------------------------------------------------------------
@@ -365,6 +403,22 @@ def unit_time(units, name, section=None):
     return total
 
 
+def unit_span(units, name):
+    """(start, own seconds, end) of the library or binary unit `name` in
+    cargo's unit data, seconds from the start of the build; over several
+    units of that name, or with `name` ending in `*` the units whose names
+    start with the rest, the first start, the summed times and the last end.
+    None when there is no such unit."""
+    def match(n):
+        return n.startswith(name[:-1]) if name.endswith("*") else n == name
+
+    spans = [(float(u.get("start", 0.0)), float(u.get("duration", 0.0)))
+             for u in units or [] if match(u.get("name", "")) and "build-script" not in u.get("target", "")]
+    if not spans:
+        return None
+    return (min(s for s, _ in spans), sum(d for _, d in spans), max(s + d for s, d in spans))
+
+
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -381,13 +435,15 @@ def fmt_runs(xs):
     return " (" + ", ".join(f"{x:.2f}" for x in xs) + ")"
 
 
-def new_crate(path, name, deps, source, extra_toml=""):
+def new_crate(path, name, deps, source, extra_toml="", file="lib.rs"):
+    """A crate with one source file: `src/lib.rs`, or `src/main.rs` for a
+    binary."""
     (path / "src").mkdir(parents=True, exist_ok=True)
     (path / "Cargo.toml").write_text(
         f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
         f"[dependencies]\n{deps}\n{extra_toml}"
     )
-    (path / "src" / "lib.rs").write_text(source)
+    (path / "src" / file).write_text(source)
 
 
 def fetch(crate_dir, scratch):
@@ -533,7 +589,7 @@ def tree_summary(crate_dir, scratch):
 # --------------------------------------------------------------------------
 # The three parts.
 
-def part_a(scratch, runs, out):
+def part_a(scratch, runs, profiles, out):
     out.append("## a. Clean build of the proc-macro crate and its dependency tree\n")
     out.append("Each crate is the only dependency of an empty library crate, built in a fresh "
                "target directory. *Whole tree* is the wall time of `cargo build`; *macro crate* "
@@ -545,7 +601,7 @@ def part_a(scratch, runs, out):
         fetch(crate, scratch)
         n, syns = tree_summary(crate, scratch)
         trees.append((label, n, syns))
-        for profile, args in PROFILES:
+        for profile, args in profiles:
             walls, own, syn = [], [], []
             for r in range(runs):
                 target = scratch / f"target-a-{name}-{profile}-{r}"
@@ -580,21 +636,32 @@ def part_a(scratch, runs, out):
     return {(label, profile): median(walls) for label, profile, walls, _, _ in rows}
 
 
-CRATES = ("nocalls", "onecall", "calls")
+# The crates of part b: none of the calls, the first call alone, the 100
+# varied calls, the 100 calls of mix10.
+CRATES = ("nocalls", "onecall", "calls", "mix10")
+MIXES = (("calls", CALLS, "100 varied calls"),
+         ("mix10", MIX10, "ten call sites each of ten f64 expressions"))
+
+# The targets: what each 100-call crate may add to a release build, what the
+# first call may add (every profile), seconds.
+MIX_TARGET_RELEASE = 5.0
+FIRST_CALL_TARGET = 0.5
 
 
 def calls_workspace(scratch):
-    """The scratch workspace of part b: `calls` (the 100 calls), `onecall`
-    (the first of them alone) and `nocalls` (none)."""
+    """The scratch workspace of part b: `calls` (the 100 varied calls),
+    `mix10` (ten call sites of each of ten expressions), `onecall` (the first
+    of them alone) and `nocalls` (none)."""
     ws = scratch / "calls-ws"
     ws.mkdir(parents=True, exist_ok=True)
     members = ", ".join(f'"{c}"' for c in CRATES)
     (ws / "Cargo.toml").write_text(f"[workspace]\nmembers = [{members}]\nresolver = \"2\"\n")
-    dep = f'einsum = {{ path = "{ROOT}" }}'
-    new_crate(ws / "calls", "calls", dep, calls_source())
-    new_crate(ws / "onecall", "onecall", dep, HEADER.format(what="the first call alone") + "\n"
+    new_crate(ws / "calls", "calls", FACADE_DEP, calls_source(CALLS, "varied"))
+    new_crate(ws / "mix10", "mix10", FACADE_DEP,
+              calls_source(MIX10, "ten call sites of each of ten expressions"))
+    new_crate(ws / "onecall", "onecall", FACADE_DEP, header("the first call alone") + "\n"
               + call_fn(0, CALLS[0]))
-    new_crate(ws / "nocalls", "nocalls", dep, baseline_source())
+    new_crate(ws / "nocalls", "nocalls", FACADE_DEP, baseline_source())
     fetch(ws, scratch)
     return ws
 
@@ -606,20 +673,29 @@ def describe(call):
     return f'`{macro}("{subs}"{"; " + fixed if fixed else ""})` on `{elem}`'
 
 
-def part_b(scratch, runs, out):
+def verdict(value, target):
+    if value is None:
+        return "—"
+    return f"≤ {target:g} s: " + ("met" if value <= target else "NOT met")
+
+
+def part_b(scratch, runs, profiles, out):
     ws = calls_workspace(scratch)
     n = len(CALLS)
     out.append(f"## b. {n} `einsum!`-family calls added to a crate\n")
-    out.append(f"The crate `calls` has one `pub fn` per call; `onecall` has only the first, "
-               f"{describe(CALLS[0])}; `nocalls` has none. All depend on `einsum` alone, prebuilt "
+    out.append(f"The crate `calls` has one `pub fn` per call, {n} varied calls (every macro form, "
+               "element types, operand kinds, fixed sizes); `mix10` has ten `pub fn`s each of "
+               + ", ".join(f"`{e}`" for e in MIX10_EXPRS)
+               + f" on `f64`, {len(MIX10)} calls; `onecall` has only the first call of both, "
+               f"{describe(CALLS[0])}; `nocalls` has none. All depend on `{FACADE}` alone, prebuilt "
                "in the target directory; each run touches `src/lib.rs` and rebuilds only that "
                "crate. *Frontend* is the crate's time until its metadata is written (expansion, "
                "type checking), *codegen* the rest (monomorphization, LLVM).\n")
     results = {}
     rows = []
-    for profile, args in PROFILES:
+    for profile, args in profiles:
         target = scratch / f"target-b-{profile}"
-        print(f"  b: prebuilding einsum ({profile})", file=sys.stderr)
+        print(f"  b: prebuilding {FACADE} ({profile})", file=sys.stderr)
         results[("clean", profile)] = not target.exists()
         t0 = time.perf_counter()
         run(["cargo", "build", "--frozen", "-p", "nocalls", *args], ws, env_for(target))
@@ -644,30 +720,49 @@ def part_b(scratch, runs, out):
         out.append(f"| {crate} | {profile} | {fmt_s(median(walls))}{fmt_runs(walls)} | "
                    f"{fmt_s(median(own))} | {fmt_s(median(front))} | {fmt_s(median(back))} |")
     out.append("")
-    out.append("Build of `nocalls` before the rows above, in a new target directory, that is "
-               "a clean build of `einsum`'s whole tree (one run): "
+    out.append(f"Build of `nocalls` before the rows above, in a new target directory, that is "
+               f"a clean build of `{FACADE}`'s whole tree (one run): "
                + ", ".join(f"{fmt_s(results[('prebuild', p)], 1)} ({p}"
                            + ("" if results[("clean", p)] else ", target directory reused") + ")"
-                           for p, _ in PROFILES)
+                           for p, _ in profiles)
                + ".\n")
-    out.append(f"| profile | added by the {n} calls | per call | added by the first call | "
-               f"per call, the other {n - 1} |")
-    out.append("|---|--:|--:|--:|--:|")
-    for profile, _ in PROFILES:
-        added = results[("calls", profile)] - results[("nocalls", profile)]
-        first = results[("onecall", profile)] - results[("nocalls", profile)]
-        rest = results[("calls", profile)] - results[("onecall", profile)]
-        results[("added", profile)] = added
-        out.append(f"| {profile} | {added:.2f} s | {1000 * added / n:.0f} ms | {first:.2f} s | "
-                   f"{1000 * rest / (n - 1):.0f} ms |")
+    out.append("What each crate adds to the rebuild of `nocalls` (differences of the medians "
+               "above), and the targets: each 100-call crate at most "
+               f"{MIX_TARGET_RELEASE:g} s in release, the first call at most "
+               f"{FIRST_CALL_TARGET:g} s.\n")
+    out.append("| profile | added by | added | per call | per call after the first | target |")
+    out.append("|---|---|--:|--:|--:|---|")
+    for profile, _ in profiles:
+        base = results[("nocalls", profile)]
+        first = results[("onecall", profile)] - base
+        results[("first", profile)] = first
+        out.append(f"| {profile} | the first call alone | {first:.2f} s | — | — | "
+                   f"{verdict(first, FIRST_CALL_TARGET)} |")
+        for crate, calls, label in MIXES:
+            added = results[(crate, profile)] - base
+            rest = results[(crate, profile)] - results[("onecall", profile)]
+            results[("added", crate, profile)] = added
+            target = verdict(added, MIX_TARGET_RELEASE) if profile == "release" else "—"
+            out.append(f"| {profile} | `{crate}`, {label} | {added:.2f} s | "
+                       f"{1000 * added / len(calls):.0f} ms | "
+                       f"{1000 * rest / (len(calls) - 1):.0f} ms | {target} |")
     out.append("")
     return results
 
 
-def part_c(scratch, toolchain, b_results, out):
+def part_c(scratch, toolchain, profiles, b_results, out):
     ws = calls_workspace(scratch)
-    n = len(CALLS)
     out.append("## c. Generated code\n")
+    out.append("Sizes without the calls, and what the first call alone, the 100 varied calls "
+               "(`calls`) and mix10 add to them, in total and per call.\n")
+
+    def row(what, d):
+        base = d["nocalls"]
+        cells = [what, f"{base}", f"{d['onecall'] - base}"]
+        for crate, calls, _ in MIXES:
+            cells += [f"{d[crate] - base}", f"{(d[crate] - base) / len(calls):.0f}"]
+        return cells
+
     rows = []
     have_nightly = subprocess.run(["cargo", f"+{toolchain}", "-V"], capture_output=True).returncode == 0
     if have_nightly:
@@ -680,15 +775,14 @@ def part_c(scratch, toolchain, b_results, out):
             sizes[crate] = (text.count("\n"), len(text.encode()))
             (scratch / f"{crate}.expanded.rs").write_text(text)
         for i, what in enumerate(("lines", "bytes")):
-            base, one, all_ = (sizes[c][i] for c in CRATES)
-            rows.append((f"expansion (`-Zunpretty=expanded`), {what}", f"{base}", f"{one - base}",
-                         f"{all_}", f"{all_ - base}", f"{(all_ - base) / n:.0f}"))
+            rows.append(row(f"expansion (`-Zunpretty=expanded`), {what}",
+                            {c: sizes[c][i] for c in CRATES}))
     else:
         out.append(f"No `{toolchain}` toolchain (`rustup toolchain install {toolchain} "
                    "--profile minimal` adds one): the expansion is not measured; the rlib sizes "
                    "below stand for it.\n")
     top = []
-    for profile, _ in PROFILES:
+    for profile, _ in profiles:
         target = b_results.get(("target", profile)) if b_results else None
         if target is None:
             continue
@@ -699,12 +793,10 @@ def part_c(scratch, toolchain, b_results, out):
             if crate == "calls" and profile == "release":
                 top = function_sizes(rlib)
         for what, d in ((f"{profile} rlib `.text`, bytes", text), (f"{profile} rlib, bytes", total)):
-            base, one, all_ = (d[c] for c in CRATES)
-            rows.append((what, f"{base}", f"{one - base}", f"{all_}", f"{all_ - base}",
-                         f"{(all_ - base) / n:.0f}"))
-    out.append(f"| measure | without calls | added by the first call | with the {n} calls | "
-               "added | per call |")
-    out.append("|---|--:|--:|--:|--:|--:|")
+            rows.append(row(what, d))
+    out.append("| measure | without calls | added by the first call | added by `calls` | per call "
+               "| added by `mix10` | per call |")
+    out.append("|---|--:|--:|--:|--:|--:|--:|")
     for r in rows:
         out.append("| " + " | ".join(r) + " |")
     out.append("")
@@ -719,17 +811,189 @@ def part_c(scratch, toolchain, b_results, out):
         out.append("")
 
 
+# Part d: two binary crates whose `src/main.rs` differ only in their `use`
+# lines and the product. The entries are small integers, so both products are
+# exact and the two binaries print the same line.
+BIN_MAIN = """\
+//! Generated by benches/build_cost.py: {what}.
+{uses}
+
+fn main() {{
+    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(96);
+    let a = Array2::<f64>::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+    let b = Array2::<f64>::from_shape_fn((n, n), |(i, j)| ((i + 2 * j) % 5) as f64 - 2.0);
+    let c: Array2<f64> = {product};
+    println!("{{n}}x{{n}} product: sum {{}}, trace {{}}", c.sum(), c.diag().sum());
+}}
+"""
+BIN_FACADE = "bin-facade"
+BIN_BASE = "bin-base"
+# The base: the facade's two big dependencies, with the features einsum-runtime
+# asks of them.
+BASE_DEPS = ('ndarray = "0.17"\n'
+             'gemm = { version = "0.19", default-features = false, '
+             'features = ["std", "rayon", "x86-v4"] }')
+# The targets of part d: the facade crate's clean build over the base's.
+RATIO_TARGETS = {"debug": 1.3, "release": 1.5}
+# The units of each build whose start and own time part d reports (`gemm*`:
+# gemm and its gemm-common, gemm-f16, gemm-f64, ... together).
+D_UNITS = {
+    BIN_FACADE: ["syn", "einsum-macro", "ndarray", "gemm*", "einsum-runtime", FACADE, BIN_FACADE],
+    BIN_BASE: ["ndarray", "gemm*", BIN_BASE],
+}
+
+
+def bin_crates(scratch):
+    """The two binary crates of part d, fetched: {name: directory}."""
+    crates = {}
+    for name, deps, uses, product, what in (
+            (BIN_FACADE, FACADE_DEP,
+             f"use {FACADE_CRATE}::einsum;\nuse {FACADE_CRATE}::ndarray::Array2;",
+             'einsum!("ij,jk->ik", &a, &b)', f"the product through `{FACADE}`"),
+            (BIN_BASE, BASE_DEPS, "use ndarray::Array2;", "a.dot(&b)",
+             "the product through ndarray, gemm in the tree")):
+        crate = scratch / name
+        new_crate(crate, name, deps, BIN_MAIN.format(what=what, uses=uses, product=product),
+                  file="main.rs")
+        fetch(crate, scratch)
+        crates[name] = crate
+    return crates
+
+
+def part_d(scratch, runs, profiles, out):
+    crates = bin_crates(scratch)
+    out.append(f"## d. A fresh binary crate's clean build: `{FACADE}` against `ndarray` + `gemm`\n")
+    out.append(f"Two binary crates with the same `src/main.rs` but for the `use` lines and the "
+               f"product of two 96×96 `Array2<f64>`: `{BIN_FACADE}` depends on `{FACADE}` alone "
+               f'and calls `einsum!("ij,jk->ik", &a, &b)` once; `{BIN_BASE}` depends on '
+               "`ndarray = \"0.17\"` and `gemm = 0.19` (`std`, `rayon`, `x86-v4`, as "
+               "einsum-runtime has them) and calls `a.dot(&b)`. Each run builds a crate from "
+               "clean in a fresh target directory, the two crates in turn. *Facade / base* is "
+               "the ratio of the medians.\n")
+    walls, units, printed = {}, {}, {}
+    for profile, args in profiles:
+        for r in range(runs):
+            for name, crate in crates.items():
+                target = scratch / f"target-d-{name}-{profile}-{r}"
+                wall, u = timed_build(crate, target, args)
+                walls.setdefault((name, profile), []).append(wall)
+                units.setdefault((name, profile), []).append(u)
+                if r == 0:
+                    printed[(name, profile)] = run([str(target / profile / name)], crate).strip()
+                shutil.rmtree(target, ignore_errors=True)
+                print(f"  d: {name} {profile} run {r + 1}: {wall:.2f} s", file=sys.stderr)
+    results = {}
+    out.append(f"| profile | `{BIN_FACADE}` (wall) | `{BIN_BASE}` (wall) | facade / base | target |")
+    out.append("|---|--:|--:|--:|---|")
+    for profile, _ in profiles:
+        ours, base = median(walls[(BIN_FACADE, profile)]), median(walls[(BIN_BASE, profile)])
+        ratio = ours / base
+        results[("ratio", profile)] = (ratio, ours, base)
+        ok = "met" if ratio <= RATIO_TARGETS[profile] else "NOT met"
+        out.append(f"| {profile} | {fmt_s(ours)}{fmt_runs(walls[(BIN_FACADE, profile)])} | "
+                   f"{fmt_s(base)}{fmt_runs(walls[(BIN_BASE, profile)])} | {ratio:.2f}× | "
+                   f"≤ {RATIO_TARGETS[profile]}×: {ok} |")
+    out.append("")
+    lines = set(printed.values())
+    if len(lines) == 1:
+        out.append(f"All the binaries print the same line: `{lines.pop()}`.\n")
+    else:
+        out.append("The binaries print DIFFERENT lines: "
+                   + "; ".join(f"{n} ({p}): `{t}`" for (n, p), t in sorted(printed.items())) + "\n")
+    out.append("Units on the way to each binary, from `cargo build --timings` (medians over the "
+               "runs), in the order they start: when each starts, seconds from the start of the "
+               "build, its own compile time and when it ends. A unit starts once the metadata of "
+               "its dependencies is written, so it may start before they end. *gemm\\** is gemm "
+               "and its gemm-common, gemm-f16, gemm-f64, ... crates together: the first start, "
+               "the summed times, the last end.\n")
+    out.append("| profile | crate | unit | starts at | own time | ends at |")
+    out.append("|---|---|---|--:|--:|--:|")
+    for profile, _ in profiles:
+        for name in crates:
+            rows = []
+            for unit in D_UNITS[name]:
+                spans = [unit_span(u, unit) for u in units[(name, profile)]]
+                spans = [sp for sp in spans if sp]
+                cells = [median([sp[k] for sp in spans]) if spans else None for k in range(3)]
+                rows.append((unit, cells))
+            rows.sort(key=lambda row: float("inf") if row[1][0] is None else row[1][0])
+            for unit, cells in rows:
+                label = unit.replace("*", "\\*")
+                out.append(f"| {profile} | `{name}` | {label} | "
+                           + " | ".join(fmt_s(c) for c in cells) + " |")
+    out.append("")
+    for profile, _ in profiles:
+        own = {}
+        for name in crates:
+            per_run = [{u["name"]: 0.0 for u in us or []} for us in units[(name, profile)]]
+            for totals, us in zip(per_run, units[(name, profile)]):
+                for u in us or []:
+                    totals[u["name"]] += float(u.get("duration", 0.0))
+            own[name] = per_run
+        only = sorted(set().union(*(set(t) for t in own[BIN_FACADE]))
+                      - set().union(*(set(t) for t in own[BIN_BASE])) - {BIN_FACADE})
+        sums = {name: median([sum(t.values()) for t in own[name]]) for name in crates}
+        extra = median([sum(t.get(n, 0.0) for n in only) for t in own[BIN_FACADE]])
+        out.append(f"- {profile}: own times summed over all units, build scripts included: "
+                   f"`{BIN_FACADE}` {fmt_s(sums[BIN_FACADE])}, `{BIN_BASE}` "
+                   f"{fmt_s(sums[BIN_BASE])}; units only in `{BIN_FACADE}`'s build, the binary "
+                   f"aside, {fmt_s(extra)}: " + (", ".join(only) or "none"))
+    out.append("")
+    return results
+
+
+def workspace_commit():
+    """The workspace's commit, and whether its files differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (head or "unknown") + (", with uncommitted changes" if dirty else "")
+
+
+def write_results(report, started):
+    """Appends the report to benches/RESULTS.md as a section `## Build cost,
+    <date>`, its own headings one level down."""
+    section = [f"## Build cost, {started:%Y-%m-%d %H:%M %Z}", ""]
+    for line in report[1:]:
+        if line.startswith("#"):
+            if section[-1].strip():
+                section.append("")
+            line = "#" + line
+        section.append(line)
+    if not RESULTS.exists():
+        RESULTS.write_text("# Build-cost results of benches/build_cost.py\n")
+    text = "\n".join(section).rstrip("\n") + "\n"
+    with RESULTS.open("a") as f:
+        f.write("\n" + text)
+    print(f"Report appended to {RESULTS}", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="one run of each build")
     ap.add_argument("--runs", type=int, default=3, help="runs of each build (median reported)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
-    ap.add_argument("--only", default="a,b,c", help="parts to run, e.g. 'a' or 'b,c'")
+    ap.add_argument("--only", default="a,b,c,d", help="parts to run, e.g. 'a' or 'b,d'")
+    ap.add_argument("--profiles", default="debug,release",
+                    help="profiles to build, e.g. 'release' (default: debug,release)")
     ap.add_argument("--workdir", type=Path, help="scratch directory (default: a new one in /tmp)")
     ap.add_argument("--toolchain", default="nightly", help="nightly toolchain for part c")
+    ap.add_argument("--write-results", action="store_true",
+                    help=f"also append the report to {RESULTS.relative_to(ROOT)}")
     opts = ap.parse_args()
     runs = 1 if opts.quick else max(1, opts.runs)
-    parts = set(opts.only.split(","))
+    parts = {x.strip() for x in opts.only.split(",") if x.strip()}
+    if not parts or parts - set("abcd"):
+        ap.error(f"--only takes parts among a,b,c,d, not {opts.only!r}")
+    wanted = {x.strip() for x in opts.profiles.split(",") if x.strip()}
+    known = {name for name, _ in PROFILES}
+    if not wanted or wanted - known:
+        ap.error(f"--profiles takes profiles among {','.join(sorted(known))}, not {opts.profiles!r}")
+    profiles = [(name, args) for name, args in PROFILES if name in wanted]
 
     if opts.workdir:
         scratch = opts.workdir.resolve()
@@ -741,26 +1005,29 @@ def main():
     started = datetime.datetime.now().astimezone()
     out = []
     try:
-        a = part_a(scratch, runs, out) if "a" in parts else None
-        b = part_b(scratch, runs, out) if "b" in parts or "c" in parts else None
+        a = part_a(scratch, runs, profiles, out) if "a" in parts else None
+        b = part_b(scratch, runs, profiles, out) if "b" in parts or "c" in parts else None
         if "c" in parts:
-            part_c(scratch, opts.toolchain, b, out)
+            part_c(scratch, opts.toolchain, profiles, b, out)
+        d = part_d(scratch, runs, profiles, out) if "d" in parts else None
     finally:
         if not opts.keep and not opts.workdir:
             shutil.rmtree(scratch, ignore_errors=True)
     load_after = loadavg()
     minutes = (datetime.datetime.now().astimezone() - started).total_seconds() / 60
 
-    head = ["# Build cost of `einsum`\n",
+    head = [f"# Build cost of `{FACADE}`\n",
             f"- date: {started:%Y-%m-%d %H:%M %Z}",
             f"- machine: {cpu}, {cores} cores; {rustc}; {cargo}",
-            f"- runs per build: {runs} (median shown, each run in parentheses)",
             f"- load average (1, 5, 15 min): {load_before} before, {load_after} after "
             f"({minutes:.1f} min)",
+            f"- workspace: {workspace_commit()}",
+            f"- parts: {', '.join(sorted(parts))}; profiles: {', '.join(n for n, _ in profiles)}; "
+            f"runs per build: {runs} (median shown, each run in parentheses)",
             "- `CARGO_INCREMENTAL=0`, no `RUSTC_WRAPPER`, dependencies fetched beforehand\n"]
     verdicts = []
     if a:
-        for profile, _ in PROFILES:
+        for profile, _ in profiles:
             ours = a.get((PROBES[0][0], profile))
             serde = a.get((PROBES[2][0], profile))
             if ours is not None and serde is not None:
@@ -768,13 +1035,31 @@ def main():
                 verdicts.append(f"- {profile}: einsum-macro's tree {ours:.2f} s against "
                                 f"serde_derive's {serde:.2f} s: no slower than serde_derive: {ok}")
     if b and "b" in parts:
-        added = b[("added", "release")]
-        ok = "met" if added <= 5.0 else "NOT met"
-        verdicts.append(f"- {len(CALLS)} calls add {added:.2f} s to a release build "
-                        f"(target: at most 5 s): {ok}")
+        for profile, _ in profiles:
+            first = b[("first", profile)]
+            verdicts.append(f"- {profile}: the first call adds {first:.2f} s to a rebuild "
+                            f"(target: at most {FIRST_CALL_TARGET:g} s): "
+                            + ("met" if first <= FIRST_CALL_TARGET else "NOT met"))
+        if ("added", "calls", "release") in b:
+            for crate, calls, label in MIXES:
+                added = b[("added", crate, "release")]
+                verdicts.append(f"- release: `{crate}` ({label}) adds {added:.2f} s to a rebuild "
+                                f"(target: at most {MIX_TARGET_RELEASE:g} s): "
+                                + ("met" if added <= MIX_TARGET_RELEASE else "NOT met"))
+    if d:
+        for profile, _ in profiles:
+            ratio, ours, base = d[("ratio", profile)]
+            target = RATIO_TARGETS[profile]
+            verdicts.append(f"- {profile}: a fresh binary crate's clean build with `{FACADE}` "
+                            f"{ours:.1f} s against {base:.1f} s with ndarray and gemm alone, "
+                            f"{ratio:.2f}× (target: at most {target}×): "
+                            + ("met" if ratio <= target else "NOT met"))
     if verdicts:
         head += ["## Targets\n", *verdicts, ""]
-    print("\n".join(head + out))
+    report = head + out
+    print("\n".join(report))
+    if opts.write_results:
+        write_results(report, started)
     if opts.keep or opts.workdir:
         print(f"Scratch crates kept in {scratch}", file=sys.stderr)
 
