@@ -53,6 +53,10 @@ pub trait Scalar:
     /// once, as GEMM kernels compute), for the others `add(mul)`. Only for
     /// code built with FMA instructions: elsewhere a fused multiply-add is a
     /// slow library call.
+    /// Whether this is `f32` or `f64`, the types of the skinny and window
+    /// kernels: a constant, so that no other type instantiates them.
+    #[doc(hidden)]
+    const REAL_FLOAT: bool = false;
     #[doc(hidden)]
     fn fused_add(self, a: Self, b: Self) -> Self {
         self.add(a.mul(b))
@@ -175,6 +179,7 @@ int_scalar!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize);
 macro_rules! float_scalar {
     ($($t:ty)*) => {$(
         impl Scalar for $t {
+            const REAL_FLOAT: bool = true;
             #[inline(always)]
             fn zero() -> Self { 0.0 }
             #[inline(always)]

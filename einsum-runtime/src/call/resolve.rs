@@ -119,9 +119,22 @@ fn operand_axis_ids(spec: &Spec, term: &Term, ndim: usize, frame: usize, ids: &m
 /// `fixed` lists the sizes bound with `; label = size`, by label id. `N` is
 /// the tables' room: at least the number of labels, and [`MAX_AXES`] when a
 /// term has a `...`.
+#[inline]
 pub(crate) fn resolve<T, const K: usize, const N: usize>(
     spec: &Spec,
     ops: &[RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+) -> Result<Layout<K, N>, EinsumError> {
+    // Only the shapes and strides matter here: one instance per operand
+    // count and room serves every element type.
+    let shapes = ops.each_ref().map(|op| (op.shape(), op.strides()));
+    resolve_shapes::<K, N>(spec, &shapes, fixed)
+}
+
+/// [`resolve`] over each operand's shape and strides.
+fn resolve_shapes<const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: &[(&[usize], &[isize]); K],
     fixed: &[(u8, usize)],
 ) -> Result<Layout<K, N>, EinsumError> {
     let err = |kind| EinsumError::call(spec.subscripts, kind);
@@ -131,8 +144,8 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
 
     // The `...` frame: as many dimensions as the widest ellipsis covers.
     let mut frame = 0usize;
-    for (k, (op, term)) in ops.iter().zip(spec.inputs).enumerate() {
-        let ndim = op.shape().len();
+    for (k, (&(shape, _), term)) in ops.iter().zip(spec.inputs).enumerate() {
+        let ndim = shape.len();
         let nl = term.labels.len();
         let fits = match term.ellipsis {
             Some(_) => ndim >= nl,
@@ -178,9 +191,7 @@ pub(crate) fn resolve<T, const K: usize, const N: usize>(
     let mut ids = [0u8; MAX_AXES];
     let mut present = [0u64; K];
 
-    for (k, (op, term)) in ops.iter().zip(spec.inputs).enumerate() {
-        let shape = op.shape();
-        let strides = op.strides();
+    for (k, (&(shape, strides), term)) in ops.iter().zip(spec.inputs).enumerate() {
         operand_axis_ids(spec, term, shape.len(), frame, &mut ids);
         // The first axis of this operand with each id (for diagonals).
         let mut first_axis = [u8::MAX; N];

@@ -146,10 +146,9 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
                 qa = qa.wrapping_offset(i * d.a);
                 qb = qb.wrapping_offset(i * d.b);
             }
-            // (f32 and f64 only, which are built for each instruction set:
-            // `const`, so that no other type instantiates the skinny
-            // kernels.)
-            if const { T::PER_ISA } && skinny {
+            // (f32 and f64 only: `const`, so that no other type
+            // instantiates the skinny kernels.)
+            if const { T::PER_ISA && T::REAL_FLOAT } && skinny {
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
                 if skinny512 {
                     // SAFETY: as below; the CPU has AVX-512 (`isa`), `T`

@@ -9,7 +9,6 @@ use crate::element::Scalar;
 /// The most columns the skinny kernel takes.
 pub(super) const SKINNY_N: usize = 16;
 
-multiversion! {
 /// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) for at most
 /// [`SKINNY_N`] columns, with rows of B and C contiguous.
 ///
@@ -18,6 +17,9 @@ multiversion! {
 /// the whole K, each step
 /// a row of B against one element of A per row, fused multiply-adds where
 /// the build has them.
+///
+/// Built for AVX2 and the baseline alone: an AVX-512 CPU runs `skinny512`
+/// for the same work.
 ///
 /// # Safety
 /// As [`blocked`] for `dims` = `[dm, dn, dk]`, with `dn.size <= SKINNY_N`.
@@ -28,7 +30,28 @@ pub(super) unsafe fn skinny_gemm<T: Scalar>(
     b: *const T,
     accumulate: bool,
     packed: &mut [T],
-) => skinny_body;
+) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2<T: Scalar>(
+        dims: [Dim; 3],
+        c: *mut T,
+        a: *const T,
+        b: *const T,
+        accumulate: bool,
+        packed: &mut [T],
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe { skinny_body::<T, { isa::AVX2 }>(dims, c, a, b, accumulate, packed) }
+    }
+    match isa::isa() {
+        // SAFETY: `isa` found the CPU has AVX2 and FMA (an AVX-512 CPU has
+        // both); the caller's promise is passed on.
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        isa::Isa::Avx512 | isa::Isa::Avx2 => unsafe { avx2(dims, c, a, b, accumulate, packed) },
+        // SAFETY: the caller's promise.
+        _ => unsafe { skinny_body::<T, { isa::BASELINE }>(dims, c, a, b, accumulate, packed) },
+    }
 }
 
 /// The body of [`skinny_gemm`], inlined into each instruction-set build.

@@ -268,18 +268,7 @@ unsafe fn window_point_body<T: Scalar, const N: usize, const B: u8>(
             *slot = victim;
             let block = &mut phases.buf[victim * plan.slot..][..step * len];
             // SAFETY: the phases' valid elements, as `deinterleave` says.
-            unsafe {
-                match step {
-                    1 => deinterleave::<T, 1>(block, base, rows, run, len),
-                    2 => deinterleave::<T, 2>(block, base, rows, run, len),
-                    3 => deinterleave::<T, 3>(block, base, rows, run, len),
-                    4 => deinterleave::<T, 4>(block, base, rows, run, len),
-                    6 => deinterleave::<T, 6>(block, base, rows, run, len),
-                    8 => deinterleave::<T, 8>(block, base, rows, run, len),
-                    // Other steps, one element at a time.
-                    _ => deinterleave_from(block, base, step, rows, run, len, 0),
-                }
-            }
+            unsafe { deinterleave_block(block, base, step, rows, run, len) };
         }
         // Where K offset kk of K block kp starts in the phases, for the
         // block of rows at 0: phase kk % step, element kk / step, of the
@@ -326,6 +315,52 @@ unsafe fn window_point_body<T: Scalar, const N: usize, const B: u8>(
                     };
                 }
             }
+        }
+    }
+}
+
+multiversion! {
+/// The phases of one K block: [`deinterleave`] for the usual steps, one
+/// element at a time for others. Out of line, one build per instruction
+/// set: inlined, each step's copy would be compiled again in every column
+/// count's build of [`window_point`].
+///
+/// # Safety
+/// As [`deinterleave`], with `S = step`.
+unsafe fn deinterleave_block<T: Scalar>(
+    block: &mut [T],
+    base: *const T,
+    step: usize,
+    rows: usize,
+    run: usize,
+    len: usize,
+) => deinterleave_block_body;
+}
+
+/// The body of [`deinterleave_block`], inlined into each instruction-set
+/// build.
+///
+/// # Safety
+/// As [`deinterleave_block`].
+#[inline(always)]
+unsafe fn deinterleave_block_body<T: Scalar, const B: u8>(
+    block: &mut [T],
+    base: *const T,
+    step: usize,
+    rows: usize,
+    run: usize,
+    len: usize,
+) {
+    // SAFETY (each arm): the caller's promise, with `S = step`.
+    unsafe {
+        match step {
+            1 => deinterleave::<T, 1>(block, base, rows, run, len),
+            2 => deinterleave::<T, 2>(block, base, rows, run, len),
+            3 => deinterleave::<T, 3>(block, base, rows, run, len),
+            4 => deinterleave::<T, 4>(block, base, rows, run, len),
+            6 => deinterleave::<T, 6>(block, base, rows, run, len),
+            8 => deinterleave::<T, 8>(block, base, rows, run, len),
+            _ => deinterleave_from(block, base, step, rows, run, len, 0),
         }
     }
 }
