@@ -65,13 +65,6 @@ pub trait Scalar:
 
 pub(crate) use sealed::{Pod, Prebuilt};
 
-/// Loop nests of up to this many operands are built for each instruction
-/// set (`kernel::nest`), for the types whose kernels are
-/// ([`Prebuilt::PER_ISA`]); those of more, in the baseline build alone. A
-/// nest of many operands is rare (a pairwise order takes most such calls)
-/// and its builds would be a large part of this crate's.
-pub(crate) const NEST_PER_ISA_OPERANDS: usize = 4;
-
 mod sealed {
     use crate::axes::Axis;
     use crate::desc::{Call, Dest};
@@ -91,24 +84,6 @@ mod sealed {
     /// - its alignment is at most 16 (a `u128`'s).
     pub unsafe trait Pod: Copy + 'static {}
 
-    /// Declares `call::evaluate` for each operand count: `$name` evaluates
-    /// `$k` operands.
-    macro_rules! evaluate_methods {
-        ($($name:ident $k:literal $count:literal),*) => {$(
-            #[doc = concat!("`call::evaluate` for ", $count, " operand(s), with tables of")]
-            /// `limits::SMALL_TABLE` loop axes, or `MAX_AXES` when `large`.
-            ///
-            /// # Safety
-            /// As `call::evaluate`.
-            unsafe fn $name(
-                call: Call<'_>,
-                ops: [RawOperand<'_, Self>; $k],
-                dest: Dest<'_, Self>,
-                large: bool,
-            ) -> Result<(), EinsumError>;
-        )*};
-    }
-
     /// Which of an element type's calls and kernels this crate prebuilds:
     /// a whole call (checks, planning, pairwise steps, every kernel) and
     /// the kernel dispatch of one and two operands (every pairwise step
@@ -118,21 +93,45 @@ mod sealed {
     /// prebuilt for which type and why; outside this crate the trait cannot
     /// be named, which also seals [`Scalar`](super::Scalar).
     pub trait Prebuilt: Sized {
-        /// Calls of up to this many operands run in the `evaluate` methods
-        /// below; calls of more, in `call::evaluate` compiled by the caller.
-        const OPERANDS: usize;
+        /// Whether the calls and kernels of `Self` are built in this crate
+        /// (else where they are called).
+        const PREBUILT: bool;
         /// Whether the kernels of `Self` that a caller's crate or this one
         /// compiles are built for each instruction set, or in the baseline
         /// build alone.
         const PER_ISA: bool;
-        evaluate_methods! {
-            evaluate1 1 "one",
-            evaluate2 2 "two",
-            evaluate3 3 "three",
-            evaluate4 4 "four",
-            evaluate5 5 "five",
-            evaluate6 6 "six"
-        }
+        /// `call::evaluate` for one operand, with tables of
+        /// `limits::SMALL_TABLE` loop axes, or `MAX_AXES` when `large`.
+        ///
+        /// # Safety
+        /// As `call::evaluate`.
+        unsafe fn evaluate1(
+            call: Call<'_>,
+            ops: [RawOperand<'_, Self>; 1],
+            dest: Dest<'_, Self>,
+            large: bool,
+        ) -> Result<(), EinsumError>;
+        /// As `evaluate1`, for two operands.
+        ///
+        /// # Safety
+        /// As `call::evaluate`.
+        unsafe fn evaluate2(
+            call: Call<'_>,
+            ops: [RawOperand<'_, Self>; 2],
+            dest: Dest<'_, Self>,
+            large: bool,
+        ) -> Result<(), EinsumError>;
+        /// As `evaluate1`, for three to `limits::MANY_OPERANDS` operands:
+        /// one instance for every such count.
+        ///
+        /// # Safety
+        /// As `call::evaluate`.
+        unsafe fn evaluate_many(
+            call: Call<'_>,
+            ops: &[RawOperand<'_, Self>],
+            dest: Dest<'_, Self>,
+            large: bool,
+        ) -> Result<(), EinsumError>;
         /// `kernel::dispatch` for one operand.
         ///
         /// # Safety

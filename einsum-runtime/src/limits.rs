@@ -32,3 +32,8 @@ pub(crate) const MAX_WORK: u128 = isize::MAX as u128;
 /// on every call: the tables are set up and moved whole, and a 5000-element
 /// dot product paid 400 ns a call for tables of 64.
 pub(crate) const SMALL_TABLE: usize = 8;
+
+/// Calls of three up to this many operands share one instance of the call
+/// per element type, its tables with room for this many; each count still
+/// runs its own loop nest. Calls of more are compiled where they are made.
+pub(crate) const MANY_OPERANDS: usize = 6;

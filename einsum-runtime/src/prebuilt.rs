@@ -21,8 +21,11 @@
 
 use num_complex::Complex;
 
-use crate::desc::Dest;
+use crate::axes::Axis;
+use crate::desc::{Call, Dest};
 use crate::element::{Pod, Prebuilt};
+use crate::error::EinsumError;
+use crate::limits::MANY_OPERANDS;
 use crate::operand::RawOperand;
 
 /// Checks, when compiled, that `T` and `U` have one size and alignment.
@@ -43,15 +46,23 @@ fn assert_twins<T, U>() {
 /// when compiled; that every bit pattern is valid in both is `Pod`'s
 /// contract.)
 #[inline(always)]
-unsafe fn as_twin<'a, T: Pod, U: Pod, const K: usize, R>(
-    ops: [RawOperand<'a, T>; K],
+unsafe fn as_twin<'a, T: Pod, U: Pod, R>(
+    ops: &[RawOperand<'a, T>],
     dest: Dest<'_, T>,
-    f: impl for<'d> FnOnce([RawOperand<'a, U>; K], Dest<'d, U>) -> R,
+    f: impl for<'d> FnOnce(&[RawOperand<'a, U>], Dest<'d, U>) -> R,
 ) -> R {
     assert_twins::<T, U>();
-    // SAFETY: one size and alignment (asserted), and any bits valid in
-    // both (`Pod`).
-    let ops = ops.map(|op| unsafe { op.cast::<U>() });
+    assert!(
+        ops.len() <= MANY_OPERANDS,
+        "einsum: a twin call of at most MANY_OPERANDS"
+    );
+    // SAFETY (each cast): one size and alignment (asserted), and any bits
+    // valid in both (`Pod`).
+    let mut twins = [unsafe { ops[0].cast::<U>() }; MANY_OPERANDS];
+    for (t, op) in twins.iter_mut().zip(ops) {
+        *t = unsafe { op.cast::<U>() };
+    }
+    let ops = &twins[..ops.len()];
     match dest {
         Dest::New(alloc) => {
             let mut twin = |shape: &[usize], strides: &mut [isize]| {
@@ -76,101 +87,136 @@ unsafe fn as_twin<'a, T: Pod, U: Pod, const K: usize, R>(
 
 /// Implements [`Prebuilt`] for each element type, in one of four
 /// ways:
-/// - `per_isa`: the common types. Calls of up to six operands, and every
-///   kernel, built here, for each instruction set.
-/// - `baseline`: calls of one and two operands, and the kernels, built here in
-///   the baseline build alone, which costs this crate's build little and a
-///   caller's nothing. Calls of more operands are compiled in the caller's
-///   crate, and still link the kernels built here.
+/// - `per_isa`: the common types. Calls of one operand, of two, and of
+///   three to [`MANY_OPERANDS`] (one instance), and every kernel, built
+///   here, each kernel for each instruction set.
+/// - `baseline`: the same calls and kernels, built here in the baseline
+///   build alone, which costs this crate's build little and a caller's
+///   nothing.
 /// - `as_twin`: an integer type computed as the built one of the same width
 ///   (`u32` as `i32`): wrapping sums and products are the same bits for
 ///   both, so the same code serves both, read and written in place.
 /// - `at_call_site`: compiled where first called (`#[inline]`), for the rarest
 ///   types, whose kernels would only lengthen this crate's build.
+///
+/// Calls of more than [`MANY_OPERANDS`] are compiled where they are made,
+/// for every type.
 macro_rules! prebuild {
-    // One `evaluate` method's signature around `$body`, which names the
-    // arguments by the identifiers given (macro hygiene: a body sees only
-    // the names written where it is).
-    (@method $name:ident $k:literal [$(#[$m:meta])?]
-        ($call:ident, $ops:ident, $dest:ident, $large:ident) $body:block) => {
-        $(#[$m])?
-        unsafe fn $name(
-            $call: crate::desc::Call<'_>,
-            $ops: [crate::operand::RawOperand<'_, Self>; $k],
-            $dest: crate::desc::Dest<'_, Self>,
-            $large: bool,
-        ) -> Result<(), crate::error::EinsumError> $body
-    };
-    (@evaluate $name:ident $k:literal $(#[$m:meta])?) => {
-        prebuild!(@method $name $k [$(#[$m])?] (call, ops, dest, large) {
-            // SAFETY (both): the caller's promise.
-            if large {
-                unsafe {
-                    crate::call::evaluate::<Self, $k, { crate::limits::MAX_AXES }>(
-                        call, ops, dest,
-                    )
-                }
-            } else {
-                unsafe {
-                    crate::call::evaluate::<Self, $k, { crate::limits::SMALL_TABLE }>(
-                        call, ops, dest,
-                    )
-                }
-            }
-        });
-    };
-    (@dispatch $(#[$m:meta])?) => {
-        $(#[$m])?
-        unsafe fn dispatch1(axes: &mut [crate::axes::Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
-            // SAFETY: the caller's promise.
-            unsafe { crate::kernel::dispatch(axes, ptrs, out) }
-        }
-        $(#[$m])?
-        unsafe fn dispatch2(axes: &mut [crate::axes::Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
-            // SAFETY: the caller's promise.
-            unsafe { crate::kernel::dispatch(axes, ptrs, out) }
-        }
-    };
-    (@impl $t:ty, $per_isa:literal, [$($b:ident $bk:literal),*], [$($l:ident $lk:literal),*] $(, #[$m:meta])?) => {
-        impl Prebuilt for $t {
-            // The methods built here are the first ones, `evaluate1` on.
-            const OPERANDS: usize = <[usize]>::len(&[$($bk),*]);
-            const PER_ISA: bool = $per_isa;
-            $(prebuild!(@evaluate $b $bk);)*
-            $(prebuild!(@evaluate $l $lk #[inline]);)*
-            prebuild!(@dispatch $(#[$m])?);
-        }
-    };
-    (@twin_evaluate $name:ident $k:literal $u:ty) => {
-        prebuild!(@method $name $k [#[inline]] (call, ops, dest, large) {
-            // SAFETY: `Self` and the twin are integers of one width, whose
-            // wrapping sums and products are the same bits; the caller's
-            // promise, for the same memory.
+    (@evaluate $k:tt, $call:ident, $ops:expr, $dest:ident, $large:ident) => {
+        // SAFETY (both): the caller's promise.
+        if $large {
             unsafe {
-                as_twin::<Self, $u, $k, _>(ops, dest, |ops, dest| {
-                    <$u as Prebuilt>::$name(call, ops, dest, large)
-                })
+                crate::call::evaluate::<Self, { $k }, { crate::limits::MAX_AXES }>($call, $ops, $dest)
             }
-        });
+        } else {
+            unsafe {
+                crate::call::evaluate::<Self, { $k }, { crate::limits::SMALL_TABLE }>(
+                    $call, $ops, $dest,
+                )
+            }
+        }
+    };
+    (@impl $t:ty, $prebuilt:literal, $per_isa:literal $(, #[$m:meta])?) => {
+        impl Prebuilt for $t {
+            const PREBUILT: bool = $prebuilt;
+            const PER_ISA: bool = $per_isa;
+            $(#[$m])?
+            unsafe fn evaluate1(
+                call: Call<'_>,
+                ops: [RawOperand<'_, Self>; 1],
+                dest: Dest<'_, Self>,
+                large: bool,
+            ) -> Result<(), EinsumError> {
+                prebuild!(@evaluate 1, call, &ops, dest, large)
+            }
+            $(#[$m])?
+            unsafe fn evaluate2(
+                call: Call<'_>,
+                ops: [RawOperand<'_, Self>; 2],
+                dest: Dest<'_, Self>,
+                large: bool,
+            ) -> Result<(), EinsumError> {
+                prebuild!(@evaluate 2, call, &ops, dest, large)
+            }
+            $(#[$m])?
+            unsafe fn evaluate_many(
+                call: Call<'_>,
+                ops: &[RawOperand<'_, Self>],
+                dest: Dest<'_, Self>,
+                large: bool,
+            ) -> Result<(), EinsumError> {
+                assert!(
+                    (3..=MANY_OPERANDS).contains(&ops.len()),
+                    "einsum: three to MANY_OPERANDS operands"
+                );
+                prebuild!(@evaluate MANY_OPERANDS, call, ops, dest, large)
+            }
+            $(#[$m])?
+            unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
+                // SAFETY: the caller's promise.
+                unsafe { crate::kernel::dispatch(axes, ptrs, out) }
+            }
+            $(#[$m])?
+            unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
+                // SAFETY: the caller's promise.
+                unsafe { crate::kernel::dispatch(axes, ptrs, out) }
+            }
+        }
     };
     (@twin $t:ty => $u:ty) => {
+        // SAFETY (each `as_twin`): `Self` and the twin are integers of one
+        // width, whose wrapping sums and products are the same bits; the
+        // caller's promise, for the same memory.
         impl Prebuilt for $t {
-            const OPERANDS: usize = <$u as Prebuilt>::OPERANDS;
+            const PREBUILT: bool = <$u as Prebuilt>::PREBUILT;
             const PER_ISA: bool = false;
-            prebuild!(@twin_evaluate evaluate1 1 $u);
-            prebuild!(@twin_evaluate evaluate2 2 $u);
-            prebuild!(@twin_evaluate evaluate3 3 $u);
-            prebuild!(@twin_evaluate evaluate4 4 $u);
-            prebuild!(@twin_evaluate evaluate5 5 $u);
-            prebuild!(@twin_evaluate evaluate6 6 $u);
             #[inline]
-            unsafe fn dispatch1(axes: &mut [crate::axes::Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
+            unsafe fn evaluate1(
+                call: Call<'_>,
+                ops: [RawOperand<'_, Self>; 1],
+                dest: Dest<'_, Self>,
+                large: bool,
+            ) -> Result<(), EinsumError> {
+                unsafe {
+                    as_twin::<Self, $u, _>(&ops, dest, |ops, dest| {
+                        <$u as Prebuilt>::evaluate1(call, [ops[0]], dest, large)
+                    })
+                }
+            }
+            #[inline]
+            unsafe fn evaluate2(
+                call: Call<'_>,
+                ops: [RawOperand<'_, Self>; 2],
+                dest: Dest<'_, Self>,
+                large: bool,
+            ) -> Result<(), EinsumError> {
+                unsafe {
+                    as_twin::<Self, $u, _>(&ops, dest, |ops, dest| {
+                        <$u as Prebuilt>::evaluate2(call, [ops[0], ops[1]], dest, large)
+                    })
+                }
+            }
+            #[inline]
+            unsafe fn evaluate_many(
+                call: Call<'_>,
+                ops: &[RawOperand<'_, Self>],
+                dest: Dest<'_, Self>,
+                large: bool,
+            ) -> Result<(), EinsumError> {
+                unsafe {
+                    as_twin::<Self, $u, _>(ops, dest, |ops, dest| {
+                        <$u as Prebuilt>::evaluate_many(call, ops, dest, large)
+                    })
+                }
+            }
+            #[inline]
+            unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
                 assert_twins::<Self, $u>();
                 // SAFETY: as in `evaluate1`: the same bits, the same memory.
                 unsafe { <$u as Prebuilt>::dispatch1(axes, [ptrs[0].cast()], out.cast()) }
             }
             #[inline]
-            unsafe fn dispatch2(axes: &mut [crate::axes::Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
+            unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
                 assert_twins::<Self, $u>();
                 // SAFETY: as in `evaluate1`: the same bits, the same memory.
                 unsafe {
@@ -180,10 +226,10 @@ macro_rules! prebuild {
         }
     };
     (per_isa: $($s:ty),*; baseline: $($b:ty),*; as_twin: $($t:ty => $u:ty),*; at_call_site: $($l:ty),*) => {
-        $(prebuild!(@impl $s, true, [evaluate1 1, evaluate2 2, evaluate3 3, evaluate4 4, evaluate5 5, evaluate6 6], []);)*
-        $(prebuild!(@impl $b, false, [evaluate1 1, evaluate2 2], [evaluate3 3, evaluate4 4, evaluate5 5, evaluate6 6]);)*
+        $(prebuild!(@impl $s, true, true);)*
+        $(prebuild!(@impl $b, true, false);)*
         $(prebuild!(@twin $t => $u);)*
-        $(prebuild!(@impl $l, false, [], [evaluate1 1, evaluate2 2, evaluate3 3, evaluate4 4, evaluate5 5, evaluate6 6], #[inline]);)*
+        $(prebuild!(@impl $l, false, false, #[inline]);)*
     };
 }
 
@@ -211,17 +257,17 @@ mod tests {
 
     #[test]
     fn calls_prebuilt_by_type() {
-        fn tier<T: Prebuilt>() -> (usize, bool) {
-            (T::OPERANDS, T::PER_ISA)
+        fn tier<T: Prebuilt>() -> (bool, bool) {
+            (T::PREBUILT, T::PER_ISA)
         }
-        assert_eq!(tier::<f64>(), (6, true));
-        assert_eq!(tier::<Complex<f64>>(), (6, true));
-        assert_eq!(tier::<u8>(), (2, false));
-        assert_eq!(tier::<Complex<f32>>(), (2, false));
-        // Twins: as many as the type they are computed as.
-        assert_eq!(tier::<u32>(), (6, false));
-        assert_eq!(tier::<i16>(), (2, false));
-        assert_eq!(tier::<u128>(), (0, false));
-        assert_eq!(tier::<i128>(), (0, false));
+        assert_eq!(tier::<f64>(), (true, true));
+        assert_eq!(tier::<Complex<f64>>(), (true, true));
+        assert_eq!(tier::<u8>(), (true, false));
+        assert_eq!(tier::<Complex<f32>>(), (true, false));
+        // Twins: built as the type they are computed as.
+        assert_eq!(tier::<u32>(), (true, false));
+        assert_eq!(tier::<i16>(), (true, false));
+        assert_eq!(tier::<u128>(), (false, false));
+        assert_eq!(tier::<i128>(), (false, false));
     }
 }

@@ -18,8 +18,14 @@ use crate::order::{self, Order, OrderCache, Plan};
 use crate::spec::Spec;
 use resolve::{resolve, Layout};
 
-fn pointers<T, const K: usize>(ops: &[RawOperand<'_, T>; K]) -> [*const T; K] {
-    core::array::from_fn(|k| ops[k].ptr())
+/// The operands' first elements, in room for `K`: the ones past the
+/// call's operands repeat the first, and are never read.
+fn pointers<T, const K: usize>(ops: &[RawOperand<'_, T>]) -> [*const T; K] {
+    let mut ptrs = [ops[0].ptr(); K];
+    for (p, op) in ptrs.iter_mut().zip(ops) {
+        *p = op.ptr();
+    }
+    ptrs
 }
 
 /// The pairwise order of a call of three or more operands, if one beats the
@@ -29,7 +35,8 @@ fn choose<const K: usize, const N: usize>(
     cache: Option<&OrderCache>,
 ) -> Option<Order> {
     let cache = cache?;
-    if !(3..=order::PAIRWISE_MAX).contains(&K) || layout.axes().iter().any(|a| a.size == 0) {
+    let count = layout.count();
+    if !(3..=order::PAIRWISE_MAX).contains(&count) || layout.axes().iter().any(|a| a.size == 0) {
         return None;
     }
     let (sizes, masks, out_mask) = order_inputs(layout);
@@ -73,16 +80,21 @@ fn check_work<const K: usize, const N: usize>(
 unsafe fn compute<T: Scalar, const K: usize, const N: usize>(
     spec: &Spec,
     layout: &mut Layout<K, N>,
-    ops: &[RawOperand<'_, T>; K],
+    ops: &[RawOperand<'_, T>],
     out: *mut T,
     order: Option<&Order>,
 ) -> Result<(), EinsumError> {
-    if let Some(order) = order {
-        // SAFETY: as below; `pairwise::contract_in_order` reads the operands within
-        // their shapes, writes each output element, and keeps its
-        // intermediates in a buffer of its own.
-        if unsafe { pairwise::contract_in_order(layout, pointers(ops), order, out) } {
-            return Ok(());
+    let ptrs = pointers::<T, K>(ops);
+    // (A constant condition, so that calls of one or two operands, which
+    // are never ordered, do not instantiate the pairwise steps.)
+    if const { K >= 3 } {
+        if let Some(order) = order {
+            // SAFETY: as below; `pairwise::contract_in_order` reads the
+            // operands within their shapes, writes each output element, and
+            // keeps its intermediates in a buffer of its own.
+            if unsafe { pairwise::contract_in_order(layout, &ptrs[..ops.len()], order, out) } {
+                return Ok(());
+            }
         }
     }
     check_work(spec, layout)?;
@@ -90,15 +102,37 @@ unsafe fn compute<T: Scalar, const K: usize, const N: usize>(
     // strides (each operand's index range within its shape, broadcast axes
     // at stride 0, diagonals only over equal lengths), and the caller vouches
     // for the output.
-    unsafe { kernel::contract(layout.axes_mut(), pointers(ops), out) };
+    unsafe { nest(layout, ptrs, out) };
     Ok(())
+}
+
+/// The call as one loop nest: in the kernels of one or two operands, or in
+/// the one of any count ([`kernel::contract_many`]).
+///
+/// # Safety
+/// As [`kernel::contract`] over the layout's axes and the first
+/// `layout.count()` pointers.
+unsafe fn nest<T: Scalar, const K: usize, const N: usize>(
+    layout: &mut Layout<K, N>,
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
+    let count = layout.count();
+    // SAFETY (both): the caller's promise.
+    unsafe {
+        if const { K <= 2 } {
+            kernel::contract(layout.axes_mut(), ptrs, out)
+        } else {
+            kernel::contract_many(layout.axes_mut(), ptrs, count, out)
+        }
+    }
 }
 
 /// What an order is chosen from: each axis's size, each operand's axes and
 /// the output's, as masks over axis ids.
 fn order_inputs<const K: usize, const N: usize>(
     layout: &Layout<K, N>,
-) -> ([usize; N], &[u64; K], u64) {
+) -> ([usize; N], &[u64], u64) {
     let mut sizes = [0usize; N];
     for (s, a) in sizes.iter_mut().zip(layout.axes()) {
         *s = a.size;
@@ -156,9 +190,12 @@ fn too_large(subscripts: &'static str, shape: &[usize]) -> EinsumError {
 }
 
 /// One call, from the operands to the result in `dest`: every check
-/// first, then the computation. `N` is the layout's room for loop axes.
+/// first, then the computation. `N` is the layout's room for loop axes,
+/// `K` for operands: `ops.len()`, or `limits::MANY_OPERANDS` for any count from
+/// three up to it.
 ///
-/// Prebuilt in this crate for most element types and operand counts
+/// Prebuilt in this crate for most element types: for one operand, for
+/// two, and for three to `MANY_OPERANDS` in one instance
 /// ([`Prebuilt`](crate::element::Prebuilt)), so that a crate calling
 /// `einsum!` links it instead of compiling it again.
 ///
@@ -169,11 +206,11 @@ fn too_large(subscripts: &'static str, shape: &[usize]) -> EinsumError {
 /// `dest` is as [`Dest`] says.
 pub(crate) unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
     call: Call<'_>,
-    ops: [RawOperand<'_, T>; K],
+    ops: &[RawOperand<'_, T>],
     dest: Dest<'_, T>,
 ) -> Result<(), EinsumError> {
     let Call { spec, fixed, cache } = call;
-    let mut layout = resolve::<T, K, N>(spec, &ops, fixed)?;
+    let mut layout = resolve::<T, K, N>(spec, ops, fixed)?;
     let (ptr, order) = match dest {
         Dest::New(alloc) => {
             check_allocation::<T>(spec.subscripts, layout.out_shape())?;
@@ -215,5 +252,5 @@ pub(crate) unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
     // SAFETY: the output's elements are distinct, valid for writes and
     // apart from the operands (`dest`, caller), with the layout's output
     // shape and the strides given to it.
-    unsafe { compute(spec, &mut layout, &ops, ptr, order.as_ref()) }
+    unsafe { compute(spec, &mut layout, ops, ptr, order.as_ref()) }
 }

@@ -16,8 +16,9 @@ use crate::order::{volume, Order, Step, ALONE, MAX_STEPS};
 use crate::trace::{mark, KernelPath};
 
 /// Where each intermediate lives in the buffer, and the buffer's length in
-/// elements; `None` if the count overflows `usize`.
-fn place<const K: usize>(order: &Order, sizes: &[usize]) -> Option<([usize; MAX_STEPS], usize)> {
+/// elements; `None` if the count overflows `usize`. Slots from `count` on
+/// are intermediates.
+fn place(order: &Order, sizes: &[usize], count: usize) -> Option<([usize; MAX_STEPS], usize)> {
     let steps = order.steps();
     let last = steps.len() - 1;
     let mut offset = [0usize; MAX_STEPS];
@@ -26,8 +27,8 @@ fn place<const K: usize>(order: &Order, sizes: &[usize]) -> Option<([usize; MAX_
     let mut read_at = [usize::MAX; MAX_STEPS];
     for (t, s) in steps.iter().enumerate() {
         for slot in [s.a, s.b] {
-            if slot != ALONE && usize::from(slot) >= K {
-                read_at[usize::from(slot) - K] = t;
+            if slot != ALONE && usize::from(slot) >= count {
+                read_at[usize::from(slot) - count] = t;
             }
         }
     }
@@ -63,7 +64,8 @@ fn row_major(sizes: &[usize], keep: u64, id: usize) -> isize {
     volume(sizes, inner) as isize
 }
 
-/// Runs `order` over the operands `ops` (as `layout` describes them) into
+/// Runs `order` over the operands `ops` (as `layout` describes them, one
+/// pointer per operand of the call) into
 /// `out`, whose strides `layout` has.
 ///
 /// Returns `false`, having written nothing, when the intermediates would not
@@ -79,7 +81,7 @@ fn row_major(sizes: &[usize], keep: u64, id: usize) -> isize {
 /// an operand.
 pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize>(
     layout: &Layout<K, N>,
-    ops: [*const T; K],
+    ops: &[*const T],
     order: &Order,
     out: *mut T,
 ) -> bool {
@@ -90,7 +92,8 @@ pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize
         *s = a.size;
     }
     let sizes = &sizes[..axes.len()];
-    let Some((offset, total)) = place::<K>(order, sizes) else {
+    let count = ops.len();
+    let Some((offset, total)) = place(order, sizes, count) else {
         return false;
     };
     let bytes = total.checked_mul(core::mem::size_of::<T>());
@@ -101,10 +104,10 @@ pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize
     let last = steps.len() - 1;
     let keep_of = |slot: u8| -> u64 {
         let s = usize::from(slot);
-        if s < K {
+        if s < count {
             layout.present()[s]
         } else {
-            steps[s - K].keep
+            steps[s - count].keep
         }
     };
     let union_of =
@@ -122,18 +125,18 @@ pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize
     // The first element and the stride along axis `id` of a slot.
     let ptr_of = |slot: u8| -> *const T {
         let s = usize::from(slot);
-        if s < K {
+        if s < count {
             ops[s]
         } else {
-            base.wrapping_add(offset[s - K]).cast_const()
+            base.wrapping_add(offset[s - count]).cast_const()
         }
     };
     let stride_of = |slot: u8, id: usize| -> isize {
         let s = usize::from(slot);
-        if s < K {
+        if s < count {
             axes[id].strides[s]
         } else {
-            row_major(sizes, steps[s - K].keep, id)
+            row_major(sizes, steps[s - count].keep, id)
         }
     };
     for (t, &Step { a, b, keep }) in steps.iter().enumerate() {

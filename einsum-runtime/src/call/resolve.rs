@@ -23,7 +23,8 @@ use crate::limits::MAX_AXES;
 use crate::operand::RawOperand;
 use crate::spec::{Spec, Term};
 
-/// Every loop axis of one call, with the output's shape: at most `N` axes.
+/// Every loop axis of one call, with the output's shape: at most `N` axes,
+/// and room for `K` operands, of which the call has [`count`](Self::count).
 pub(crate) struct Layout<const K: usize, const N: usize> {
     axes: [Axis<K>; N],
     n: usize,
@@ -34,6 +35,9 @@ pub(crate) struct Layout<const K: usize, const N: usize> {
     /// For each operand, the axes it varies along: bit `id` when some axis
     /// of the operand of length other than 1 is loop axis `id`.
     present: [u64; K],
+    /// The call's operands: the first `count` of the `K` an axis has room
+    /// for (the others' strides are zero).
+    count: usize,
 }
 
 impl<const K: usize, const N: usize> Layout<K, N> {
@@ -64,8 +68,13 @@ impl<const K: usize, const N: usize> Layout<K, N> {
     }
 
     /// Each operand's axes, as bit masks over axis ids.
-    pub fn present(&self) -> &[u64; K] {
-        &self.present
+    pub fn present(&self) -> &[u64] {
+        &self.present[..self.count]
+    }
+
+    /// The number of operands.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     /// The output's axes, as ids in output order.
@@ -118,28 +127,36 @@ fn operand_axis_ids(spec: &Spec, term: &Term, ndim: usize, frame: usize, ids: &m
 ///
 /// `fixed` lists the sizes bound with `; label = size`, by label id. `N` is
 /// the tables' room: at least the number of labels, and [`MAX_AXES`] when a
-/// term has a `...`.
+/// term has a `...`. `K` is the room for operands: at least `ops.len()`.
 #[inline]
 pub(crate) fn resolve<T, const K: usize, const N: usize>(
     spec: &Spec,
-    ops: &[RawOperand<'_, T>; K],
+    ops: &[RawOperand<'_, T>],
     fixed: &[(u8, usize)],
 ) -> Result<Layout<K, N>, EinsumError> {
     // Only the shapes and strides matter here: one instance per operand
-    // count and room serves every element type.
-    let shapes = ops.each_ref().map(|op| (op.shape(), op.strides()));
-    resolve_shapes::<K, N>(spec, &shapes, fixed)
+    // room and axis room serves every element type.
+    let mut shapes: [(&[usize], &[isize]); K] = [(&[], &[]); K];
+    for (s, op) in shapes.iter_mut().zip(ops) {
+        *s = (op.shape(), op.strides());
+    }
+    resolve_shapes::<K, N>(spec, &shapes[..ops.len().min(K)], fixed)
 }
 
 /// [`resolve`] over each operand's shape and strides.
 fn resolve_shapes<const K: usize, const N: usize>(
     spec: &Spec,
-    ops: &[(&[usize], &[isize]); K],
+    ops: &[(&[usize], &[isize])],
     fixed: &[(u8, usize)],
 ) -> Result<Layout<K, N>, EinsumError> {
     let err = |kind| EinsumError::call(spec.subscripts, kind);
     // `Spec::new` checked the label ids; the operand count is this call's.
-    assert_eq!(spec.inputs.len(), K, "einsum: one operand per input term");
+    assert_eq!(
+        spec.inputs.len(),
+        ops.len(),
+        "einsum: one operand per input term"
+    );
+    assert!(ops.len() <= K, "einsum: room for every operand");
     let l = spec.labels.len();
 
     // The `...` frame: as many dimensions as the widest ellipsis covers.
@@ -307,6 +324,7 @@ fn resolve_shapes<const K: usize, const N: usize>(
         out_shape,
         out_rank,
         present,
+        count: ops.len(),
     })
 }
 

@@ -16,13 +16,14 @@ use crate::call;
 use crate::desc::{Alloc, Call, Dest};
 use crate::element::Scalar;
 use crate::error::EinsumError;
-use crate::limits::SMALL_TABLE;
+use crate::limits::{MANY_OPERANDS, SMALL_TABLE};
 use crate::operand::RawOperand;
 use crate::order::{OrderCache, Plan};
 use crate::spec::Spec;
 
 /// [`call::evaluate`] for `K` operands: the instance prebuilt in this crate
-/// for `T` when there is one, else one compiled where this is called.
+/// for `T` when there is one (for one operand, for two, or for three to
+/// [`MANY_OPERANDS`]), else one compiled where this is called.
 ///
 /// # Safety
 /// As [`call::evaluate`].
@@ -32,31 +33,20 @@ unsafe fn route<T: Scalar, const K: usize, const N: usize>(
     ops: [RawOperand<'_, T>; K],
     dest: Dest<'_, T>,
 ) -> Result<(), EinsumError> {
-    /// The same operands, as the array type of an arm where `J == K`.
-    #[inline(always)]
-    fn exact<U: Copy, const K: usize, const J: usize>(ops: [U; K]) -> [U; J] {
-        ops[..].try_into().expect("an arm for K operands")
-    }
     let large = const { N > SMALL_TABLE };
     // Each condition a constant of the instance (`const`), so that the
     // compiler instantiates only the branch taken: the others would be
     // compiled in the caller's crate too, dead code included.
     // SAFETY (each branch): the caller's promise.
     unsafe {
-        if const { K > T::OPERANDS } {
-            call::evaluate::<T, K, N>(call, ops, dest)
-        } else if const { K == 1 } {
-            T::evaluate1(call, exact(ops), dest, large)
+        if const { K == 1 } {
+            T::evaluate1(call, [ops[0]], dest, large)
         } else if const { K == 2 } {
-            T::evaluate2(call, exact(ops), dest, large)
-        } else if const { K == 3 } {
-            T::evaluate3(call, exact(ops), dest, large)
-        } else if const { K == 4 } {
-            T::evaluate4(call, exact(ops), dest, large)
-        } else if const { K == 5 } {
-            T::evaluate5(call, exact(ops), dest, large)
+            T::evaluate2(call, [ops[0], ops[1]], dest, large)
+        } else if const { K <= MANY_OPERANDS } {
+            T::evaluate_many(call, &ops, dest, large)
         } else {
-            T::evaluate6(call, exact(ops), dest, large)
+            call::evaluate::<T, K, N>(call, &ops, dest)
         }
     }
 }

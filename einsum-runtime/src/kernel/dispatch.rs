@@ -6,7 +6,8 @@ use crate::axes::Axis;
 use crate::element::Scalar;
 use crate::limits::MAX_AXES;
 
-/// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`.
+/// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`, for
+/// one or two operands (more: [`super::contract_many`]).
 ///
 /// `ptrs[k]` is operand `k`'s element at index zero, `out` the output's.
 ///
@@ -26,7 +27,8 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
 ) {
     // One and two operands (every pairwise step among them) run in the
     // dispatch this crate prebuilt for `T`: a caller's crate then compiles
-    // none of the kernels again, for any call.
+    // none of the kernels again, for any call. More run in `many`.
+    assert!(K == 1 || K == 2, "contract: one or two operands");
     let axes: *mut [Axis<K>] = axes;
     // SAFETY (each arm): `K` is the arm's number, so `Axis<K>` is that very
     // type and `[*const T; K]` holds exactly its pointers; the rest is the
@@ -36,10 +38,8 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
     unsafe {
         if const { K == 1 } {
             T::dispatch1(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out)
-        } else if const { K == 2 } {
-            T::dispatch2(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[1]], out)
         } else {
-            dispatch(&mut *axes, ptrs, out)
+            T::dispatch2(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[K - 1]], out)
         }
     }
 }
@@ -60,20 +60,8 @@ pub(crate) unsafe fn dispatch<T: Scalar, const K: usize>(
     ptrs: [*const T; K],
     out: *mut T,
 ) {
-    assert!(K >= 1, "an einsum has at least one operand");
-    assert!(axes.len() <= MAX_AXES, "einsum: at most MAX_AXES loop axes");
-    if axes.iter().any(|a| a.size == 0) {
-        if axes.iter().any(|a| a.size == 0 && !a.summed) {
-            return; // the output is empty
-        }
-        // A sum over an empty range is zero.
-        let outputs = nest::mask(axes, |_, a| !a.summed);
-        // SAFETY: the output points are valid for writes (caller).
-        unsafe {
-            nest::walk_masked(axes, outputs, ptrs, out, &mut |_, o: *mut T| {
-                o.write(T::zero())
-            })
-        };
+    // SAFETY: the caller's promise.
+    if unsafe { write_empty(axes, ptrs, out) } {
         return;
     }
     let n = nest::arrange(axes);
@@ -86,6 +74,34 @@ pub(crate) unsafe fn dispatch<T: Scalar, const K: usize>(
     }
     // SAFETY: this call's promise (caller), over the same points reordered.
     unsafe { nest::contract_nest(axes, ptrs, out) }
+}
+
+/// When an axis is empty, writes what the contraction is and returns
+/// `true`: nothing when the output is empty, else zeros (a sum over an
+/// empty range). Returns `false`, having written nothing, otherwise.
+///
+/// # Safety
+/// As [`contract`].
+pub(super) unsafe fn write_empty<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) -> bool {
+    assert!(K >= 1, "an einsum has at least one operand");
+    assert!(axes.len() <= MAX_AXES, "einsum: at most MAX_AXES loop axes");
+    if axes.iter().all(|a| a.size != 0) {
+        return false;
+    }
+    if axes.iter().all(|a| a.size != 0 || a.summed) {
+        let outputs = nest::mask(axes, |_, a| !a.summed);
+        // SAFETY: the output points are valid for writes (caller).
+        unsafe {
+            nest::walk_masked(axes, outputs, ptrs, out, &mut |_, o: *mut T| {
+                o.write(T::zero())
+            })
+        };
+    }
+    true
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //!
 //! - [`dispatch`](mod@dispatch): which kernel takes a contraction;
 //! - [`nest`]: the general strided loop nest, and [`inner`], its innermost
-//!   runs (sums, stores), and [`transpose`], tile by tile;
+//!   runs (sums, stores), and [`transpose`], tile by tile; [`many`]: the
+//!   nest of three or more operands;
 //! - [`matrix`]: a two-operand contraction read as GEMM, and [`gemm`],
 //!   which GEMM kernel takes it: the `gemm` crate, [`window`] (rows of A
 //!   that overlap, as a convolution's windows do), [`skinny`] and
@@ -17,6 +18,7 @@ mod blocked;
 mod dispatch;
 mod gemm;
 mod inner;
+mod many;
 mod matrix;
 mod nest;
 pub(crate) mod pool;
@@ -28,3 +30,4 @@ mod transpose;
 mod window;
 
 pub(crate) use dispatch::{contract, dispatch};
+pub(crate) use many::contract_many;

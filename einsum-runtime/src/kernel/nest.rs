@@ -18,7 +18,7 @@ use super::isa::BASELINE;
 use super::pool::{for_each_task, pool_threads, SendPtr};
 use super::transpose;
 use crate::axes::Axis;
-use crate::element::{Scalar, NEST_PER_ISA_OPERANDS};
+use crate::element::Scalar;
 use crate::limits::MAX_AXES;
 use crate::trace::{mark, KernelPath};
 use crate::tuning;
@@ -123,8 +123,12 @@ fn transposing_axis<const K: usize>(rest: &[Axis<K>], inner: &Axis<K>) -> Option
 /// here; `f` may dereference them only if every point of the nest is a valid
 /// element of each operand (and of the output).
 #[inline(always)]
-unsafe fn walk<T, const K: usize, F>(axes: &[Axis<K>], ptrs: [*const T; K], out: *mut T, f: &mut F)
-where
+pub(super) unsafe fn walk<T, const K: usize, F>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+    f: &mut F,
+) where
     F: FnMut([*const T; K], *mut T),
 {
     // SAFETY: every axis is stepped along, as the caller's promise covers.
@@ -212,6 +216,28 @@ pub(super) unsafe fn contract_nest<T: Scalar, const K: usize>(
     ptrs: [*const T; K],
     out: *mut T,
 ) {
+    // SAFETY: the caller's promise, for each part of the nest.
+    unsafe {
+        split(axes, ptrs, out, &|axes, ptrs, out| {
+            serial_here(axes, ptrs, out)
+        })
+    }
+}
+
+/// Runs `serial` over the nest `axes`, ordered by [`arrange`]: on parts of
+/// it spread over the pool when the work is large, else on this thread.
+///
+/// # Safety
+/// As [`super::dispatch`], and `serial` is sound on any part of a nest the
+/// caller's promise covers.
+pub(super) unsafe fn split<T: Scalar, const K: usize, F>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+    serial: &F,
+) where
+    F: Fn(&[Axis<K>], [*const T; K], *mut T) + Sync,
+{
     let limits = tuning::current();
     let threads = pool_threads();
     let work = axes.iter().fold(1usize, |w, a| w.saturating_mul(a.size));
@@ -229,26 +255,26 @@ pub(super) unsafe fn contract_nest<T: Scalar, const K: usize>(
             sub[..axes.len()].copy_from_slice(axes);
             sub[s].size = end - start;
             let at = start as isize;
-            let ptrs = p.get();
-            let ptrs: [*const T; K] =
-                core::array::from_fn(|k| ptrs[k].wrapping_offset(axis.strides[k].wrapping_mul(at)));
+            let mut ptrs = p.get();
+            for (p, &stride) in ptrs.iter_mut().zip(&axis.strides) {
+                *p = p.wrapping_offset(stride.wrapping_mul(at));
+            }
             let out = o.get().wrapping_offset(axis.out.wrapping_mul(at));
-            // SAFETY: the chunk's points are points of this call's nest
-            // (caller), and no other chunk writes its output elements.
-            unsafe { serial_here(&sub[..axes.len()], ptrs, out) };
+            // The chunk's points are points of this call's nest (caller),
+            // and no other chunk writes its output elements.
+            serial(&sub[..axes.len()], ptrs, out);
         });
         return;
     }
     mark(KernelPath::Nest);
-    // SAFETY: this call's promise (caller).
-    unsafe { serial_here(axes, ptrs, out) }
+    serial(axes, ptrs, out)
 }
 
 /// [`serial`] in each instruction-set build for the element types whose
-/// kernels this crate builds so (`Prebuilt::PER_ISA`) and up to
-/// [`NEST_PER_ISA_OPERANDS`] operands, else in the baseline build alone:
-/// for the other element types three builds of the loop nest would be most
-/// of the code their calls add to a build, this crate's or a caller's.
+/// kernels this crate builds so (`Prebuilt::PER_ISA`), else in the
+/// baseline build alone: for the other element types three builds of the
+/// loop nest would be most of the code their calls add to a build, this
+/// crate's or a caller's.
 ///
 /// # Safety
 /// As [`super::dispatch`].
@@ -258,7 +284,7 @@ unsafe fn serial_here<T: Scalar, const K: usize>(
     ptrs: [*const T; K],
     out: *mut T,
 ) {
-    if const { T::PER_ISA && K <= NEST_PER_ISA_OPERANDS } {
+    if const { T::PER_ISA } {
         // SAFETY: the caller's promise.
         unsafe { serial(axes, ptrs, out) }
     } else {
