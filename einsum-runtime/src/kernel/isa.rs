@@ -1,9 +1,6 @@
 //! The instruction sets the hot kernels are built for, the one this CPU
 //! runs, and [`multiversion!`], which builds a kernel body for each.
 
-//! Kernels: the code that reads operands and writes results, once every shape
-//! has been checked.
-
 /// Defines `unsafe fn $name`, which runs `$body` (an `#[inline(always)]`
 /// function of the same signature and safety contract, plus a last const
 /// parameter `B: u8`, one of [`BASELINE`], [`AVX2`] and [`AVX512`]) built
@@ -15,12 +12,32 @@
 /// the closures inside, which the compiler inlines into that build and
 /// compiles with its registers. One shared closure, called from three
 /// builds, would stay out of line, in baseline code.
+///
+/// With `=> $body, x86_64 baseline $portable`, an x86-64 CPU without AVX2
+/// (and FMA) runs `$portable`, a function of the same signature and
+/// contract, instead of a baseline build of the body: such CPUs are rare,
+/// and the build is not worth its share of this crate's. Miri and other
+/// architectures still run the body's baseline build.
 macro_rules! multiversion {
+    // The `_` arm: the portable function on x86-64 when one is given, else
+    // the body's baseline build.
+    (@baseline [] $body:ident [$($g:tt)*] ($($arg:ident),*)) => {
+        // SAFETY: the caller's promise.
+        unsafe { $body::<$($g,)* { $crate::kernel::isa::BASELINE }>($($arg),*) }
+    };
+    (@baseline [$portable:ident] $body:ident [$($g:tt)*] ($($arg:ident),*)) => {{
+        // SAFETY (both): the caller's promise, which `$portable` shares.
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        let done = unsafe { $portable::<$($g),*>($($arg),*) };
+        #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+        let done = unsafe { $body::<$($g,)* { $crate::kernel::isa::BASELINE }>($($arg),*) };
+        done
+    }};
     (
         $(#[$meta:meta])*
         $vis:vis unsafe fn $name:ident<$($g:ident: $bound:path),* $(; const $c:ident: $ct:ty)?>(
             $($arg:ident: $ty:ty),* $(,)?
-        ) => $body:ident;
+        ) => $body:ident $(, x86_64 baseline $portable:ident)?;
     ) => {
         $(#[$meta])*
         $vis unsafe fn $name<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
@@ -44,8 +61,7 @@ macro_rules! multiversion {
                 // SAFETY: as above.
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
                 $crate::kernel::isa::Isa::Avx2 => unsafe { avx2::<$($g,)* $($c)?>($($arg),*) },
-                // SAFETY: the caller's promise.
-                _ => unsafe { $body::<$($g,)* $($c,)? { $crate::kernel::isa::BASELINE }>($($arg),*) },
+                _ => multiversion!(@baseline [$($portable)?] $body [$($g)* $($c)?] ($($arg),*)),
             }
         }
     };

@@ -47,6 +47,22 @@ pub(crate) unsafe fn contract_many<T: Scalar, const K: usize>(
     }
 }
 
+/// [`serial`] for all `K` operands: the loop nest of one or two operands
+/// on an x86-64 CPU without AVX2, instead of a baseline build of
+/// `nest::serial`'s.
+///
+/// # Safety
+/// As [`super::dispatch`], over axes ordered by [`arrange`].
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+pub(super) unsafe fn serial_exact<T: Scalar, const K: usize>(
+    axes: &[Axis<K>],
+    ptrs: [*const T; K],
+    out: *mut T,
+) {
+    // SAFETY: the caller's promise, for all `K` operands.
+    unsafe { serial(axes, ptrs, K, out) }
+}
+
 /// The nest on this thread, over axes ordered by [`arrange`].
 ///
 /// # Safety

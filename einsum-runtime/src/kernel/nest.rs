@@ -15,6 +15,8 @@
 
 use super::inner::{self, product};
 use super::isa::BASELINE;
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+use super::many::serial_exact;
 use super::pool::{for_each_task, pool_threads, SendPtr};
 use super::transpose;
 use crate::axes::Axis;
@@ -306,7 +308,7 @@ unsafe fn serial<T: Scalar; const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
-) => serial_body;
+) => serial_body, x86_64 baseline serial_exact;
 }
 
 /// The body of [`serial`], inlined into each instruction-set build.
