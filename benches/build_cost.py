@@ -37,13 +37,13 @@ d. A fresh binary crate's clean build, the facade against its two big
    dependencies: two binary crates with the same `src/main.rs` but for its
    `use` lines and the product of two `Array2<f64>`, one depending on the
    facade alone and computing it with `einsum!("ij,jk->ik", ...)`, the other
-   on `ndarray` 0.17 and `gemm` 0.19 (the features einsum-runtime uses) and
+   on `ndarray` 0.17 and `gemm` 0.19 (the features einsum-core uses) and
    computing it with `a.dot(&b)`; both binaries run once and must agree.
    Each is built from clean (a fresh `CARGO_TARGET_DIR` per run), in debug
    and release. Reported: the wall times, the facade/base ratio against its
    targets (release at most 1.5x, debug at most 1.3x), and, from
    `cargo build --timings`, when the units on the way to the binary start and
-   how long each takes (einsum-macro, einsum-runtime, gemm, ...).
+   how long each takes (einsum-macro, einsum-core, einsum-runtime, gemm, ...).
 
 Options: --quick (1 run each), --runs N, --keep (keep the scratch directory
 and print it), --only a,b,c,d (the parts to run), --profiles debug,release
@@ -828,7 +828,7 @@ fn main() {{
 """
 BIN_FACADE = "bin-facade"
 BIN_BASE = "bin-base"
-# The base: the facade's two big dependencies, with the features einsum-runtime
+# The base: the facade's two big dependencies, with the features einsum-core
 # asks of them.
 BASE_DEPS = ('ndarray = "0.17"\n'
              'gemm = { version = "0.19", default-features = false, '
@@ -838,7 +838,8 @@ RATIO_TARGETS = {"debug": 1.3, "release": 1.5}
 # The units of each build whose start and own time part d reports (`gemm*`:
 # gemm and its gemm-common, gemm-f16, gemm-f64, ... together).
 D_UNITS = {
-    BIN_FACADE: ["syn", "einsum-macro", "ndarray", "gemm*", "einsum-runtime", FACADE, BIN_FACADE],
+    BIN_FACADE: ["syn", "einsum-macro", "ndarray", "gemm*", "einsum-core", "einsum-runtime", FACADE,
+                 BIN_FACADE],
     BIN_BASE: ["ndarray", "gemm*", BIN_BASE],
 }
 
@@ -867,7 +868,7 @@ def part_d(scratch, runs, profiles, out):
                f"product of two 96×96 `Array2<f64>`: `{BIN_FACADE}` depends on `{FACADE}` alone "
                f'and calls `einsum!("ij,jk->ik", &a, &b)` once; `{BIN_BASE}` depends on '
                "`ndarray = \"0.17\"` and `gemm = 0.19` (`std`, `rayon`, `x86-v4`, as "
-               "einsum-runtime has them) and calls `a.dot(&b)`. Each run builds a crate from "
+               "einsum-core has them) and calls `a.dot(&b)`. Each run builds a crate from "
                "clean in a fresh target directory, the two crates in turn. *Facade / base* is "
                "the ratio of the medians.\n")
     walls, units, printed = {}, {}, {}

@@ -1,4 +1,5 @@
-//! The modules of `einsum-runtime` and of `einsum-macro` form layers: no
+//! The modules of `einsum-core`, `einsum-runtime` and `einsum-macro` form
+//! layers: no
 //! module uses, directly or through others, a module that uses it.
 //!
 //! A module is a source file (`kernel/gemm.rs` is `kernel::gemm`, a
@@ -243,6 +244,11 @@ fn assert_layered(krate: &str) {
 }
 
 #[test]
+fn core_modules_form_layers() {
+    assert_layered("einsum-core");
+}
+
+#[test]
 fn runtime_modules_form_layers() {
     assert_layered("einsum-runtime");
 }
@@ -254,7 +260,7 @@ fn macro_modules_form_layers() {
 
 #[test]
 fn the_check_sees_uses_and_cycles() {
-    let runtime = graph_of("einsum-runtime");
+    let runtime = graph_of("einsum-core");
     // A few uses it must see, of each kind: `crate::`, `super::` in a
     // group, a child in a `use`, and `$crate::` in a macro.
     assert!(runtime["call"].contains("call::resolve"));

@@ -21,7 +21,7 @@ use core::mem::MaybeUninit;
 
 use ndarray::{Array, Dimension};
 
-use crate::element::Scalar;
+use einsum_core::Scalar;
 
 /// The number of elements of `shape`, if they and their bytes fit `isize`.
 fn elements<T>(shape: &[usize]) -> Option<usize> {

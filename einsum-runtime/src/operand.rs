@@ -1,7 +1,7 @@
 //! Operand adapters: everything an einsum operand may be, seen as a strided
 //! view read in place.
 
-use core::marker::PhantomData;
+use einsum_core::RawOperand;
 use ndarray::{ArrayBase, ArrayRef, Data, DataMut, Dimension, Ix1};
 
 /// A value that can be an einsum operand: it lends its elements, shape and
@@ -34,7 +34,7 @@ where
     type Dim = D;
     #[inline]
     fn einsum_operand(&self) -> RawOperand<'_, A> {
-        RawOperand::from_array(self)
+        from_array(self)
     }
 }
 
@@ -43,7 +43,7 @@ impl<A, D: Dimension> Operand for ArrayRef<A, D> {
     type Dim = D;
     #[inline]
     fn einsum_operand(&self) -> RawOperand<'_, A> {
-        RawOperand::from_array(self)
+        from_array(self)
     }
 }
 
@@ -130,139 +130,12 @@ impl<'a, A, D: Dimension> OutputOperand<'a> for &'a mut ArrayRef<A, D> {
     }
 }
 
-/// A type-erased read-only strided operand: the first element's address, the
-/// shape and the strides (in elements) of elements borrowed for `'a`.
-///
-/// It is only made from a live array or slice, so every index within
-/// `shape` addresses an element of it.
-#[derive(Clone, Copy)]
-pub struct RawOperand<'a, T> {
-    ptr: *const T,
-    layout: Layout<'a>,
-    _marker: PhantomData<&'a T>,
-}
-
-#[derive(Clone, Copy)]
-enum Layout<'a> {
-    /// An array's own shape and strides.
-    Strided {
-        shape: &'a [usize],
-        strides: &'a [isize],
-    },
-    /// A slice: one axis of unit stride, kept inline.
-    Slice { len: [usize; 1], stride: [isize; 1] },
-}
-
-impl<'a, T> RawOperand<'a, T> {
-    /// Borrows `array`'s elements, shape and strides.
-    #[inline]
-    pub fn from_array<D: Dimension>(array: &'a ArrayRef<T, D>) -> Self {
-        RawOperand {
-            ptr: array.as_ptr(),
-            layout: Layout::Strided {
-                shape: array.shape(),
-                strides: array.strides(),
-            },
-            _marker: PhantomData,
-        }
-    }
-
-    /// Borrows `slice` as a 1-d operand.
-    #[inline]
-    pub fn from_slice(slice: &'a [T]) -> Self {
-        RawOperand {
-            ptr: slice.as_ptr(),
-            layout: Layout::Slice {
-                len: [slice.len()],
-                stride: [1],
-            },
-            _marker: PhantomData,
-        }
-    }
-
-    /// The address of the element at index zero.
-    #[inline]
-    pub fn ptr(&self) -> *const T {
-        self.ptr
-    }
-
-    /// The lengths of the axes.
-    #[inline]
-    pub fn shape(&self) -> &[usize] {
-        match &self.layout {
-            Layout::Strided { shape, .. } => shape,
-            Layout::Slice { len, .. } => len,
-        }
-    }
-
-    /// The strides of the axes, in elements.
-    #[inline]
-    pub fn strides(&self) -> &[isize] {
-        match &self.layout {
-            Layout::Strided { strides, .. } => strides,
-            Layout::Slice { stride, .. } => stride,
-        }
-    }
-
-    /// The same elements, seen as `U`, which is `T` itself.
-    fn same<U>(self) -> RawOperand<'a, U>
-    where
-        T: SameElem<U>,
-    {
-        // SAFETY: `U` is `T`.
-        unsafe { self.cast() }
-    }
-
-    /// The same elements, seen as `U`.
-    ///
-    /// # Safety
-    /// `U` has `T`'s size and alignment, and every `T` is a valid `U`.
-    pub(crate) unsafe fn cast<U>(self) -> RawOperand<'a, U> {
-        RawOperand {
-            ptr: self.ptr.cast(),
-            layout: self.layout,
-            _marker: PhantomData,
-        }
-    }
-}
-
-// SAFETY of Send/Sync: a RawOperand is a shared borrow of `T` data in
-// disguise (it is only made from `&'a ArrayRef<T, _>` or `&'a [T]`), so it
-// may cross threads exactly when `&T` may.
-unsafe impl<T: Sync> Send for RawOperand<'_, T> {}
-// SAFETY: as above, it only reads through the pointer, like `&T`.
-unsafe impl<T: Sync> Sync for RawOperand<'_, T> {}
-
-/// Ties an operand's element type to the first operand's, so that a
-/// mismatch is reported once, at the operand that differs.
-#[diagnostic::on_unimplemented(
-    message = "this operand's elements are `{Self}`, but operand 0's are `{T}`",
-    label = "elements of type `{Self}`, where `{T}` is expected",
-    note = "all operands and the output of an einsum have one element type"
-)]
-pub trait SameElem<T>: sealed::Same<T> {
-    /// The operand, unchanged, as an operand of `T`.
-    fn same_operand(op: RawOperand<'_, Self>) -> RawOperand<'_, T>
-    where
-        Self: Sized;
-}
-
-mod sealed {
-    pub trait Same<T> {}
-    impl<T> Same<T> for T {}
-}
-
-impl<T> SameElem<T> for T {
-    #[inline(always)]
-    fn same_operand(op: RawOperand<'_, T>) -> RawOperand<'_, T> {
-        op.same()
-    }
-}
-
-/// A marker of `op`'s element type, for [`SameElem`] checks.
-#[inline(always)]
-pub fn elem_of<T>(_op: &RawOperand<'_, T>) -> PhantomData<T> {
-    PhantomData
+/// Borrows `array`'s elements, shape and strides.
+#[inline]
+pub fn from_array<T, D: Dimension>(array: &ArrayRef<T, D>) -> RawOperand<'_, T> {
+    // SAFETY: an array's own pointer, shape and strides address its
+    // elements, borrowed (shared) for the lifetime of the reference.
+    unsafe { RawOperand::from_parts(array.as_ptr(), array.shape(), array.strides()) }
 }
 
 #[cfg(test)]

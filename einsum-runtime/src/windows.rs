@@ -28,8 +28,9 @@
 use ndarray::{ArrayRef, ArrayView, ArrayView4, ArrayView6, ArrayViewD, Axis, Dimension};
 use ndarray::{Ix2, Ix4, IxDyn, ShapeBuilder, Slice};
 
-pub use crate::error::WindowCall;
-use crate::error::{EinsumError, ErrorKind, WindowFn};
+use einsum_core::support::WindowFn;
+pub use einsum_core::WindowCall;
+use einsum_core::{EinsumError, ErrorKind};
 
 /// The windows of a 2-D array: `(H', W', kh, kw)` with
 /// `H' = 1 + (H - kh) / sh` and `W' = 1 + (W - kw) / sw`, where the window at
@@ -109,16 +110,7 @@ fn window_view<'a, A, D: Dimension>(
     step: &[usize],
 ) -> Result<ArrayViewD<'a, A>, EinsumError> {
     // Built only on an error: a good call allocates nothing.
-    let err = |kind| {
-        let call = WindowCall {
-            function,
-            shape: a.shape().to_vec(),
-            axes: axes.to_vec(),
-            window: window.to_vec(),
-            step: step.to_vec(),
-        };
-        EinsumError::window(call, kind)
-    };
+    let err = |kind| EinsumError::window(function, [a.shape(), axes, window, step], kind);
     let ndim = a.ndim();
     let repeated = (0..axes.len()).any(|k| axes[..k].contains(&axes[k]));
     if axes.len() != window.len()

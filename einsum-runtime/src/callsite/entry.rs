@@ -1,7 +1,7 @@
 //! What the expansion calls for a call that is not left to its own loops:
 //! the four forms' entry points, each a thin shell that describes the
 //! output ([`Dest`]) and routes the call to the instance of
-//! [`call::evaluate`] prebuilt for its element type, or to one compiled
+//! `einsum_core`'s `evaluate` prebuilt for its element type, or to one compiled
 //! where it is called.
 //!
 //! They are not inlined: the call site keeps just its own small-work loops
@@ -11,57 +11,10 @@ use core::mem::MaybeUninit;
 
 use ndarray::{Array, ArrayRef, Dimension};
 
+use einsum_core::support::{evaluate, Alloc, Call, Dest};
+use einsum_core::{EinsumError, OrderCache, RawOperand, Scalar, Spec};
+
 use crate::alloc;
-use crate::call;
-use crate::desc::{Alloc, Call, Dest};
-use crate::element::Scalar;
-use crate::error::EinsumError;
-use crate::limits::{MANY_OPERANDS, SMALL_TABLE};
-use crate::operand::RawOperand;
-use crate::order::{OrderCache, Plan};
-use crate::spec::Spec;
-
-/// [`call::evaluate`] for `K` operands: the instance prebuilt in this crate
-/// for `T` when there is one (for one operand, for two, or for three to
-/// [`MANY_OPERANDS`]), else one compiled where this is called.
-///
-/// # Safety
-/// As [`call::evaluate`].
-#[inline(always)]
-unsafe fn route<T: Scalar, const K: usize, const N: usize>(
-    call: Call<'_>,
-    ops: [RawOperand<'_, T>; K],
-    dest: Dest<'_, T>,
-) -> Result<(), EinsumError> {
-    let large = const { N > SMALL_TABLE };
-    // Each condition a constant of the instance (`const`), so that the
-    // compiler instantiates only the branch taken: the others would be
-    // compiled in the caller's crate too, dead code included.
-    // SAFETY (each branch): the caller's promise.
-    unsafe {
-        if const { K == 1 } {
-            T::evaluate1(call, [ops[0]], dest, large)
-        } else if const { K == 2 } {
-            T::evaluate2(call, [ops[0], ops[1]], dest, large)
-        } else if const { K <= MANY_OPERANDS } {
-            T::evaluate_many(call, &ops, dest, large)
-        } else {
-            call::evaluate::<T, K, N>(call, &ops, dest)
-        }
-    }
-}
-
-/// `einsum_path!`: the order the call would run in, with its costs.
-///
-/// `N` as for [`einsum_owned`].
-#[inline(never)]
-pub fn einsum_path<T: Scalar, const K: usize, const N: usize>(
-    spec: &Spec,
-    ops: [RawOperand<'_, T>; K],
-    fixed: &[(u8, usize)],
-) -> Result<Plan, EinsumError> {
-    call::plan::<T, K, N>(spec, ops, fixed)
-}
 
 /// `einsum!` and `try_einsum!` with an array result of dimension `D`.
 ///
@@ -77,7 +30,7 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     // SAFETY: `new_result` gives an allocator of fresh arrays, as
     // `Dest::New` needs.
     let call = Call { spec, fixed, cache };
-    new_result(&mut |alloc| unsafe { route::<T, K, N>(call, ops, Dest::New(alloc)) })
+    new_result(&mut |alloc| unsafe { evaluate::<T, K, N>(call, ops, Dest::New(alloc)) })
 }
 
 /// A new array of dimension `D`, allocated by `evaluate` (through the
@@ -85,7 +38,7 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
 /// part of [`einsum_owned`] that depends on `T` and `D` alone, built once
 /// for each pair rather than for each call's operand count and room.
 ///
-/// `evaluate` must be [`call::evaluate`] (or its prebuilt instance), whose
+/// `evaluate` must be `einsum_core`'s `evaluate` (or its prebuilt instance), whose
 /// contract is that on `Ok` every element of the new result was written.
 #[inline(never)]
 fn new_result<T: Scalar, D: Dimension>(
@@ -106,7 +59,7 @@ fn new_result<T: Scalar, D: Dimension>(
     // SAFETY: `alloc` gave a fresh array of exactly the shape asked for,
     // with its own strides; nothing else can see it. `MaybeUninit<T>` has
     // `T`'s layout, and writing a `T` needs no prior value. `evaluate`
-    // returned `Ok`, so by `call::evaluate`'s contract every element of
+    // returned `Ok`, so by `einsum_core`'s `evaluate`'s contract every element of
     // the array was written.
     Ok(unsafe { out.assume_init() })
 }
@@ -130,7 +83,7 @@ pub fn einsum_scalar<T: Scalar, const K: usize, const N: usize>(
     // SAFETY: the output has no axes, so its only element is `out`, a local
     // the operands cannot overlap.
     let call = Call { spec, fixed, cache };
-    unsafe { route::<T, K, N>(call, ops, dest) }?;
+    unsafe { evaluate::<T, K, N>(call, ops, dest) }?;
     Ok(out)
 }
 
@@ -156,5 +109,5 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     // writes at its shape and strides, and its unique borrow keeps every
     // operand from overlapping it. On an error nothing has been written.
     let call = Call { spec, fixed, cache };
-    unsafe { route::<T, K, N>(call, ops, dest) }
+    unsafe { evaluate::<T, K, N>(call, ops, dest) }
 }

@@ -25,54 +25,17 @@ use core::marker::PhantomData;
 
 use ndarray::{Array, ArrayRef, Dimension};
 
-use super::small::{clamped_offset, Small};
 use crate::alloc;
-use crate::element::Scalar;
-use crate::kernel::pool::{for_each_task, pool_threads};
-use crate::trace::{mark, KernelPath};
-use crate::tuning;
-
-/// An operand of `R` axes whose axis `A` has unit stride (or length 1), read
-/// as slices along `A`.
-#[derive(Clone, Copy)]
-pub struct Lines<'a, T, const R: usize, const A: usize> {
-    small: Small<'a, T, R>,
-}
-
-impl<'a, T: Scalar, const R: usize> Small<'a, T, R> {
-    /// The operand read along axis `A`, if that axis has unit stride or a
-    /// single element.
-    #[inline(always)]
-    pub fn lines<const A: usize>(self) -> Option<Lines<'a, T, R, A>> {
-        let fits = A < R && (self.strides[A] == 1 || self.shape[A] == 1);
-        fits.then_some(Lines { small: self })
-    }
-}
-
-impl<'a, T: Scalar, const R: usize, const A: usize> Lines<'a, T, R, A> {
-    /// The whole axis `A` at `index` (whose entry for `A` is ignored; the
-    /// others are clamped to their axes, as [`Small::get`] does).
-    #[inline(always)]
-    pub fn line(&self, mut index: [usize; R]) -> &'a [T] {
-        let s = &self.small;
-        index[A] = 0;
-        let offset = clamped_offset(index, &s.shape, &s.strides);
-        // SAFETY: the clamped index is within the shape, which has no empty
-        // axis (checked in `Small::small`), so the offset addresses an
-        // element of the operand, the first of its axis `A`; `lines` checked
-        // that this axis has unit stride (or one element), so the next
-        // `shape[A] - 1` elements in memory are the rest of the axis, all
-        // elements of a view borrowed shared for 'a, which nothing writes
-        // while it lives.
-        unsafe { core::slice::from_raw_parts(s.ptr.wrapping_offset(offset), s.shape[A]) }
-    }
-}
+use einsum_core::support::{
+    clamped_offset, for_each_task, mark, pool_threads, thresholds, KernelPath,
+};
+use einsum_core::Scalar;
 
 /// Whether output rows of `len` elements are long enough for a row kernel
 /// (checked at the call site before the kernel is set up).
 #[inline]
 pub fn rows_fit(len: usize) -> bool {
-    len >= tuning::current().rows_min_len
+    len >= thresholds().rows_min_len
 }
 
 /// `acc + a · b`: one fused multiply-add in the builds with FMA
@@ -165,7 +128,7 @@ unsafe fn rows_body<T: Scalar, K: RowKernel<T, R>, const R: usize, const B: u8>(
     kernel.rows::<B>(out, lo, hi);
 }
 
-multiversion! {
+einsum_core::multiversion! {
     /// Runs the kernel's build for this CPU.
     ///
     /// # Safety
@@ -222,7 +185,7 @@ fn write_rows<T: Scalar, D: Dimension, K: RowKernel<T, R>, const R: usize, const
     // Checked here, before any part is written: an output that does not fit
     // is left untouched for the run-time kernels.
     let mut whole = RowsOut::<T, R>::new(out, 0)?;
-    let t = tuning::current();
+    let t = thresholds();
     let work = sizes.iter().fold(1usize, |w, &s| w.saturating_mul(s));
     let threads = pool_threads();
     // A one-axis output is one row: never split.

@@ -3,7 +3,7 @@
 //! For an expression without `...`, the macro writes the whole loop nest at
 //! the call site, one loop per label with the output's labels outside, so a
 //! small contraction (a 4×4 matmul) costs what a hand-written loop costs:
-//! no plan, no tables. The loops read and write through [`Small`] and
+//! no plan, no tables. The loops read through `einsum_core`'s `Small` and write through
 //! [`SmallOut`], whose shapes were compared with the label sizes up front,
 //! and which exist only for shapes with no empty axis. Their accessors keep
 //! every index inside that shape by clamping it to the last position: the
@@ -17,9 +17,8 @@ use core::marker::PhantomData;
 
 use ndarray::{Array, ArrayRef, Dimension};
 
-use crate::element::Scalar;
-use crate::operand::RawOperand;
-use crate::tuning;
+use einsum_core::support::{clamped_offset, thresholds};
+use einsum_core::Scalar;
 
 /// Whether work of these label sizes is small enough for the emitted loops
 /// (their product, the number of multiply-adds, is at most
@@ -30,84 +29,7 @@ pub fn small_enough<const L: usize>(sizes: [usize; L]) -> bool {
     // work at all. No early exit: a branch here would split the emitted
     // loops' paths and keep the compiler from seeing their bounds.
     let work = sizes.iter().fold(1usize, |w, &s| w.saturating_mul(s));
-    work <= tuning::current().small_max_work
-}
-
-/// `Σ_r index[r] · strides[r]`, with each `index[r]` clamped to
-/// `shape[r] - 1` so that the offset addresses an element of the shape.
-///
-/// `shape` has no zero length (the constructors refuse one).
-#[inline(always)]
-pub(crate) fn clamped_offset<const R: usize>(
-    index: [usize; R],
-    shape: &[usize; R],
-    strides: &[isize; R],
-) -> isize {
-    let mut offset = 0isize;
-    for ((&i, &n), &s) in index.iter().zip(shape).zip(strides) {
-        debug_assert!(i < n, "einsum: index out of bounds");
-        let i = i.min(n - 1);
-        offset = offset.wrapping_add((i as isize).wrapping_mul(s));
-    }
-    offset
-}
-
-/// A read-only operand of exactly `R` axes, read at checked indices.
-#[derive(Clone, Copy)]
-pub struct Small<'a, T, const R: usize> {
-    pub(crate) ptr: *const T,
-    pub(crate) shape: [usize; R],
-    pub(crate) strides: [isize; R],
-    _marker: PhantomData<&'a T>,
-}
-
-// SAFETY: a `Small` reads elements of a view borrowed shared for 'a, as an
-// `&'a [T]` does, and never writes; `Scalar` types are `Sync`, so it may be
-// shared with and sent to other threads as such a reference may.
-unsafe impl<T: Scalar, const R: usize> Sync for Small<'_, T, R> {}
-// SAFETY: as above.
-unsafe impl<T: Scalar, const R: usize> Send for Small<'_, T, R> {}
-
-impl<'a, T: Scalar> RawOperand<'a, T> {
-    /// The operand's lengths, if it has `R` axes.
-    #[inline(always)]
-    pub fn shape_of<const R: usize>(&self) -> Option<[usize; R]> {
-        self.shape().try_into().ok()
-    }
-
-    /// The operand as [`Small`], if its lengths are exactly `shape` and
-    /// none is zero.
-    ///
-    /// The accessor keeps the values given here, which are the emitted
-    /// loops' own bounds, so the compiler sees every index check pass and
-    /// removes it.
-    #[inline(always)]
-    pub fn small<const R: usize>(&self, shape: [usize; R]) -> Option<Small<'a, T, R>> {
-        if self.shape() != shape || shape.contains(&0) {
-            return None;
-        }
-        Some(Small {
-            ptr: self.ptr(),
-            shape,
-            strides: self.strides().try_into().ok()?,
-            _marker: PhantomData,
-        })
-    }
-}
-
-impl<T: Scalar, const R: usize> Small<'_, T, R> {
-    /// The element at `index` (each index clamped to its axis).
-    ///
-    /// # Panics
-    /// In debug builds, when `index` is outside the shape.
-    #[inline(always)]
-    pub fn get(&self, index: [usize; R]) -> T {
-        let offset = clamped_offset(index, &self.shape, &self.strides);
-        // SAFETY: the clamped index is within the shape, which has no empty
-        // axis (checked in `small`), of a live view whose strides these are,
-        // so the element is valid.
-        unsafe { *self.ptr.wrapping_offset(offset) }
-    }
+    work <= thresholds().small_max_work
 }
 
 /// The output of the emitted loops: a new array, or the caller's, of exactly
@@ -203,7 +125,7 @@ mod tests {
     fn reads_and_writes_through_strides() {
         let a = arr2(&[[1, 2, 3], [4, 5, 6]]);
         let t = a.t();
-        let raw = RawOperand::from_array(&t);
+        let raw = crate::operand::from_array(&t);
         assert!(raw.shape_of::<3>().is_none());
         assert_eq!(raw.shape_of::<2>(), Some([3, 2]));
         assert!(raw.small([3, 3]).is_none());
@@ -223,7 +145,7 @@ mod tests {
     #[test]
     fn empty_shapes_are_refused() {
         let a = Array2::<i32>::zeros((2, 0));
-        let raw = RawOperand::from_array(&a);
+        let raw = crate::operand::from_array(&a);
         assert_eq!(raw.shape_of::<2>(), Some([2, 0]));
         assert!(raw.small([2, 0]).is_none());
         assert!(SmallOut::<i32, Ix2, 2>::new([0, 3]).is_none());
@@ -237,7 +159,7 @@ mod tests {
     #[should_panic(expected = "index out of bounds")]
     fn indices_are_checked_in_debug_builds() {
         let a = arr2(&[[1, 2], [3, 4]]);
-        let raw = RawOperand::from_array(&a);
+        let raw = crate::operand::from_array(&a);
         raw.small([2, 2]).unwrap().get([0, 2]);
     }
 
@@ -246,7 +168,7 @@ mod tests {
     #[cfg(not(debug_assertions))]
     fn indices_are_clamped_in_release_builds() {
         let a = arr2(&[[1, 2], [3, 4]]);
-        let raw = RawOperand::from_array(&a);
+        let raw = crate::operand::from_array(&a);
         assert_eq!(raw.small([2, 2]).unwrap().get([0, 7]), 2);
         assert_eq!(raw.small([2, 2]).unwrap().get([9, 9]), 4);
         let mut out = Array2::<i32>::zeros((2, 2));
@@ -258,7 +180,7 @@ mod tests {
 
     #[test]
     fn small_enough_counts_the_work() {
-        let limit = tuning::Thresholds::DEFAULT.small_max_work;
+        let limit = einsum_core::support::Thresholds::DEFAULT.small_max_work;
         assert!(small_enough([4, 4, 4]));
         assert!(!small_enough([limit, 2]));
         assert!(small_enough([0, usize::MAX, usize::MAX]));

@@ -66,7 +66,7 @@ thread_local! {
 
 /// Records that this call takes `p`.
 #[inline]
-pub(crate) fn mark(p: KernelPath) {
+pub fn mark(p: KernelPath) {
     #[cfg(feature = "test-hooks")]
     TRACE.with(|t| t.set(t.get() | 1 << p as u8));
     #[cfg(not(feature = "test-hooks"))]

@@ -18,19 +18,21 @@
 /// contract, instead of a baseline build of the body: such CPUs are rare,
 /// and the build is not worth its share of this crate's. Miri and other
 /// architectures still run the body's baseline build.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! multiversion {
     // The `_` arm: the portable function on x86-64 when one is given, else
     // the body's baseline build.
     (@baseline [] $body:ident [$($g:tt)*] ($($arg:ident),*)) => {
         // SAFETY: the caller's promise.
-        unsafe { $body::<$($g,)* { $crate::kernel::isa::BASELINE }>($($arg),*) }
+        unsafe { $body::<$($g,)* { $crate::support::isa::BASELINE }>($($arg),*) }
     };
     (@baseline [$portable:ident] $body:ident [$($g:tt)*] ($($arg:ident),*)) => {{
         // SAFETY (both): the caller's promise, which `$portable` shares.
         #[cfg(all(target_arch = "x86_64", not(miri)))]
         let done = unsafe { $portable::<$($g),*>($($arg),*) };
         #[cfg(not(all(target_arch = "x86_64", not(miri))))]
-        let done = unsafe { $body::<$($g,)* { $crate::kernel::isa::BASELINE }>($($arg),*) };
+        let done = unsafe { $body::<$($g,)* { $crate::support::isa::BASELINE }>($($arg),*) };
         done
     }};
     (
@@ -45,39 +47,39 @@ macro_rules! multiversion {
             #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
             unsafe fn avx512<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
                 // SAFETY: the caller's promise.
-                unsafe { $body::<$($g,)* $($c,)? { $crate::kernel::isa::AVX512 }>($($arg),*) }
+                unsafe { $body::<$($g,)* $($c,)? { $crate::support::isa::AVX512 }>($($arg),*) }
             }
             #[cfg(all(target_arch = "x86_64", not(miri)))]
             #[target_feature(enable = "avx2,fma")]
             unsafe fn avx2<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
                 // SAFETY: the caller's promise.
-                unsafe { $body::<$($g,)* $($c,)? { $crate::kernel::isa::AVX2 }>($($arg),*) }
+                unsafe { $body::<$($g,)* $($c,)? { $crate::support::isa::AVX2 }>($($arg),*) }
             }
-            match $crate::kernel::isa::isa() {
+            match $crate::support::isa::isa() {
                 // SAFETY: `isa` found the CPU has these features; the
                 // caller's promise is passed on.
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
-                $crate::kernel::isa::Isa::Avx512 => unsafe { avx512::<$($g,)* $($c)?>($($arg),*) },
+                $crate::support::isa::Isa::Avx512 => unsafe { avx512::<$($g,)* $($c)?>($($arg),*) },
                 // SAFETY: as above.
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
-                $crate::kernel::isa::Isa::Avx2 => unsafe { avx2::<$($g,)* $($c)?>($($arg),*) },
-                _ => multiversion!(@baseline [$($portable)?] $body [$($g)* $($c)?] ($($arg),*)),
+                $crate::support::isa::Isa::Avx2 => unsafe { avx2::<$($g,)* $($c)?>($($arg),*) },
+                _ => $crate::multiversion!(@baseline [$($portable)?] $body [$($g)* $($c)?] ($($arg),*)),
             }
         }
     };
 }
 
 /// The build for the target's own baseline: other machines, and Miri.
-pub(crate) const BASELINE: u8 = 0;
+pub const BASELINE: u8 = 0;
 /// The AVX2 build, with FMA.
-pub(crate) const AVX2: u8 = 1;
+pub const AVX2: u8 = 1;
 /// The AVX-512 build (F, DQ, VL and BW; FMA included).
-pub(crate) const AVX512: u8 = 2;
+pub const AVX512: u8 = 2;
 
 /// Whether build `b` fuses multiply-adds: the baseline has no FMA
 /// instruction, where a fused multiply-add is a slow library call.
 #[inline(always)]
-pub(crate) const fn fuses(b: u8) -> bool {
+pub const fn fuses(b: u8) -> bool {
     b != BASELINE
 }
 
@@ -87,7 +89,7 @@ pub(crate) const fn fuses(b: u8) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 // Under Miri and off x86-64 only the baseline is ever picked.
 #[cfg_attr(any(miri, not(target_arch = "x86_64")), allow(dead_code))]
-pub(crate) enum Isa {
+pub enum Isa {
     /// AVX-512 F, DQ, VL and BW.
     Avx512,
     /// AVX2 with FMA.
@@ -98,7 +100,7 @@ pub(crate) enum Isa {
 
 /// The widest of [`Isa`] this CPU runs (detected once, then cached by std).
 #[inline]
-pub(crate) fn isa() -> Isa {
+pub fn isa() -> Isa {
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         if is_x86_feature_detected!("avx512f")

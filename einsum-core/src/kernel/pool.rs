@@ -32,7 +32,7 @@ unsafe impl<P: RawPtr> Sync for SendPtr<P> {}
 /// Under Miri, two: there the tasks of a split run on threads of their own
 /// ([`for_each_task`]), so that Miri checks the split's pointer
 /// arithmetic and the tasks against each other for data races.
-pub(crate) fn pool_threads() -> usize {
+pub fn pool_threads() -> usize {
     if cfg!(miri) {
         2
     } else {
@@ -53,7 +53,7 @@ pub(crate) fn pool_threads() -> usize {
 /// Miri's Stacked Borrows model, while plain threads let Miri check the
 /// tasks for data races.
 #[inline(never)]
-pub(crate) fn for_each_task(n: usize, f: &(dyn Fn(usize) + Sync)) {
+pub fn for_each_task(n: usize, f: &(dyn Fn(usize) + Sync)) {
     #[cfg(not(miri))]
     {
         use rayon::prelude::*;

@@ -9,8 +9,7 @@
 //! per element type, in the baseline build, serves every count: a build per
 //! count and instruction set made up a third of this crate's.
 
-use super::dispatch::write_empty;
-use super::nest::{self, arrange};
+use super::walk::{self, arrange, write_empty};
 use crate::axes::Axis;
 use crate::element::Scalar;
 
@@ -41,7 +40,7 @@ pub(crate) unsafe fn contract_many<T: Scalar, const K: usize>(
     // SAFETY: the caller's promise, over the same points reordered; each
     // chunk of the split is a part of them.
     unsafe {
-        nest::split(axes, ptrs, out, &|axes, ptrs, out| {
+        walk::split(axes, ptrs, out, &|axes, ptrs, out| {
             serial(axes, ptrs, count, out)
         })
     }
@@ -85,10 +84,10 @@ unsafe fn serial<T: Scalar, const K: usize>(
     // With a summed axis the output is zeroed first and then added to.
     let sums = axes.iter().any(|a| a.summed);
     if sums {
-        let outputs = nest::mask(axes, |_, a| !a.summed);
+        let outputs = walk::mask(axes, |_, a| !a.summed);
         // SAFETY: the output points are valid for writes (caller).
         unsafe {
-            nest::walk_masked(axes, outputs, ptrs, out, &mut |_, o: *mut T| {
+            walk::walk_masked(axes, outputs, ptrs, out, &mut |_, o: *mut T| {
                 o.write(T::zero())
             })
         };
@@ -97,7 +96,7 @@ unsafe fn serial<T: Scalar, const K: usize>(
     // SAFETY: every point of the nest is valid (caller), the output is
     // written before it is read.
     unsafe {
-        nest::walk(rest, ptrs, out, &mut |p, o| {
+        walk::walk(rest, ptrs, out, &mut |p, o| {
             let mut start = 0;
             while start < inner.size {
                 let m = CHUNK.min(inner.size - start);

@@ -1,10 +1,10 @@
 //! Which kernel computes a contraction, and the route to the instance of
 //! that choice prebuilt for the element type.
 
+use super::walk::{arrange, write_empty};
 use super::{gemm, nest};
 use crate::axes::Axis;
 use crate::element::Scalar;
-use crate::limits::MAX_AXES;
 
 /// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`, for
 /// one or two operands (more: [`super::contract_many`]).
@@ -64,7 +64,7 @@ pub(crate) unsafe fn dispatch<T: Scalar, const K: usize>(
     if unsafe { write_empty(axes, ptrs, out) } {
         return;
     }
-    let n = nest::arrange(axes);
+    let n = arrange(axes);
     let axes = &axes[..n];
     if const { K == 2 } {
         // SAFETY: the same axes, pointers and promise as this call's (caller).
@@ -74,34 +74,6 @@ pub(crate) unsafe fn dispatch<T: Scalar, const K: usize>(
     }
     // SAFETY: this call's promise (caller), over the same points reordered.
     unsafe { nest::contract_nest(axes, ptrs, out) }
-}
-
-/// When an axis is empty, writes what the contraction is and returns
-/// `true`: nothing when the output is empty, else zeros (a sum over an
-/// empty range). Returns `false`, having written nothing, otherwise.
-///
-/// # Safety
-/// As [`contract`].
-pub(super) unsafe fn write_empty<T: Scalar, const K: usize>(
-    axes: &[Axis<K>],
-    ptrs: [*const T; K],
-    out: *mut T,
-) -> bool {
-    assert!(K >= 1, "an einsum has at least one operand");
-    assert!(axes.len() <= MAX_AXES, "einsum: at most MAX_AXES loop axes");
-    if axes.iter().all(|a| a.size != 0) {
-        return false;
-    }
-    if axes.iter().all(|a| a.size != 0 || a.summed) {
-        let outputs = nest::mask(axes, |_, a| !a.summed);
-        // SAFETY: the output points are valid for writes (caller).
-        unsafe {
-            nest::walk_masked(axes, outputs, ptrs, out, &mut |_, o: *mut T| {
-                o.write(T::zero())
-            })
-        };
-    }
-    true
 }
 
 #[cfg(test)]

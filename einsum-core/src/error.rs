@@ -93,9 +93,12 @@ pub struct WindowCall {
 /// The public window functions, which differ in how their arguments are
 /// written back in a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WindowFn {
+pub enum WindowFn {
+    /// `windows2`.
     Windows2,
+    /// `windows_nhwc`.
     WindowsNhwc,
+    /// `sliding_window_view`.
     SlidingWindowView,
 }
 
@@ -324,8 +327,21 @@ impl EinsumError {
         }
     }
 
-    /// An error of a window function, called with these arguments.
-    pub(crate) fn window(call: WindowCall, kind: ErrorKind) -> Self {
+    /// An error of the window function `function`, called on an array of
+    /// `shape` with these axes, window and step.
+    #[doc(hidden)]
+    pub fn window(
+        function: WindowFn,
+        [shape, axes, window, step]: [&[usize]; 4],
+        kind: ErrorKind,
+    ) -> Self {
+        let call = WindowCall {
+            function,
+            shape: shape.to_vec(),
+            axes: axes.to_vec(),
+            window: window.to_vec(),
+            step: step.to_vec(),
+        };
         EinsumError {
             origin: Origin::Window(Box::new(call)),
             kind,

@@ -4,7 +4,8 @@
 //! - [`dispatch`](mod@dispatch): which kernel takes a contraction;
 //! - [`nest`]: the general strided loop nest, and [`inner`], its innermost
 //!   runs (sums, stores), and [`transpose`], tile by tile; [`many`]: the
-//!   nest of three or more operands;
+//!   nest of three or more operands; [`walk`]: how a nest goes over its
+//!   points;
 //! - [`matrix`]: a two-operand contraction read as GEMM, and [`gemm`],
 //!   which GEMM kernel takes it: the `gemm` crate, [`window`] (rows of A
 //!   that overlap, as a convolution's windows do), [`skinny`] and
@@ -13,7 +14,7 @@
 //!   and [`scratch`]: threads and working memory.
 
 #[macro_use]
-pub(crate) mod isa;
+pub mod isa;
 mod blocked;
 mod dispatch;
 mod gemm;
@@ -27,6 +28,7 @@ mod skinny;
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 mod skinny512;
 mod transpose;
+mod walk;
 mod window;
 
 pub(crate) use dispatch::{contract, dispatch};

@@ -368,7 +368,10 @@ mod tests {
         fixed: &[(u8, usize)],
     ) -> Result<Resolved<K>, EinsumError> {
         let ops: [RawOperand<'_, f64>; K] =
-            core::array::from_fn(|k| RawOperand::from_array(arrays[k]));
+            // SAFETY: each array's own pointer, shape and strides.
+            core::array::from_fn(|k| unsafe {
+                RawOperand::from_parts(arrays[k].as_ptr(), arrays[k].shape(), arrays[k].strides())
+            });
         let layout = resolve::<_, K, MAX_AXES>(spec, &ops, fixed)?;
         let axes = layout
             .axes()

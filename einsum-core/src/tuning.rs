@@ -61,7 +61,7 @@ thread_local! {
 /// The thresholds in force on this thread.
 #[cfg(feature = "test-hooks")]
 #[inline]
-pub(crate) fn current() -> Thresholds {
+pub fn current() -> Thresholds {
     CURRENT.with(Cell::get)
 }
 
@@ -69,7 +69,7 @@ pub(crate) fn current() -> Thresholds {
 /// constant the compiler folds into each comparison.
 #[cfg(not(feature = "test-hooks"))]
 #[inline(always)]
-pub(crate) fn current() -> Thresholds {
+pub fn current() -> Thresholds {
     Thresholds::DEFAULT
 }
 
