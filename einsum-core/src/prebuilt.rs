@@ -18,6 +18,13 @@
 //!   width, in place: wrapping sums and products are the same bits.
 //! - i128 (`at_call_site`): compiled where called; its kernels would only
 //!   lengthen every build of this crate.
+//!
+//! This crate's own release build (wall / CPU, 2 cores) by what is built
+//! per instruction set: as above 13.6 s / 24.7 s; i32 and i64 in the
+//! baseline build alone 12.8 s / 23.1 s; only f32 and f64 per instruction
+//! set 11.6 s / 20.8 s; nothing per instruction set 8.3 s / 14.6 s, at the
+//! price of the AVX2 and AVX-512 builds of the nest, window and skinny
+//! kernels.
 
 use num_complex::Complex;
 
