@@ -164,18 +164,7 @@ impl<T: Scalar> WindowGemm<T> {
         let one = |phases: &mut Phases<'_, T>, point: usize| {
             // SAFETY: a point of this call (caller); the buffer is this
             // task's own.
-            unsafe {
-                match self.n {
-                    1 => window_point::<T, 1>(self, phases, point),
-                    2 => window_point::<T, 2>(self, phases, point),
-                    3 => window_point::<T, 3>(self, phases, point),
-                    4 => window_point::<T, 4>(self, phases, point),
-                    5 => window_point::<T, 5>(self, phases, point),
-                    6 => window_point::<T, 6>(self, phases, point),
-                    7 => window_point::<T, 7>(self, phases, point),
-                    _ => window_point::<T, 8>(self, phases, point),
-                }
-            }
+            unsafe { window_point(self, phases, point) }
         };
         // Consecutive points share window rows: each task takes a run of
         // them, with one phase buffer (its thread's scratch) whose blocks
@@ -203,28 +192,13 @@ impl<T: Scalar> WindowGemm<T> {
     }
 }
 
-multiversion! {
-/// One outer point of a [`WindowGemm`] plan, `N` columns.
+/// One outer point of a [`WindowGemm`] plan: the phases' bookkeeping here,
+/// in one build, and the arithmetic in [`window_rows`], built per column
+/// count and instruction set.
 ///
 /// # Safety
-/// As [`WindowGemm::compute`], for this point; `N` is the plan's column count.
-unsafe fn window_point<T: Scalar; const N: usize>(
-    plan: &WindowGemm<T>,
-    phases: &mut Phases<'_, T>,
-    point: usize,
-) => window_point_body;
-}
-
-/// The body of [`window_point`], inlined into each instruction-set build.
-///
-/// # Safety
-/// As [`window_point`].
-#[inline(always)]
-unsafe fn window_point_body<T: Scalar, const N: usize, const B: u8>(
-    plan: &WindowGemm<T>,
-    phases: &mut Phases<'_, T>,
-    point: usize,
-) {
+/// As [`WindowGemm::compute`], for this point.
+unsafe fn window_point<T: Scalar>(plan: &WindowGemm<T>, phases: &mut Phases<'_, T>, point: usize) {
     let (mut pa, mut pc) = (plan.a.get(), plan.c.get());
     let mut rem = point;
     for d in plan.outer[..plan.n_outer].iter().rev() {
@@ -281,39 +255,86 @@ unsafe fn window_point_body<T: Scalar, const N: usize, const B: u8>(
             // At most `slots · slot <= WINDOW_PHASES` (`WindowGemm::new`).
             *s = (slot_of[kp] * plan.slot + (kk % step) * len + kk / step) as u32;
         }
-        for blk in 0..blocks {
-            let r0 = blk * WINDOW_ROWS;
-            let mut acc = [[T::zero(); WINDOW_ROWS]; N];
-            for (kb, &s) in start[..ks].iter().enumerate() {
-                {
-                    let at = s as usize + r0;
-                    let v: &[T; WINDOW_ROWS] = phases.buf[at..at + WINDOW_ROWS]
-                        .try_into()
-                        .expect("16 rows");
-                    let bk = &plan.b[kb * N..][..N];
-                    for (acc, &bv) in acc.iter_mut().zip(bk) {
-                        for (x, &a) in acc.iter_mut().zip(v) {
-                            // Fused in the builds with FMA (as `gemm`'s
-                            // kernels are); the baseline has none.
-                            *x = if isa::fuses(B) {
-                                x.fused_add(a, bv)
-                            } else {
-                                x.add(a.mul(bv))
-                            };
-                        }
+        let pc = pc.wrapping_offset((m0 as isize).wrapping_mul(plan.cm));
+        let (buf, start) = (&*phases.buf, &start[..ks]);
+        // SAFETY (each arm): rows `m0..m0 + rows` of this point, whose
+        // phases `start` locates in `buf` (caller); `N` is the plan's
+        // column count.
+        unsafe {
+            match plan.n {
+                1 => window_rows::<T, 1>(plan, buf, start, pc, rows),
+                2 => window_rows::<T, 2>(plan, buf, start, pc, rows),
+                3 => window_rows::<T, 3>(plan, buf, start, pc, rows),
+                4 => window_rows::<T, 4>(plan, buf, start, pc, rows),
+                5 => window_rows::<T, 5>(plan, buf, start, pc, rows),
+                6 => window_rows::<T, 6>(plan, buf, start, pc, rows),
+                7 => window_rows::<T, 7>(plan, buf, start, pc, rows),
+                _ => window_rows::<T, 8>(plan, buf, start, pc, rows),
+            }
+        }
+    }
+}
+
+multiversion! {
+/// The `rows` rows of C from `pc` (a chunk of one point), `N` columns, from
+/// the phases in `buf`: K offset `kb` of row block 0 at `buf[start[kb]]`.
+///
+/// # Safety
+/// `pc` is row 0 of the chunk in C, whose `rows` rows and `N` columns (the
+/// plan's) are valid for writes and written by no other thread;
+/// `start[kb] + rows.next_multiple_of(WINDOW_ROWS) <= buf.len()`, checked.
+unsafe fn window_rows<T: Scalar; const N: usize>(
+    plan: &WindowGemm<T>,
+    buf: &[T],
+    start: &[u32],
+    pc: *mut T,
+    rows: usize,
+) => window_rows_body;
+}
+
+/// The body of [`window_rows`], inlined into each instruction-set build.
+///
+/// # Safety
+/// As [`window_rows`].
+#[inline(always)]
+unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
+    plan: &WindowGemm<T>,
+    buf: &[T],
+    start: &[u32],
+    pc: *mut T,
+    rows: usize,
+) {
+    let blocks = rows.div_ceil(WINDOW_ROWS);
+    for blk in 0..blocks {
+        let r0 = blk * WINDOW_ROWS;
+        let mut acc = [[T::zero(); WINDOW_ROWS]; N];
+        for (kb, &s) in start.iter().enumerate() {
+            {
+                let at = s as usize + r0;
+                let v: &[T; WINDOW_ROWS] = buf[at..at + WINDOW_ROWS].try_into().expect("16 rows");
+                let bk = &plan.b[kb * N..][..N];
+                for (acc, &bv) in acc.iter_mut().zip(bk) {
+                    for (x, &a) in acc.iter_mut().zip(v) {
+                        // Fused in the builds with FMA (as `gemm`'s
+                        // kernels are); the baseline has none.
+                        *x = if isa::fuses(B) {
+                            x.fused_add(a, bv)
+                        } else {
+                            x.add(a.mul(bv))
+                        };
                     }
                 }
             }
-            for r in 0..WINDOW_ROWS.min(rows - r0) {
-                let row = pc.wrapping_offset(((m0 + r0 + r) as isize).wrapping_mul(plan.cm));
-                for (j, acc) in acc.iter().enumerate() {
-                    // SAFETY: C[m, j] of this point, a valid row and column,
-                    // written by no other point (caller).
-                    unsafe {
-                        row.wrapping_offset((j as isize).wrapping_mul(plan.cn))
-                            .write(acc[r])
-                    };
-                }
+        }
+        for r in 0..WINDOW_ROWS.min(rows - r0) {
+            let row = pc.wrapping_offset(((r0 + r) as isize).wrapping_mul(plan.cm));
+            for (j, acc) in acc.iter().enumerate() {
+                // SAFETY: C[m, j] of this point, a valid row and column,
+                // written by no other point (caller).
+                unsafe {
+                    row.wrapping_offset((j as isize).wrapping_mul(plan.cn))
+                        .write(acc[r])
+                };
             }
         }
     }
@@ -323,7 +344,7 @@ multiversion! {
 /// The phases of one K block: [`deinterleave`] for the usual steps, one
 /// element at a time for others. Out of line, one build per instruction
 /// set: inlined, each step's copy would be compiled again in every column
-/// count's build of [`window_point`].
+/// count's build of [`window_rows`].
 ///
 /// # Safety
 /// As [`deinterleave`], with `S = step`.
