@@ -96,10 +96,13 @@ mod sealed {
         /// Whether the calls and kernels of `Self` are built in this crate
         /// (else where they are called).
         const PREBUILT: bool;
-        /// Whether the kernels of `Self` that a caller's crate or this one
-        /// compiles are built for each instruction set, or in the baseline
+        /// Whether the loop nest of `Self`, compiled in this crate or a
+        /// caller's, is built for each instruction set, or in the baseline
         /// build alone.
-        const PER_ISA: bool;
+        const NEST_PER_ISA: bool;
+        /// As `NEST_PER_ISA`, for the GEMM-class kernels this crate has
+        /// (the window, skinny and blocked kernels).
+        const GEMM_PER_ISA: bool;
         /// `call::evaluate` for one operand, with tables of
         /// `limits::SMALL_TABLE` loop axes, or `MAX_AXES` when `large`.
         ///

@@ -4,27 +4,30 @@
 //! Code generic over the element type is compiled in the crate that names
 //! the type; a non-generic instance, here. So for each element type this
 //! module picks, by what it costs this crate's build against what it
-//! saves each caller's, one of four tiers (see [`prebuild!`]). The
+//! saves each caller's, one of five tiers (see [`prebuild!`]). The
 //! figures behind the choice are `benches/build_cost.py`'s:
-//! - f32, f64, `Complex<f64>`, i32 and i64 (`per_isa`): a crate's first
-//!   call of one of them costs its release build about 0.2 s, and 100
-//!   varied calls about 4 s, because the call and every kernel are linked
-//!   from here, each kernel in an AVX-512, an AVX2 and a baseline build.
-//! - u8, u16 and `Complex<f32>` (`baseline`): prebuilt for one and two
-//!   operands in the baseline build alone; prebuilding them per
-//!   instruction set (as for `Complex<f32>`) nearly doubled this crate's
-//!   own release build, to save a caller about 0.9 s.
+//! - f32 and f64 (`per_isa`): a crate's first call of one of them costs
+//!   its release build about 0.2 s, and 100 varied calls about 4 s,
+//!   because the call and every kernel are linked from here, each kernel
+//!   in an AVX-512, an AVX2 and a baseline build.
+//! - i32 and i64 (`gemm_per_isa`): the same, but for the loop nest, built
+//!   in the baseline alone; their matrix products (the blocked kernel) keep
+//!   a build per instruction set.
+//! - `Complex<f64>`, u8, u16 and `Complex<f32>` (`baseline`): prebuilt in
+//!   the baseline build alone (`Complex<f64>`'s products go to `gemm`,
+//!   which has its own builds).
 //! - The other integers (`as_twin`) run as the prebuilt integer of their
 //!   width, in place: wrapping sums and products are the same bits.
 //! - i128 (`at_call_site`): compiled where called; its kernels would only
 //!   lengthen every build of this crate.
 //!
-//! This crate's own release build (wall / CPU, 2 cores) by what is built
-//! per instruction set: as above 13.6 s / 24.7 s; i32 and i64 in the
-//! baseline build alone 12.8 s / 23.1 s; only f32 and f64 per instruction
-//! set 11.6 s / 20.8 s; nothing per instruction set 8.3 s / 14.6 s, at the
-//! price of the AVX2 and AVX-512 builds of the nest, window and skinny
-//! kernels.
+//! This crate's own release build (wall / CPU, 2 cores, medians of two) by
+//! what is built per instruction set: as above 13.6 s / 24.4 s; with
+//! `Complex<f64>`, i32 and i64 `per_isa` too 15.1 s / 27.5 s; nothing per
+//! instruction set 9.0 s / 15.8 s, at the price of the AVX2 and AVX-512
+//! builds of the nest, window, skinny and blocked kernels. The nest's
+//! builds for f32 and f64 cost about 1.8 s of CPU, the window kernel's
+//! about 2.1 s.
 
 use num_complex::Complex;
 
@@ -92,11 +95,13 @@ unsafe fn as_twin<'a, T: Pod, U: Pod, R>(
     }
 }
 
-/// Implements [`Prebuilt`] for each element type, in one of four
+/// Implements [`Prebuilt`] for each element type, in one of five
 /// ways:
 /// - `per_isa`: the common types. Calls of one operand, of two, and of
 ///   three to [`MANY_OPERANDS`] (one instance), and every kernel, built
 ///   here, each kernel for each instruction set.
+/// - `gemm_per_isa`: the same, but for the loop nest, built in the
+///   baseline alone.
 /// - `baseline`: the same calls and kernels, built here in the baseline
 ///   build alone, which costs this crate's build little and a caller's
 ///   nothing.
@@ -123,10 +128,11 @@ macro_rules! prebuild {
             }
         }
     };
-    (@impl $t:ty, $prebuilt:literal, $per_isa:literal $(, #[$m:meta])?) => {
+    (@impl $t:ty, $prebuilt:literal, $nest:literal, $gemm:literal $(, #[$m:meta])?) => {
         impl Prebuilt for $t {
             const PREBUILT: bool = $prebuilt;
-            const PER_ISA: bool = $per_isa;
+            const NEST_PER_ISA: bool = $nest;
+            const GEMM_PER_ISA: bool = $gemm;
             $(#[$m])?
             unsafe fn evaluate1(
                 call: Call<'_>,
@@ -176,7 +182,8 @@ macro_rules! prebuild {
         // caller's promise, for the same memory.
         impl Prebuilt for $t {
             const PREBUILT: bool = <$u as Prebuilt>::PREBUILT;
-            const PER_ISA: bool = false;
+            const NEST_PER_ISA: bool = <$u as Prebuilt>::NEST_PER_ISA;
+            const GEMM_PER_ISA: bool = <$u as Prebuilt>::GEMM_PER_ISA;
             #[inline]
             unsafe fn evaluate1(
                 call: Call<'_>,
@@ -232,11 +239,18 @@ macro_rules! prebuild {
             }
         }
     };
-    (per_isa: $($s:ty),*; baseline: $($b:ty),*; as_twin: $($t:ty => $u:ty),*; at_call_site: $($l:ty),*) => {
-        $(prebuild!(@impl $s, true, true);)*
-        $(prebuild!(@impl $b, true, false);)*
+    (
+        per_isa: $($s:ty),*;
+        gemm_per_isa: $($g:ty),*;
+        baseline: $($b:ty),*;
+        as_twin: $($t:ty => $u:ty),*;
+        at_call_site: $($l:ty),*
+    ) => {
+        $(prebuild!(@impl $s, true, true, true);)*
+        $(prebuild!(@impl $g, true, false, true);)*
+        $(prebuild!(@impl $b, true, false, false);)*
         $(prebuild!(@twin $t => $u);)*
-        $(prebuild!(@impl $l, false, false, #[inline]);)*
+        $(prebuild!(@impl $l, false, false, false, #[inline]);)*
     };
 }
 
@@ -251,8 +265,9 @@ type WordTwin = i32;
 type WordTwin = u16;
 
 prebuild!(
-    per_isa: f32, f64, Complex<f64>, i32, i64;
-    baseline: u8, u16, Complex<f32>;
+    per_isa: f32, f64;
+    gemm_per_isa: i32, i64;
+    baseline: Complex<f64>, u8, u16, Complex<f32>;
     as_twin: i8 => u8, i16 => u16, u32 => i32, u64 => i64, usize => WordTwin, isize => WordTwin,
         u128 => i128;
     at_call_site: i128
@@ -264,17 +279,19 @@ mod tests {
 
     #[test]
     fn calls_prebuilt_by_type() {
-        fn tier<T: Prebuilt>() -> (bool, bool) {
-            (T::PREBUILT, T::PER_ISA)
+        fn tier<T: Prebuilt>() -> (bool, bool, bool) {
+            (T::PREBUILT, T::NEST_PER_ISA, T::GEMM_PER_ISA)
         }
-        assert_eq!(tier::<f64>(), (true, true));
-        assert_eq!(tier::<Complex<f64>>(), (true, true));
-        assert_eq!(tier::<u8>(), (true, false));
-        assert_eq!(tier::<Complex<f32>>(), (true, false));
+        assert_eq!(tier::<f64>(), (true, true, true));
+        assert_eq!(tier::<f32>(), (true, true, true));
+        assert_eq!(tier::<i64>(), (true, false, true));
+        assert_eq!(tier::<Complex<f64>>(), (true, false, false));
+        assert_eq!(tier::<u8>(), (true, false, false));
+        assert_eq!(tier::<Complex<f32>>(), (true, false, false));
         // Twins: built as the type they are computed as.
-        assert_eq!(tier::<u32>(), (true, false));
-        assert_eq!(tier::<i16>(), (true, false));
-        assert_eq!(tier::<u128>(), (false, false));
-        assert_eq!(tier::<i128>(), (false, false));
+        assert_eq!(tier::<u32>(), (true, false, true));
+        assert_eq!(tier::<i16>(), (true, false, false));
+        assert_eq!(tier::<u128>(), (false, false, false));
+        assert_eq!(tier::<i128>(), (false, false, false));
     }
 }

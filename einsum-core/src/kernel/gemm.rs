@@ -106,10 +106,9 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
             }
         )*};
     }
-    // (Only instantiated for the types built for each instruction set,
-    // among them f32 and f64: instantiating it for another type would
-    // compile every build of the window kernel for nothing.)
-    if const { T::PER_ISA } {
+    // (`const`, so that no other type instantiates the window kernel's
+    // builds.)
+    if const { T::GEMM_PER_ISA && T::REAL_FLOAT } {
         window_for!(f32 f64);
     }
     // A few output columns (N ≤ 16) along rows of B and C: `gemm` packs
@@ -148,7 +147,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
             }
             // (f32 and f64 only: `const`, so that no other type
             // instantiates the skinny kernels.)
-            if const { T::PER_ISA && T::REAL_FLOAT } && skinny {
+            if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && skinny {
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
                 if skinny512 {
                     // SAFETY: as below; the CPU has AVX-512 (`isa`), `T`
@@ -170,10 +169,9 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
             if !native {
                 // SAFETY: as below; rows of B and C are contiguous (checked).
                 // Each instruction-set build for the types built so
-                // (`Prebuilt::PER_ISA`), the baseline one for the others, as
-                // the nest's.
+                // (`Prebuilt::GEMM_PER_ISA`), the baseline one for the others.
                 unsafe {
-                    if const { T::PER_ISA } {
+                    if const { T::GEMM_PER_ISA } {
                         blocked::blocked(dm, dn, dk, pc, qa, qb, kp > 0)
                     } else {
                         blocked::blocked_body::<T, BASELINE>(dm, dn, dk, pc, qa, qb, kp > 0)

@@ -71,7 +71,7 @@ pub(super) unsafe fn contract_nest<T: Scalar, const K: usize>(
 }
 
 /// [`serial`] in each instruction-set build for the element types whose
-/// kernels this crate builds so (`Prebuilt::PER_ISA`), else in the
+/// nests this crate builds so (`Prebuilt::NEST_PER_ISA`), else in the
 /// baseline build alone: for the other element types three builds of the
 /// loop nest would be most of the code their calls add to a build, this
 /// crate's or a caller's.
@@ -84,7 +84,7 @@ unsafe fn serial_here<T: Scalar, const K: usize>(
     ptrs: [*const T; K],
     out: *mut T,
 ) {
-    if const { T::PER_ISA } {
+    if const { T::NEST_PER_ISA } {
         // SAFETY: the caller's promise.
         unsafe { serial(axes, ptrs, out) }
     } else {
