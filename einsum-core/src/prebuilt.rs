@@ -6,13 +6,17 @@
 //! module picks, by what it costs this crate's build against what it
 //! saves each caller's, one of five tiers (see [`prebuild!`]). The
 //! figures behind the choice are `benches/build_cost.py`'s:
-//! - f32 and f64 (`per_isa`): a crate's first call of one of them costs
-//!   its release build about 0.2 s, and 100 varied calls about 4 s,
+//! - f32, f64 and i32 (`per_isa`): a crate's first call of one of them
+//!   costs its release build about 0.2 s, and 100 varied calls about 4 s,
 //!   because the call and every kernel are linked from here, each kernel
-//!   in an AVX-512, an AVX2 and a baseline build.
-//! - i32 and i64 (`gemm_per_isa`): the same, but for the loop nest, built
-//!   in the baseline alone; their matrix products (the blocked kernel) keep
-//!   a build per instruction set.
+//!   in an AVX-512, an AVX2 and a baseline build. i32's nest builds cost
+//!   this crate's build less than its run-to-run spread (under 1 s of
+//!   CPU), and the baseline has no 32-bit vector multiply: a 17³ product
+//!   of u32 took 2.4 µs there against 1.25 µs.
+//! - i64 (`gemm_per_isa`): the same, but for the loop nest, built in the
+//!   baseline alone (about 1–3 s of CPU per instruction set otherwise; no
+//!   64-bit vector multiply below AVX-512); its matrix products (the
+//!   blocked kernel) keep a build per instruction set.
 //! - `Complex<f64>`, u8, u16 and `Complex<f32>` (`baseline`): prebuilt in
 //!   the baseline build alone (`Complex<f64>`'s products go to `gemm`,
 //!   which has its own builds).
@@ -22,12 +26,12 @@
 //!   lengthen every build of this crate.
 //!
 //! This crate's own release build (wall / CPU, 2 cores, medians of two) by
-//! what is built per instruction set: as above 13.6 s / 24.4 s; with
-//! `Complex<f64>`, i32 and i64 `per_isa` too 15.1 s / 27.5 s; nothing per
-//! instruction set 9.0 s / 15.8 s, at the price of the AVX2 and AVX-512
-//! builds of the nest, window, skinny and blocked kernels. The nest's
-//! builds for f32 and f64 cost about 1.8 s of CPU, the window kernel's
-//! about 2.1 s.
+//! what is built per instruction set: f32 and f64 alone `per_isa` 13.6 s /
+//! 24.4 s; with `Complex<f64>`, i32 and i64 `per_isa` too 15.1 s / 27.5 s;
+//! nothing per instruction set 9.0 s / 15.8 s, at the price of the AVX2
+//! and AVX-512 builds of the nest, window, skinny and blocked kernels. The
+//! nest's builds for f32 and f64 cost about 1.8 s of CPU, the window
+//! kernel's about 2.1 s.
 
 use num_complex::Complex;
 
@@ -265,8 +269,8 @@ type WordTwin = i32;
 type WordTwin = u16;
 
 prebuild!(
-    per_isa: f32, f64;
-    gemm_per_isa: i32, i64;
+    per_isa: f32, f64, i32;
+    gemm_per_isa: i64;
     baseline: Complex<f64>, u8, u16, Complex<f32>;
     as_twin: i8 => u8, i16 => u16, u32 => i32, u64 => i64, usize => WordTwin, isize => WordTwin,
         u128 => i128;
@@ -284,12 +288,14 @@ mod tests {
         }
         assert_eq!(tier::<f64>(), (true, true, true));
         assert_eq!(tier::<f32>(), (true, true, true));
+        assert_eq!(tier::<i32>(), (true, true, true));
         assert_eq!(tier::<i64>(), (true, false, true));
         assert_eq!(tier::<Complex<f64>>(), (true, false, false));
         assert_eq!(tier::<u8>(), (true, false, false));
         assert_eq!(tier::<Complex<f32>>(), (true, false, false));
         // Twins: built as the type they are computed as.
-        assert_eq!(tier::<u32>(), (true, false, true));
+        assert_eq!(tier::<u32>(), (true, true, true));
+        assert_eq!(tier::<u64>(), (true, false, true));
         assert_eq!(tier::<i16>(), (true, false, false));
         assert_eq!(tier::<u128>(), (false, false, false));
         assert_eq!(tier::<i128>(), (false, false, false));

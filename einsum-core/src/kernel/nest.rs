@@ -197,8 +197,30 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
         // SAFETY: as above (caller).
         unsafe {
             walk(rest, ptrs, out, &mut |p, o| {
-                inner::store::<T, K, true>(p, o, inner)
+                if B == BASELINE {
+                    // SAFETY: as above (caller).
+                    store_add_baseline(p, o, inner)
+                } else {
+                    inner::store::<T, K, true>(p, o, inner)
+                }
             });
         }
     }
+}
+
+/// `inner::store` adding, out of line: the baseline build's run, which
+/// inlined into the walk leaves byte products scalar (the compiler's
+/// choice), where out of line it multiplies them as vectors (a 17³
+/// product of u8: 4.9 µs inlined, 2.1 µs out of line).
+///
+/// # Safety
+/// As `inner::store`.
+#[inline(never)]
+unsafe fn store_add_baseline<T: Scalar, const K: usize>(
+    ptrs: [*const T; K],
+    out: *mut T,
+    axis: &Axis<K>,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { inner::store::<T, K, true>(ptrs, out, axis) }
 }
