@@ -7,7 +7,7 @@ use core::any::TypeId;
 
 use num_complex::Complex;
 
-use super::isa::{self, BASELINE};
+use super::isa::BASELINE;
 use super::matrix::Matrix;
 use super::pool::{for_each_task, pool_threads, SendPtr};
 use super::scratch::with_scratch;
@@ -116,7 +116,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     // registers for the whole K instead (a chain's skinny products).
     let skinny = is_real_float::<T>() && dn.size <= SKINNY_N && dn.b == 1 && dn.c == 1;
     #[cfg(all(target_arch = "x86_64", not(miri)))]
-    let skinny512 = skinny && isa::isa() == isa::Isa::Avx512 && skinny512::has::<T>();
+    let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
     let skinny512 = false;
     mark(match (skinny512, skinny, native) {
