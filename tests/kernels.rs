@@ -61,6 +61,7 @@ const RUNTIME: Thresholds = Thresholds {
 
 const NEST: Thresholds = Thresholds {
     gemm_min_work: usize::MAX,
+    skinny_min_work: usize::MAX,
     transpose_min_len: usize::MAX,
     ..RUNTIME
 };
@@ -68,6 +69,10 @@ const NEST: Thresholds = Thresholds {
 const GEMM: Thresholds = Thresholds {
     gemm_min_work: 0,
     gemm_min_len: 1,
+    blocked_min_len: 1,
+    window_min_len: 1,
+    skinny_min_work: 0,
+    skinny_min_len: 1,
     ..RUNTIME
 };
 
@@ -214,11 +219,12 @@ fn skinny_kernel() {
 
 #[test]
 fn narrow_kernel_alone_and_split() {
-    // Window rows 2 apart: the image rows do not merge with the columns,
-    // so the batch and the rows are 4 outer points.
+    // Overlapping windows, rows 2 elements apart (one pixel of 2 channels)
+    // with runs of 4: the image rows do not merge with the columns, so the
+    // batch and the rows are 6 outer points.
     let x = values::<f64, _>((2, 4, 10, 2));
     let f = values::<f64, _>((2, 2, 2, 3));
-    let w = windows_nhwc(&x, (2, 2), (2, 2)).unwrap();
+    let w = windows_nhwc(&x, (2, 2), (1, 1)).unwrap();
     let ops = [w.view().into_dyn(), f.view().into_dyn()];
     let (got, paths) = forced(GEMM, || einsum!("bxyijc,ijcd->bxyd", &w, &f));
     assert!(

@@ -13,8 +13,20 @@ pub struct Thresholds {
     /// kernel.
     pub gemm_min_work: usize,
     /// The smallest contracted length, and the smallest of the output's two
-    /// GEMM lengths, for the GEMM kernel: below, it is a memory-bound loop.
+    /// GEMM lengths, for `gemm`: below, it is a memory-bound loop.
     pub gemm_min_len: usize,
+    /// As `gemm_min_len`, for the blocked kernel of the integer types.
+    pub blocked_min_len: usize,
+    /// As `gemm_min_len`, for the window kernel (which also needs
+    /// `gemm_min_work`): a 3×3 filter's runs of 3 are faster in `gemm`.
+    pub window_min_len: usize,
+    /// As `gemm_min_work`, for the skinny kernel (`f32` and `f64`, 2 to 16
+    /// columns), which allocates nothing and starts in tens of nanoseconds:
+    /// it takes small products that `gemm` (an allocation or more per call)
+    /// does not.
+    pub skinny_min_work: usize,
+    /// As `gemm_min_len`, for the skinny kernel.
+    pub skinny_min_len: usize,
     /// Multiply-adds from which work is spread over the rayon pool.
     pub parallel_min_work: usize,
     /// The shortest axes, and the farthest strides, of a transposition done
@@ -32,10 +44,23 @@ impl Thresholds {
     /// The measured defaults.
     pub const DEFAULT: Thresholds = Thresholds {
         gemm_min_work: 32 * 32 * 32,
-        gemm_min_len: 8,
+        // `gemm` beats the loop nest from K = 2 on: 1000×2·2×512 takes
+        // 164 µs there against 355 µs (`benches/sweep.rs`).
+        gemm_min_len: 2,
+        blocked_min_len: 8,
+        window_min_len: 8,
+        // From the smallest products on, and for outer products (K = 1),
+        // the skinny kernel beats the loop nest: 100×64·64×5 in 2.0 µs
+        // against 40 µs, a 10000×5 outer product in 12.7 µs against 68 µs
+        // (`benches/sweep.rs`).
+        skinny_min_work: 0,
+        skinny_min_len: 1,
         parallel_min_work: 128 * 128 * 128,
         transpose_min_len: 32,
-        small_max_work: 16 * 16 * 16,
+        // The run-time kernels beat the call site's loops on 57 of the 65
+        // sweep products of 512 to 1023 multiply-adds, on 26 of the 44 of
+        // 256 to 511, and on 7 of the 40 of 128 to 255 (`benches/sweep.rs`).
+        small_max_work: 256,
         rows_min_len: 8,
     };
 
@@ -46,6 +71,10 @@ impl Thresholds {
     pub const EAGER: Thresholds = Thresholds {
         gemm_min_work: 0,
         gemm_min_len: 1,
+        blocked_min_len: 1,
+        window_min_len: 1,
+        skinny_min_work: 0,
+        skinny_min_len: 1,
         parallel_min_work: 0,
         transpose_min_len: 2,
         small_max_work: 0,

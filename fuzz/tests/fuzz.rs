@@ -113,6 +113,10 @@ const MODES: [Mode; 6] = [
         t: Thresholds {
             gemm_min_work: OFF,
             gemm_min_len: OFF,
+            blocked_min_len: OFF,
+            window_min_len: OFF,
+            skinny_min_work: OFF,
+            skinny_min_len: OFF,
             parallel_min_work: OFF,
             transpose_min_len: OFF,
             small_max_work: 0,
@@ -125,6 +129,10 @@ const MODES: [Mode; 6] = [
         t: Thresholds {
             gemm_min_work: 0,
             gemm_min_len: 1,
+            blocked_min_len: 1,
+            window_min_len: 1,
+            skinny_min_work: 0,
+            skinny_min_len: 1,
             parallel_min_work: OFF,
             small_max_work: 0,
             rows_min_len: OFF,

@@ -59,16 +59,24 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         .iter()
         .try_fold(1usize, |w, ax| w.checked_mul(ax.size))
         .unwrap_or(usize::MAX);
-    if work < limits.gemm_min_work {
-        return false;
-    }
     let Some(matrix) = Matrix::of(axes) else {
         return false;
     };
     let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
     // A GEMM with a tiny inner dimension is a memory-bound loop in disguise,
     // better left to the nest (dot products, outer products, scaling).
-    if dk.size < limits.gemm_min_len || dm.size.max(dn.size) < limits.gemm_min_len {
+    let clears = |min_work: usize, min_len: usize| {
+        work >= min_work && dk.size >= min_len && dm.size.max(dn.size) >= min_len
+    };
+    // Large enough for `gemm` or the blocked kernel; for the skinny kernel.
+    let min_len = if native {
+        limits.gemm_min_len
+    } else {
+        limits.blocked_min_len
+    };
+    let shared = clears(limits.gemm_min_work, min_len);
+    let small = is_real_float::<T>() && clears(limits.skinny_min_work, limits.skinny_min_len);
+    if !shared && !small {
         return false;
     }
     // The blocked kernel reads rows of B and writes rows of C as slices.
@@ -108,17 +116,27 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     }
     // (`const`, so that no other type instantiates the window kernel's
     // builds.)
-    if const { T::GEMM_PER_ISA && T::REAL_FLOAT } {
+    if const { T::GEMM_PER_ISA && T::REAL_FLOAT }
+        && clears(limits.gemm_min_work, limits.window_min_len)
+    {
         window_for!(f32 f64);
     }
     // A few output columns (N ≤ 16) along rows of B and C: `gemm` packs
     // and pads for wide panels, this kernel keeps a few rows of C in
     // registers for the whole K instead (a chain's skinny products).
-    let skinny = is_real_float::<T>() && dn.size <= SKINNY_N && dn.b == 1 && dn.c == 1;
+    // (Not one column: a matrix-vector product is faster in `gemm`, or
+    // under its threshold in the nest.)
+    let skinny =
+        is_real_float::<T>() && (2..=SKINNY_N).contains(&dn.size) && dn.b == 1 && dn.c == 1;
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
     let skinny512 = false;
+    // Neither window nor skinny: `gemm` or the blocked kernel, if the
+    // product is large enough for them.
+    if !skinny && !shared {
+        return false;
+    }
     mark(match (skinny512, skinny, native) {
         (true, _, _) => KernelPath::Skinny512,
         (_, true, _) => KernelPath::Skinny,

@@ -86,8 +86,12 @@ impl<T: Scalar> WindowGemm<T> {
         let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
         let kpoints: usize = k_outer.iter().map(|d| d.size).product();
         let k = kpoints.checked_mul(dk.size)?;
+        // Rows of A that overlap (windows): packed once, each element of A
+        // serves several rows. Rows apart from each other are a plain
+        // matrix, which `gemm` and the skinny kernel run faster.
         let fits = dk.a == 1
             && (1..=WINDOW_MAX_STEP).contains(&dm.a)
+            && (dm.a as usize) < dk.size
             && dn.size <= WINDOW_MAX_N
             && k.checked_mul(dn.size)? <= WINDOW_B
             // B is read once for all points: it may not step along them.

@@ -6,7 +6,8 @@ use super::terms::Terms;
 
 /// The most labels, and operands, for which the loops are written at the
 /// call site; larger expressions always take the run-time kernels.
-// 12: thirteen labels of size 2 or more are over the default small_max_work (2¹²).
+// 12: thirteen labels of size 2 or more are over 2¹², sixteen times the
+// default small_max_work (2⁸).
 pub const SMALL_MAX_LABELS: usize = 12;
 
 /// The most products per output element that bound labels are unrolled
