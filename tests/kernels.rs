@@ -72,7 +72,6 @@ const GEMM: Thresholds = Thresholds {
     blocked_min_len: 1,
     window_min_len: 1,
     skinny_min_work: 0,
-    skinny_min_len: 1,
     ..RUNTIME
 };
 

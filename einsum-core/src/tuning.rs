@@ -25,8 +25,6 @@ pub struct Thresholds {
     /// it takes small products that `gemm` (an allocation or more per call)
     /// does not.
     pub skinny_min_work: usize,
-    /// As `gemm_min_len`, for the skinny kernel.
-    pub skinny_min_len: usize,
     /// Multiply-adds from which work is spread over the rayon pool.
     pub parallel_min_work: usize,
     /// The shortest axes, and the farthest strides, of a transposition done
@@ -54,7 +52,6 @@ impl Thresholds {
         // against 40 µs, a 10000×5 outer product in 12.7 µs against 68 µs
         // (`benches/sweep.rs`).
         skinny_min_work: 0,
-        skinny_min_len: 1,
         parallel_min_work: 128 * 128 * 128,
         transpose_min_len: 32,
         // The run-time kernels beat the call site's loops on 57 of the 65
@@ -74,7 +71,6 @@ impl Thresholds {
         blocked_min_len: 1,
         window_min_len: 1,
         skinny_min_work: 0,
-        skinny_min_len: 1,
         parallel_min_work: 0,
         transpose_min_len: 2,
         small_max_work: 0,

@@ -59,26 +59,26 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         .iter()
         .try_fold(1usize, |w, ax| w.checked_mul(ax.size))
         .unwrap_or(usize::MAX);
+    // Large enough for `gemm` or the blocked kernel; for the skinny kernel.
+    let shared_work = work >= limits.gemm_min_work;
+    let small = is_real_float::<T>() && work >= limits.skinny_min_work;
+    // (Before the GEMM is read off the axes: most small calls stop here.)
+    if !shared_work && !small {
+        return false;
+    }
     let Some(matrix) = Matrix::of(axes) else {
         return false;
     };
     let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
     // A GEMM with a tiny inner dimension is a memory-bound loop in disguise,
     // better left to the nest (dot products, outer products, scaling).
-    let clears = |min_work: usize, min_len: usize| {
-        work >= min_work && dk.size >= min_len && dm.size.max(dn.size) >= min_len
-    };
-    // Large enough for `gemm` or the blocked kernel; for the skinny kernel.
+    let long_enough = |min_len: usize| dk.size >= min_len && dm.size.max(dn.size) >= min_len;
     let min_len = if native {
         limits.gemm_min_len
     } else {
         limits.blocked_min_len
     };
-    let shared = clears(limits.gemm_min_work, min_len);
-    let small = is_real_float::<T>() && clears(limits.skinny_min_work, limits.skinny_min_len);
-    if !shared && !small {
-        return false;
-    }
+    let shared = shared_work && long_enough(min_len);
     // The blocked kernel reads rows of B and writes rows of C as slices.
     if !native && (dn.b != 1 || dn.c != 1) {
         return false;
@@ -117,7 +117,8 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     // (`const`, so that no other type instantiates the window kernel's
     // builds.)
     if const { T::GEMM_PER_ISA && T::REAL_FLOAT }
-        && clears(limits.gemm_min_work, limits.window_min_len)
+        && shared_work
+        && long_enough(limits.window_min_len)
     {
         window_for!(f32 f64);
     }
