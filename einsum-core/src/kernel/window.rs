@@ -293,7 +293,7 @@ unsafe fn window_rows<T: Scalar; const N: usize>(
     start: &[u32],
     pc: *mut T,
     rows: usize,
-) => window_rows_body;
+) => window_rows_body, x86_64 baseline window_rows_portable;
 }
 
 /// The body of [`window_rows`], inlined into each instruction-set build.
@@ -344,6 +344,65 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
     }
 }
 
+/// [`window_rows`] on an x86-64 CPU without AVX2: one build for every
+/// column count (`N` read at run time), instead of a baseline build per
+/// count.
+///
+/// # Safety
+/// As [`window_rows`].
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+unsafe fn window_rows_portable<T: Scalar, const N: usize>(
+    plan: &WindowGemm<T>,
+    buf: &[T],
+    start: &[u32],
+    pc: *mut T,
+    rows: usize,
+) {
+    // SAFETY: the caller's promise; `N` is the plan's column count.
+    unsafe { window_rows_any(plan, buf, start, pc, rows, N) }
+}
+
+/// [`window_rows_body`]'s baseline arithmetic for `n <= WINDOW_MAX_N`
+/// columns given at run time.
+///
+/// # Safety
+/// As [`window_rows`], with `n` for `N`.
+#[cfg_attr(any(miri, not(target_arch = "x86_64")), allow(dead_code))]
+#[inline(never)]
+unsafe fn window_rows_any<T: Scalar>(
+    plan: &WindowGemm<T>,
+    buf: &[T],
+    start: &[u32],
+    pc: *mut T,
+    rows: usize,
+    n: usize,
+) {
+    assert!(n <= WINDOW_MAX_N, "einsum: at most WINDOW_MAX_N columns");
+    for r0 in (0..rows).step_by(WINDOW_ROWS) {
+        let mut acc = [[T::zero(); WINDOW_ROWS]; WINDOW_MAX_N];
+        for (kb, &s) in start.iter().enumerate() {
+            let at = s as usize + r0;
+            let v = &buf[at..at + WINDOW_ROWS];
+            for (acc, &bv) in acc[..n].iter_mut().zip(&plan.b[kb * n..][..n]) {
+                for (x, &a) in acc.iter_mut().zip(v) {
+                    *x = x.add(a.mul(bv));
+                }
+            }
+        }
+        for r in 0..WINDOW_ROWS.min(rows - r0) {
+            let row = pc.wrapping_offset(((r0 + r) as isize).wrapping_mul(plan.cm));
+            for (j, acc) in acc[..n].iter().enumerate() {
+                // SAFETY: C[m, j] of this point, a valid row and column,
+                // written by no other point (caller).
+                unsafe {
+                    row.wrapping_offset((j as isize).wrapping_mul(plan.cn))
+                        .write(acc[r])
+                };
+            }
+        }
+    }
+}
+
 multiversion! {
 /// The phases of one K block: [`deinterleave`] for the usual steps, one
 /// element at a time for others. Out of line, one build per instruction
@@ -359,7 +418,7 @@ unsafe fn deinterleave_block<T: Scalar>(
     rows: usize,
     run: usize,
     len: usize,
-) => deinterleave_block_body;
+) => deinterleave_block_body, x86_64 baseline deinterleave_block_portable;
 }
 
 /// The body of [`deinterleave_block`], inlined into each instruction-set
@@ -388,6 +447,24 @@ unsafe fn deinterleave_block_body<T: Scalar, const B: u8>(
             _ => deinterleave_from(block, base, step, rows, run, len, 0),
         }
     }
+}
+
+/// [`deinterleave_block`] on an x86-64 CPU without AVX2: every step one
+/// element at a time, instead of a baseline build per step.
+///
+/// # Safety
+/// As [`deinterleave_block`].
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+unsafe fn deinterleave_block_portable<T: Scalar>(
+    block: &mut [T],
+    base: *const T,
+    step: usize,
+    rows: usize,
+    run: usize,
+    len: usize,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { deinterleave_from(block, base, step, rows, run, len, 0) }
 }
 
 /// The `S` phases of a K block, `block[p · len + t] = base[S · t + p]`,
@@ -464,6 +541,99 @@ unsafe fn deinterleave_from<T: Scalar>(
             } else {
                 T::zero()
             };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan for `n` columns of B = `b` (K × n, row-major), writing C rows
+    /// `cm` apart; only the fields the row kernels read are set.
+    fn plan(b: &[f64], n: usize, cm: isize) -> WindowGemm<f64> {
+        let mut plan = WindowGemm {
+            outer: [Dim::UNIT; MAX_GEMM_AXES],
+            n_outer: 0,
+            a_base: [0; WINDOW_MAX_SLOTS],
+            kpoints: 1,
+            run: b.len() / n,
+            step: 1,
+            m: 0,
+            cm,
+            n,
+            cn: 1,
+            chunk: WINDOW_ROWS,
+            slot: 0,
+            slots: 1,
+            b: [0.0; WINDOW_B],
+            a: SendPtr(core::ptr::null()),
+            c: SendPtr(core::ptr::null_mut()),
+        };
+        plan.b[..b.len()].copy_from_slice(b);
+        plan
+    }
+
+    #[test]
+    fn rows_for_any_column_count_match_a_plain_loop() {
+        let (ks, rows) = (5, 21);
+        let buf: Vec<f64> = (0..64).map(|i| (i * 7 % 11) as f64 - 5.0).collect();
+        let start: Vec<u32> = (0..ks as u32).map(|kb| 3 * kb + 1).collect();
+        for n in 1..=WINDOW_MAX_N {
+            let b: Vec<f64> = (0..ks * n).map(|i| (i % 5) as f64 - 2.0).collect();
+            let p = plan(&b, n, n as isize);
+            let mut want = vec![0.0; rows * n];
+            for r in 0..rows {
+                for j in 0..n {
+                    want[r * n + j] = (0..ks)
+                        .map(|kb| buf[start[kb] as usize + r] * b[kb * n + j])
+                        .sum();
+                }
+            }
+            let mut got = vec![f64::NAN; rows * n];
+            // SAFETY: `rows` rows of `n` columns, `n` apart, in `got`; every
+            // start plus the rows rounded up to WINDOW_ROWS is within `buf`.
+            unsafe { window_rows_any(&p, &buf, &start, got.as_mut_ptr(), rows, n) };
+            assert_eq!(got, want, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn deinterleave_of_every_step_matches_its_definition() {
+        let a: Vec<f64> = (0..400).map(|i| i as f64 + 0.5).collect();
+        for step in [1, 2, 3, 4, 5, 6, 8, 11] {
+            for (rows, run) in [(1usize, 1usize), (9, 3), (20, 17), (3, 24)] {
+                let len = rows + run.div_ceil(step);
+                // Element p · len + t: A[step · t + p] where some row r < rows
+                // reads it (t = r + j, p + step · j < run), else zero.
+                let mut want = vec![0.0; step * len];
+                for r in 0..rows {
+                    for kk in 0..run {
+                        want[(kk % step) * len + r + kk / step] = a[step * r + kk];
+                    }
+                }
+                let mut got = vec![f64::NAN; step * len];
+                // SAFETY: A[step · r + kk] for r < rows, kk < run is within
+                // `a`; `got` holds step · len elements.
+                unsafe {
+                    deinterleave_block_body::<f64, { isa::BASELINE }>(
+                        &mut got,
+                        a.as_ptr(),
+                        step,
+                        rows,
+                        run,
+                        len,
+                    )
+                };
+                assert_eq!(got, want, "step {step}, rows {rows}, run {run}");
+                let mut slow = vec![f64::NAN; step * len];
+                // SAFETY: as above.
+                unsafe { deinterleave_from(&mut slow, a.as_ptr(), step, rows, run, len, 0) };
+                assert_eq!(
+                    slow, want,
+                    "one at a time: step {step}, rows {rows}, run {run}"
+                );
+            }
         }
     }
 }
