@@ -11,8 +11,8 @@
 //! pages every 4 KiB of it costs a page fault: a 4000² f64 result (128 MB) is
 //! 32 768 faults, about 30 ms, as long as the transposition that fills it.
 //! Like numpy (which has done so since 1.16 for arrays of 4 MiB or more),
-//! a result that large is marked `MADV_HUGEPAGE` before it is touched, so a
-//! Linux kernel whose transparent huge pages are in `madvise` mode backs it
+//! a result that large is marked `MADV_HUGEPAGE` before it is touched (on
+//! Linux, x86-64 and AArch64), so a Linux kernel whose transparent huge pages are in `madvise` mode backs it
 //! with 2 MiB pages: 64 faults, and far fewer TLB misses while it is written.
 //! Elsewhere, and where the kernel declines, nothing changes.
 
@@ -97,15 +97,38 @@ pub(crate) fn zeroed<T: Scalar, D: Dimension>(shape: &[usize]) -> Option<Array<T
 }
 
 /// The size from which a new result is marked, numpy's threshold.
-#[cfg_attr(not(all(target_os = "linux", not(miri))), allow(dead_code))]
+#[cfg_attr(
+    not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        not(miri)
+    )),
+    allow(dead_code)
+)]
 pub(crate) const MIN_BYTES: usize = 4 << 20;
 
 /// Asks the kernel to back the 2 MiB-aligned part of `len` bytes at `ptr`
 /// with huge pages. Only a hint: the memory's contents and validity do not
 /// change, and an error is ignored.
-#[cfg(all(target_os = "linux", not(miri)))]
+///
+/// `madvise` is declared here rather than taken from the `libc` crate,
+/// which would be this crate's only other dependency, for one function
+/// and one constant (`MADV_HUGEPAGE` is 14 on these architectures).
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(miri)
+))]
 pub(crate) fn advise(ptr: *mut u8, len: usize) {
     const HUGE: usize = 2 << 20;
+    const MADV_HUGEPAGE: core::ffi::c_int = 14;
+    extern "C" {
+        fn madvise(
+            addr: *mut core::ffi::c_void,
+            len: usize,
+            advice: core::ffi::c_int,
+        ) -> core::ffi::c_int;
+    }
     if len < MIN_BYTES {
         return;
     }
@@ -116,13 +139,17 @@ pub(crate) fn advise(ptr: *mut u8, len: usize) {
         // MADV_HUGEPAGE only changes how the kernel backs those pages, never
         // what they hold, so no Rust reference or value is affected.
         unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            madvise(start as *mut core::ffi::c_void, end - start, MADV_HUGEPAGE);
         }
     }
 }
 
 /// Elsewhere (and under Miri), nothing to do.
-#[cfg(not(all(target_os = "linux", not(miri))))]
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(miri)
+)))]
 pub(crate) fn advise(_ptr: *mut u8, _len: usize) {}
 
 #[cfg(test)]
