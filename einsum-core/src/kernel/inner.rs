@@ -61,6 +61,24 @@ pub(super) unsafe fn sum<T: Scalar, const K: usize>(ptrs: [*const T; K], axis: &
 /// `Σ_i Π_k xs[k][i]` over `n` elements of equal-length slices.
 #[inline(always)]
 fn sum_contiguous<T: Scalar, const K: usize>(xs: &[&[T]; K], n: usize) -> T {
+    // The products from `from` on, summed in order.
+    let tail = |from: usize| {
+        let mut tail = T::zero();
+        for i in from..n {
+            let mut x = xs[0][i];
+            for s in &xs[1..] {
+                x = x.mul(s[i]);
+            }
+            tail = tail.add(x);
+        }
+        tail
+    };
+    // A run shorter than the lanes: their zeros and pairwise sum would
+    // take longer than the run itself (the same sum: adding zeros to it
+    // changes nothing).
+    if n < LANES {
+        return tail(0);
+    }
     let mut acc = [T::zero(); LANES];
     let whole = n - n % LANES;
     let mut base = 0;
@@ -75,14 +93,7 @@ fn sum_contiguous<T: Scalar, const K: usize>(xs: &[&[T]; K], n: usize) -> T {
         }
         base += LANES;
     }
-    let mut tail = T::zero();
-    for i in whole..n {
-        let mut x = xs[0][i];
-        for s in &xs[1..] {
-            x = x.mul(s[i]);
-        }
-        tail = tail.add(x);
-    }
+    let tail = tail(whole);
     // Pairwise, so the partial sums meet in a balanced tree.
     let mut width = LANES;
     while width > 1 {
