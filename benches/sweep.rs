@@ -25,6 +25,7 @@
 //! cargo bench --bench sweep                      # the whole sweep
 //! cargo bench --bench sweep -- --quick           # row-major operands only
 //! cargo bench --bench sweep -- --write-results   # also append to benches/RESULTS.md
+//! cargo bench --bench sweep -- --match "K=2 " --match BT   # cases whose name has each
 //! ```
 
 use std::fmt::Write as _;
@@ -414,7 +415,19 @@ fn main() {
         .num_threads(1)
         .build()
         .expect("a one-thread pool");
-    let all = cases(quick);
+    // `--match S` (repeatable): only the cases whose name contains every S.
+    let patterns: Vec<&str> = args
+        .windows(2)
+        .filter(|w| w[0] == "--match")
+        .map(|w| w[1].as_str())
+        .collect();
+    let all: Vec<Case> = cases(quick)
+        .into_iter()
+        .filter(|c| {
+            let name = format!("{} ", c.name());
+            patterns.iter().all(|p| name.contains(p))
+        })
+        .collect();
     let rows: Vec<Row> = pool.install(|| {
         all.iter()
             .enumerate()
