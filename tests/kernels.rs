@@ -214,6 +214,40 @@ fn skinny_kernel() {
     let (got, paths) = forced(GEMM, || einsum!("ijk,jkl->il", &a, &b));
     assert!(paths.has(want), "{paths:?}");
     check("skinny, two K blocks", "ijk,jkl->il", &ops, got.into_dyn());
+    // B transposed (its rows not contiguous), copied first: f64 and f32.
+    let (a, bt) = (values::<f64, _>((9, 5)), values::<f64, _>((7, 5)));
+    let b = bt.t();
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
+    assert!(paths.has(want), "{paths:?}");
+    check("skinny, B transposed", "ij,jk->ik", &ops, got.into_dyn());
+    let (a, bt) = (values::<f32, _>((4, 3)), values::<f32, _>((16, 3)));
+    let b = bt.t();
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
+    assert!(paths.has(want), "{paths:?}");
+    check(
+        "skinny, B transposed, f32",
+        "ij,jk->ik",
+        &ops,
+        got.into_dyn(),
+    );
+    // Wider, under `gemm`'s work, 17 rows: 37 columns as panels of 16, 16 and 5,
+    // B as it is and transposed.
+    let (a, b, bt) = (
+        values::<f64, _>((17, 3)),
+        values::<f64, _>((3, 37)),
+        values::<f64, _>((37, 3)),
+    );
+    for (name, b) in [("panels", b.view()), ("panels, B transposed", bt.t())] {
+        let ops = [a.view().into_dyn(), b.view().into_dyn()];
+        let (got, paths) = forced(RUNTIME, || einsum!("ij,jk->ik", &a, &b));
+        assert!(
+            paths.has(want) && !paths.has(KernelPath::Gemm),
+            "{name}: {paths:?}"
+        );
+        check(name, "ij,jk->ik", &ops, got.into_dyn());
+    }
 }
 
 #[test]

@@ -25,6 +25,10 @@ pub struct Thresholds {
     /// it takes small products that `gemm` (an allocation or more per call)
     /// does not.
     pub skinny_min_work: usize,
+    /// The fewest rows of A for which the skinny kernel takes a B whose
+    /// rows are not contiguous, copying it first: with fewer, the copy
+    /// costs more than the loop nest's reads of B in place.
+    pub skinny_gather_min_rows: usize,
     /// Multiply-adds from which work is spread over the rayon pool.
     pub parallel_min_work: usize,
     /// The shortest axes, and the farthest strides, of a transposition done
@@ -52,6 +56,7 @@ impl Thresholds {
         // against 40 µs, a 10000×5 outer product in 12.7 µs against 68 µs
         // (`benches/sweep.rs`).
         skinny_min_work: 0,
+        skinny_gather_min_rows: 4,
         parallel_min_work: 128 * 128 * 128,
         transpose_min_len: 32,
         // The run-time kernels beat the call site's loops on 57 of the 65
@@ -71,6 +76,7 @@ impl Thresholds {
         blocked_min_len: 1,
         window_min_len: 1,
         skinny_min_work: 0,
+        skinny_gather_min_rows: 1,
         parallel_min_work: 0,
         transpose_min_len: 2,
         small_max_work: 0,

@@ -8,7 +8,7 @@ use core::any::TypeId;
 use num_complex::Complex;
 
 use super::isa::BASELINE;
-use super::matrix::Matrix;
+use super::matrix::{Dim, Matrix};
 use super::pool::{for_each_task, pool_threads, SendPtr};
 use super::scratch::with_scratch;
 use super::skinny::SKINNY_N;
@@ -20,6 +20,13 @@ use crate::axes::Axis;
 use crate::element::Scalar;
 use crate::trace::{mark, KernelPath};
 use crate::tuning;
+
+/// The fewest rows of A for which a product wider than [`SKINNY_N`] runs
+/// in the skinny kernel's panels: with fewer, each panel's start costs
+/// more than the loop nest (`benches/sweep.rs`: 1×2·2×512 took 0.74 µs in
+/// panels against 0.39 µs in the nest; 100×2·2×64 with B transposed,
+/// 3.2 µs against 47 µs).
+const PANELS_MIN_ROWS: usize = 16;
 
 /// Whether `gemm` has a kernel for `T`.
 fn supported<T: 'static>() -> bool {
@@ -122,13 +129,18 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     {
         window_for!(f32 f64);
     }
-    // A few output columns (N ≤ 16) along rows of B and C: `gemm` packs
-    // and pads for wide panels, this kernel keeps a few rows of C in
-    // registers for the whole K instead (a chain's skinny products).
-    // (Not one column: a matrix-vector product is faster in `gemm`, or
-    // under its threshold in the nest.)
-    let skinny =
-        is_real_float::<T>() && (2..=SKINNY_N).contains(&dn.size) && dn.b == 1 && dn.c == 1;
+    // A few output columns (N ≤ 16) along rows of C: `gemm` packs and
+    // pads for wide panels, this kernel keeps a few rows of C in registers
+    // for the whole K instead (a chain's skinny products). Below `gemm`'s
+    // work, wider products too, 16 columns at a time. B along N in place,
+    // or copied first when A has rows enough to pay for the copy (a
+    // transposed B). (Not one column: a matrix-vector product is faster in
+    // `gemm`, or under its threshold in the nest.)
+    let skinny = is_real_float::<T>()
+        && dn.size >= 2
+        && (dn.size <= SKINNY_N || (!shared_work && dm.size >= PANELS_MIN_ROWS))
+        && dn.c == 1
+        && (dn.b == 1 || dm.size >= limits.skinny_gather_min_rows);
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
@@ -167,22 +179,9 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
             // (f32 and f64 only: `const`, so that no other type
             // instantiates the skinny kernels.)
             if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && skinny {
-                #[cfg(all(target_arch = "x86_64", not(miri)))]
-                if skinny512 {
-                    // SAFETY: as below; the CPU has AVX-512 (`isa`), `T`
-                    // is `f32` or `f64`, and rows of B and C are contiguous
-                    // along N (checked), at most SKINNY_N long.
-                    unsafe { skinny512::gemm([dm, dn, dk], pc, qa, qb, kp > 0) };
-                    continue;
-                }
-                // The padded copy of B in this thread's scratch, taken here,
-                // outside the kernel's builds.
-                let padded = if dn.size <= 8 { 8 } else { SKINNY_N };
-                with_scratch::<T, _>(dk.size * padded, |packed| {
-                    // SAFETY: as below; rows of B and C are contiguous along
-                    // N (checked), at most SKINNY_N long.
-                    unsafe { skinny::skinny_gemm([dm, dn, dk], pc, qa, qb, kp > 0, packed) };
-                });
+                // SAFETY: as below; rows of C are contiguous along N
+                // (checked), and AVX-512 only where `isa` found it.
+                unsafe { skinny_panels([dm, dn, dk], pc, qa, qb, kp > 0, skinny512) };
                 continue;
             }
             if !native {
@@ -233,4 +232,83 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         (0..points).for_each(run);
     }
     true
+}
+
+/// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) in the
+/// skinny kernels, [`SKINNY_N`] columns of C at a time: AVX-512's
+/// (`skinny512`) when `avx512`, else the portable one.
+///
+/// # Safety
+/// Every (m, n, k) index addresses valid elements of A and B for reads and
+/// of C for writes (C overlapping neither), distinct (m, n) distinct
+/// elements, and `dn.c == 1`; `T` is `f32` or `f64`; `avx512` only when
+/// the CPU has AVX-512 (F, DQ, VL and BW).
+#[cfg_attr(any(miri, not(target_arch = "x86_64")), allow(unused_variables))]
+unsafe fn skinny_panels<T: Scalar>(
+    [dm, dn, dk]: [Dim; 3],
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+    avx512: bool,
+) {
+    for j0 in (0..dn.size).step_by(SKINNY_N) {
+        let dn = Dim {
+            size: SKINNY_N.min(dn.size - j0),
+            ..dn
+        };
+        let j0 = j0 as isize;
+        let (c, b) = (
+            c.wrapping_offset(j0),
+            b.wrapping_offset(j0.wrapping_mul(dn.b)),
+        );
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        if avx512 && dn.b == 1 {
+            // SAFETY: columns `j0..` of the caller's C and B (their
+            // promise), rows of both contiguous along N, at most SKINNY_N
+            // long; the CPU has AVX-512 (caller) and `T` is `f32` or `f64`.
+            unsafe { skinny512::gemm([dm, dn, dk], c, a, b, accumulate) };
+            continue;
+        }
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        if avx512 {
+            // B's rows are not contiguous: copied into rows of N.
+            with_scratch::<T, _>(dk.size * dn.size, |rows| {
+                // SAFETY: B of these columns, valid for reads (caller);
+                // `rows` holds its `dk.size · dn.size` elements.
+                unsafe { gather(rows, b, dk, dn) };
+                let n = dn.size as isize;
+                let (dk, dn) = (Dim { b: n, ..dk }, Dim { b: 1, ..dn });
+                // SAFETY: as above, with B the copy: `dk.size` rows of
+                // `dn.size` elements, `dn.size` apart.
+                unsafe { skinny512::gemm([dm, dn, dk], c, a, rows.as_ptr(), accumulate) };
+            });
+            continue;
+        }
+        // The padded copy of B in this thread's scratch, taken here,
+        // outside the kernel's builds.
+        let padded = if dn.size <= 8 { 8 } else { SKINNY_N };
+        with_scratch::<T, _>(dk.size * padded, |packed| {
+            // SAFETY: columns `j0..` of the caller's C and B (their
+            // promise), rows of C contiguous, at most SKINNY_N columns.
+            unsafe { skinny::skinny_gemm([dm, dn, dk], c, a, b, accumulate, packed) };
+        });
+    }
+}
+
+/// Copies B (`dk.size` rows by `dn.size` columns, any strides) into `rows`
+/// as contiguous rows.
+///
+/// # Safety
+/// Every B[k, n] is a valid element for reads; `rows` holds
+/// `dk.size · dn.size` elements.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+unsafe fn gather<T: Scalar>(rows: &mut [T], b: *const T, dk: Dim, dn: Dim) {
+    for (kk, row) in rows.chunks_exact_mut(dn.size).enumerate() {
+        let start = b.wrapping_offset((kk as isize).wrapping_mul(dk.b));
+        for (j, x) in row.iter_mut().enumerate() {
+            // SAFETY: B[kk, j] (caller).
+            *x = unsafe { *start.wrapping_offset((j as isize).wrapping_mul(dn.b)) };
+        }
+    }
 }

@@ -10,9 +10,9 @@ use crate::element::Scalar;
 pub(super) const SKINNY_N: usize = 16;
 
 /// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) for at most
-/// [`SKINNY_N`] columns, with rows of B and C contiguous.
+/// [`SKINNY_N`] columns, with rows of C contiguous.
 ///
-/// B is copied once into rows padded to 8 or 16 elements (the padding's
+/// B (any strides) is copied once into rows padded to 8 or 16 elements (the padding's
 /// values are never read into C); then 4 rows of C stay in registers over
 /// the whole K, each step
 /// a row of B against one element of A per row, fused multiply-adds where
@@ -22,7 +22,10 @@ pub(super) const SKINNY_N: usize = 16;
 /// for the same work.
 ///
 /// # Safety
-/// As [`blocked`] for `dims` = `[dm, dn, dk]`, with `dn.size <= SKINNY_N`.
+/// As [`blocked`] for `dims` = `[dm, dn, dk]`, with `dn.size <= SKINNY_N`
+/// but any `dn.b`: every (m, n, k) index addresses valid elements of A and
+/// B for reads and of C for writes (C overlapping neither), distinct (m, n)
+/// distinct elements, and `dn.c == 1`.
 pub(super) unsafe fn skinny_gemm<T: Scalar>(
     dims: [Dim; 3],
     c: *mut T,
@@ -96,18 +99,24 @@ unsafe fn skinny_padded<T: Scalar, const B: u8, const P: usize>(
     packed: &mut [T],
 ) {
     let (m, n, k) = (dm.size, dn.size, dk.size);
-    debug_assert!(n <= P && dn.b == 1 && dn.c == 1);
+    debug_assert!(n <= P && dn.c == 1);
     let packed = &mut packed[..k * P];
     {
         for (kk, row) in packed.chunks_exact_mut(P).enumerate() {
-            // SAFETY: row kk of B, `n` contiguous elements (caller).
-            let src = unsafe {
-                core::slice::from_raw_parts(b.wrapping_offset((kk as isize).wrapping_mul(dk.b)), n)
-            };
-            // Fixed-size moves, not library calls for ten elements. The
-            // padding keeps whatever the scratch held: the sums it feeds are
-            // never stored.
-            copy_short(&mut row[..n], src);
+            let start = b.wrapping_offset((kk as isize).wrapping_mul(dk.b));
+            if dn.b == 1 {
+                // SAFETY: row kk of B, `n` contiguous elements (caller).
+                let src = unsafe { core::slice::from_raw_parts(start, n) };
+                // Fixed-size moves, not library calls for ten elements. The
+                // padding keeps whatever the scratch held: the sums it feeds
+                // are never stored.
+                copy_short(&mut row[..n], src);
+            } else {
+                for (j, x) in row[..n].iter_mut().enumerate() {
+                    // SAFETY: B[kk, j], a valid element (caller).
+                    *x = unsafe { *start.wrapping_offset((j as isize).wrapping_mul(dn.b)) };
+                }
+            }
         }
         let rows = |i: usize| row_start(dm, c, a, i);
         let mut i = 0;
