@@ -28,6 +28,13 @@ use crate::tuning;
 /// 3.2 µs against 47 µs).
 const PANELS_MIN_ROWS: usize = 16;
 
+/// The longest K for which the skinny kernel copies a B whose rows are not
+/// contiguous: longer, the copy costs more than the loop nest's dot
+/// products along K (`benches/sweep.rs`: 4×1024·1024×8 with B transposed
+/// took 12.7 µs copied against 1.3 µs in the nest; at K = 2 to 24 the
+/// copy halved the time or better).
+const GATHER_MAX_K: usize = 64;
+
 /// Whether `gemm` has a kernel for `T`.
 fn supported<T: 'static>() -> bool {
     let t = TypeId::of::<T>();
@@ -133,14 +140,14 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     // pads for wide panels, this kernel keeps a few rows of C in registers
     // for the whole K instead (a chain's skinny products). Below `gemm`'s
     // work, wider products too, 16 columns at a time. B along N in place,
-    // or copied first when A has rows enough to pay for the copy (a
-    // transposed B). (Not one column: a matrix-vector product is faster in
-    // `gemm`, or under its threshold in the nest.)
+    // or copied first (a transposed B) when A has rows enough, and K is
+    // short enough, to pay for the copy. (Not one column: a matrix-vector
+    // product is faster in `gemm`, or under its threshold in the nest.)
     let skinny = is_real_float::<T>()
         && dn.size >= 2
         && (dn.size <= SKINNY_N || (!shared_work && dm.size >= PANELS_MIN_ROWS))
         && dn.c == 1
-        && (dn.b == 1 || dm.size >= limits.skinny_gather_min_rows);
+        && (dn.b == 1 || (dm.size >= limits.skinny_gather_min_rows && dk.size < GATHER_MAX_K));
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
