@@ -93,10 +93,6 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         limits.blocked_min_len
     };
     let shared = shared_work && long_enough(min_len);
-    // The blocked kernel reads rows of B and writes rows of C as slices.
-    if !native && (dn.b != 1 || dn.c != 1) {
-        return false;
-    }
     let (outer, k_outer) = (matrix.outer(), matrix.k_outer());
 
     let points: usize = outer.iter().map(|d| d.size).product();
@@ -153,8 +149,9 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
     let skinny512 = false;
     // Neither window nor skinny: `gemm` or the blocked kernel, if the
-    // product is large enough for them.
-    if !skinny && !shared {
+    // product is large enough for them. The blocked kernel reads rows of B
+    // and writes rows of C as slices.
+    if !skinny && (!shared || (!native && (dn.b != 1 || dn.c != 1))) {
         return false;
     }
     mark(match (skinny512, skinny, native) {
