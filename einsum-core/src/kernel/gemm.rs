@@ -280,7 +280,7 @@ unsafe fn skinny_panels<T: Scalar>(
             with_scratch::<T, _>(dk.size * dn.size, |rows| {
                 // SAFETY: B of these columns, valid for reads (caller);
                 // `rows` holds its `dk.size · dn.size` elements.
-                unsafe { gather(rows, b, dk, dn) };
+                unsafe { skinny::copy_rows(rows, dn.size, b, dk, dn) };
                 let n = dn.size as isize;
                 let (dk, dn) = (Dim { b: n, ..dk }, Dim { b: 1, ..dn });
                 // SAFETY: as above, with B the copy: `dk.size` rows of
@@ -297,22 +297,5 @@ unsafe fn skinny_panels<T: Scalar>(
             // promise), rows of C contiguous, at most SKINNY_N columns.
             unsafe { skinny::skinny_gemm([dm, dn, dk], c, a, b, accumulate, packed) };
         });
-    }
-}
-
-/// Copies B (`dk.size` rows by `dn.size` columns, any strides) into `rows`
-/// as contiguous rows.
-///
-/// # Safety
-/// Every B[k, n] is a valid element for reads; `rows` holds
-/// `dk.size · dn.size` elements.
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-unsafe fn gather<T: Scalar>(rows: &mut [T], b: *const T, dk: Dim, dn: Dim) {
-    for (kk, row) in rows.chunks_exact_mut(dn.size).enumerate() {
-        let start = b.wrapping_offset((kk as isize).wrapping_mul(dk.b));
-        for (j, x) in row.iter_mut().enumerate() {
-            // SAFETY: B[kk, j] (caller).
-            *x = unsafe { *start.wrapping_offset((j as isize).wrapping_mul(dn.b)) };
-        }
     }
 }

@@ -102,22 +102,11 @@ unsafe fn skinny_padded<T: Scalar, const B: u8, const P: usize>(
     debug_assert!(n <= P && dn.c == 1);
     let packed = &mut packed[..k * P];
     {
-        for (kk, row) in packed.chunks_exact_mut(P).enumerate() {
-            let start = b.wrapping_offset((kk as isize).wrapping_mul(dk.b));
-            if dn.b == 1 {
-                // SAFETY: row kk of B, `n` contiguous elements (caller).
-                let src = unsafe { core::slice::from_raw_parts(start, n) };
-                // Fixed-size moves, not library calls for ten elements. The
-                // padding keeps whatever the scratch held: the sums it feeds
-                // are never stored.
-                copy_short(&mut row[..n], src);
-            } else {
-                for (j, x) in row[..n].iter_mut().enumerate() {
-                    // SAFETY: B[kk, j], a valid element (caller).
-                    *x = unsafe { *start.wrapping_offset((j as isize).wrapping_mul(dn.b)) };
-                }
-            }
-        }
+        // The padding keeps whatever the scratch held: the sums it feeds
+        // are never stored.
+        // SAFETY: B's `k` rows of `n` elements are valid for reads
+        // (caller); `packed` holds `k` rows of `P >= n`.
+        unsafe { copy_rows(packed, P, b, dk, dn) };
         let rows = |i: usize| row_start(dm, c, a, i);
         let mut i = 0;
         // Four rows at a time, then two and one. (AVX-512 CPUs run
@@ -137,6 +126,39 @@ unsafe fn skinny_padded<T: Scalar, const B: u8, const P: usize>(
         if i < m {
             // SAFETY: one row of C (caller).
             unsafe { skinny_rows::<T, B, P, 1>([rows(i)], dk.a, packed, n, accumulate) };
+        }
+    }
+}
+
+/// Copies B (`dk.size` rows of `dn.size` elements, any strides) into
+/// `rows`, a row every `width` elements (`width >= dn.size`, at most
+/// [`SKINNY_N`] columns); what lies past `dn.size` in a row is left as it
+/// was.
+///
+/// # Safety
+/// Every B[k, n] is a valid element for reads; `rows` holds at least
+/// `dk.size · width` elements.
+#[inline(always)]
+pub(super) unsafe fn copy_rows<T: Scalar>(
+    rows: &mut [T],
+    width: usize,
+    b: *const T,
+    dk: Dim,
+    dn: Dim,
+) {
+    let n = dn.size;
+    for (kk, row) in rows.chunks_exact_mut(width).take(dk.size).enumerate() {
+        let start = b.wrapping_offset((kk as isize).wrapping_mul(dk.b));
+        if dn.b == 1 {
+            // SAFETY: row kk of B, `n` contiguous elements (caller).
+            let src = unsafe { core::slice::from_raw_parts(start, n) };
+            // Fixed-size moves, not library calls for ten elements.
+            copy_short(&mut row[..n], src);
+        } else {
+            for (j, x) in row[..n].iter_mut().enumerate() {
+                // SAFETY: B[kk, j], a valid element (caller).
+                *x = unsafe { *start.wrapping_offset((j as isize).wrapping_mul(dn.b)) };
+            }
         }
     }
 }
