@@ -18,6 +18,9 @@
 /// contract, instead of a baseline build of the body: such CPUs are rare,
 /// and the build is not worth its share of this crate's. Miri and other
 /// architectures still run the body's baseline build.
+///
+/// With `, widest avx2` at the end, no AVX-512 build is made: AVX-512 CPUs
+/// run the AVX2 build, for bodies where the wider build is no faster.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! multiversion {
@@ -35,15 +38,28 @@ macro_rules! multiversion {
         let done = unsafe { $body::<$($g,)* { $crate::support::isa::BASELINE }>($($arg),*) };
         done
     }};
+    // The AVX-512 CPU's build: its own, or with `widest avx2` the AVX2 one.
+    (@widest [] [$($g:tt)*] ($($arg:ident),*)) => {
+        // SAFETY: `isa` found the CPU has these features; the caller's
+        // promise is passed on.
+        unsafe { avx512::<$($g),*>($($arg),*) }
+    };
+    (@widest [avx2] [$($g:tt)*] ($($arg:ident),*)) => {
+        // SAFETY: AVX-512 CPUs have AVX2 and FMA (`isa`); the caller's
+        // promise is passed on.
+        unsafe { avx2::<$($g),*>($($arg),*) }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis unsafe fn $name:ident<$($g:ident: $bound:path),* $(; const $c:ident: $ct:ty)?>(
             $($arg:ident: $ty:ty),* $(,)?
-        ) => $body:ident $(, x86_64 baseline $portable:ident)?;
+        ) => $body:ident $(, x86_64 baseline $portable:ident)? $(, widest $widest:ident)?;
     ) => {
         $(#[$meta])*
         $vis unsafe fn $name<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
+            // Never instantiated, so never compiled, with `widest avx2`.
             #[cfg(all(target_arch = "x86_64", not(miri)))]
+            #[allow(dead_code)]
             #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
             unsafe fn avx512<$($g: $bound),* $(, const $c: $ct)?>($($arg: $ty),*) {
                 // SAFETY: the caller's promise.
@@ -56,11 +72,12 @@ macro_rules! multiversion {
                 unsafe { $body::<$($g,)* $($c,)? { $crate::support::isa::AVX2 }>($($arg),*) }
             }
             match $crate::support::isa::isa() {
+                #[cfg(all(target_arch = "x86_64", not(miri)))]
+                $crate::support::isa::Isa::Avx512 => {
+                    $crate::multiversion!(@widest [$($widest)?] [$($g)* $($c)?] ($($arg),*))
+                }
                 // SAFETY: `isa` found the CPU has these features; the
                 // caller's promise is passed on.
-                #[cfg(all(target_arch = "x86_64", not(miri)))]
-                $crate::support::isa::Isa::Avx512 => unsafe { avx512::<$($g,)* $($c)?>($($arg),*) },
-                // SAFETY: as above.
                 #[cfg(all(target_arch = "x86_64", not(miri)))]
                 $crate::support::isa::Isa::Avx2 => unsafe { avx2::<$($g,)* $($c)?>($($arg),*) },
                 _ => $crate::multiversion!(@baseline [$($portable)?] $body [$($g)* $($c)?] ($($arg),*)),
