@@ -9,29 +9,37 @@
 //! - f32, f64 and i32 (`per_isa`): a crate's first call of one of them
 //!   costs its release build about 0.2 s, and 100 varied calls about 4 s,
 //!   because the call and every kernel are linked from here, each kernel
-//!   in an AVX-512, an AVX2 and a baseline build. i32's nest builds cost
-//!   this crate's build less than its run-to-run spread (under 1 s of
-//!   CPU), and the baseline has no 32-bit vector multiply: a 17³ product
-//!   of u32 took 2.4 µs there against 1.25 µs.
+//!   in a build per instruction set (the loop nest in AVX2 and the
+//!   baseline, the others in AVX-512 too). i32's nest builds cost this
+//!   crate's build less than its run-to-run spread (under 1 s of CPU), and
+//!   the baseline has no 32-bit vector multiply: a 17³ product of u32 took
+//!   2.4 µs there against 1.25 µs.
 //! - i64 (`gemm_per_isa`): the same, but for the loop nest, built in the
 //!   baseline alone (about 1–3 s of CPU per instruction set otherwise; no
 //!   64-bit vector multiply below AVX-512); its matrix products (the
 //!   blocked kernel) keep a build per instruction set.
-//! - `Complex<f64>`, u8, u16 and `Complex<f32>` (`baseline`): prebuilt in
-//!   the baseline build alone (`Complex<f64>`'s products go to `gemm`,
-//!   which has its own builds).
+//! - `Complex<f64>` (`baseline`): prebuilt in the baseline build alone (its
+//!   products go to `gemm`, which has its own builds).
 //! - The other integers (`as_twin`) run as the prebuilt integer of their
 //!   width, in place: wrapping sums and products are the same bits.
-//! - i128 (`at_call_site`): compiled where called; its kernels would only
-//!   lengthen every build of this crate.
+//! - u8, u16, `Complex<f32>` and i128 (`at_call_site`), and i8 and i16 as
+//!   their twins: compiled where called, in the same baseline build they
+//!   would have here. A crate's first call of u8 or `Complex<f32>` costs
+//!   its release build about 0.55 s (0.74 s against 0.18 s for a rebuild
+//!   of a crate of one call); prebuilt here, the three cost every build of
+//!   this crate about 6 s of CPU, u8 alone 3 s.
 //!
-//! This crate's own release build (wall / CPU, 2 cores, medians of two) by
-//! what is built per instruction set: f32 and f64 alone `per_isa` 13.6 s /
-//! 24.4 s; with `Complex<f64>`, i32 and i64 `per_isa` too 15.1 s / 27.5 s;
-//! nothing per instruction set 9.0 s / 15.8 s, at the price of the AVX2
-//! and AVX-512 builds of the nest, window, skinny and blocked kernels. The
-//! nest's builds for f32 and f64 cost about 1.8 s of CPU, the window
-//! kernel's about 2.1 s.
+//! This crate's own release build (wall / CPU, 2 cores, medians of three or
+//! more): with u8, u16 and `Complex<f32>` in the baseline tier and the nest
+//! built for AVX-512 as well, 13.2 s / 23.6 s; without that nest build
+//! 11.6 s / 20.8 s; with the three types compiled where called too 8.0 s /
+//! 14.0 s (9.6 s / 17.0 s with u8 kept). A fresh binary crate's clean
+//! release build depending on the facade, against one depending on
+//! ndarray and gemm alone (`build_cost.py`, part d): 1.70×, 1.50× with u8
+//! kept, 1.41× as chosen. With nothing built per instruction set:
+//! 9.0 s / 15.8 s, at the price of the AVX2 and AVX-512 builds of the
+//! nest, window, skinny and blocked kernels; the window kernel's builds for
+//! f32 and f64 cost about 2.1 s of CPU.
 
 use num_complex::Complex;
 
@@ -271,10 +279,10 @@ type WordTwin = u16;
 prebuild!(
     per_isa: f32, f64, i32;
     gemm_per_isa: i64;
-    baseline: Complex<f64>, u8, u16, Complex<f32>;
+    baseline: Complex<f64>;
     as_twin: i8 => u8, i16 => u16, u32 => i32, u64 => i64, usize => WordTwin, isize => WordTwin,
         u128 => i128;
-    at_call_site: i128
+    at_call_site: i128, u8, u16, Complex<f32>
 );
 
 #[cfg(test)]
@@ -291,12 +299,12 @@ mod tests {
         assert_eq!(tier::<i32>(), (true, true, true));
         assert_eq!(tier::<i64>(), (true, false, true));
         assert_eq!(tier::<Complex<f64>>(), (true, false, false));
-        assert_eq!(tier::<u8>(), (true, false, false));
-        assert_eq!(tier::<Complex<f32>>(), (true, false, false));
+        assert_eq!(tier::<u8>(), (false, false, false));
+        assert_eq!(tier::<Complex<f32>>(), (false, false, false));
         // Twins: built as the type they are computed as.
         assert_eq!(tier::<u32>(), (true, true, true));
         assert_eq!(tier::<u64>(), (true, false, true));
-        assert_eq!(tier::<i16>(), (true, false, false));
+        assert_eq!(tier::<i16>(), (false, false, false));
         assert_eq!(tier::<u128>(), (false, false, false));
         assert_eq!(tier::<i128>(), (false, false, false));
     }
