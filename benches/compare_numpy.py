@@ -52,6 +52,13 @@ CASES = [
     ("bmm_64x64_f64", "bij,bjk->bik", [(NB, 64, 64), (NB, 64, 64)], "f8", 1, "flop", 2 * NB * 64**3),
     ("tc_abcd_dcef_24", "abcd,dcef->abef", [(N24,) * 4, (N24,) * 4], "f8", 1, "flop", 2 * N24**6),
     ("tc_abcd_cdef_24", "abcd,cdef->abef", [(N24,) * 4, (N24,) * 4], "f8", 1, "flop", 2 * N24**6),
+    # Shapes off the usual GEMM ones: a tall matrix times a small one, a
+    # dense layer reading its weights transposed, a convolution's input
+    # gradient with 8 output channels (over windows, as below).
+    ("nd_dc_14400", "nd,dc->nc", [(14400, 16), (16, 8)], "f8", 1, "flop", 2 * 14400 * 16 * 8),
+    ("dense_64_784_128", "bi,oi->bo", [(64, 784), (128, 784)], "f8", 1, "flop", 2 * 64 * 784 * 128),
+    ("conv_dx_c8", "bxyijd,ijcd->bxyc", [(8, 30, 30, 16), (3, 3, 8, 16)], "f8", 1, "flop",
+     2 * 8 * 28 * 28 * 8 * 144),
     ("trace_2000", "ii->", [(2000, 2000)], "f8", 1, "byte", 8 * 2000),
     ("diag_2000", "ii->i", [(2000, 2000)], "f8", 1, "byte", 16 * 2000),
     ("sum_ijk_k_200", "ijk->k", [(200, 200, 200)], "f8", 1, "byte", 8 * (200**3 + 200)),
@@ -99,6 +106,9 @@ KNOWN_IDS = [
     "gemm_split2",
     "matrixmultiply_split2",
     "gemm_strided",
+    "gemm_copy",
+    "gemm_pretransposed",
+    "gemm_permuted",
     "ndarray_scaled_add",
     "copy_windows",
     "copy",
@@ -121,6 +131,12 @@ def windowed(np, group, ops):
     if group == "sobel_1024":
         img, k = ops
         return [np.lib.stride_tricks.sliding_window_view(img, (3, 3)), k]
+    if group == "conv_dx_c8":
+        dy, f = ops
+        # (b, x, y, d, i, j) from numpy, moved to the (b, x, y, i, j, d) of
+        # `windows_nhwc`.
+        win = np.lib.stride_tricks.sliding_window_view(dy, (3, 3), axis=(1, 2))
+        return [np.moveaxis(win, 3, 5), f]
     return ops
 
 
@@ -154,6 +170,15 @@ def numpy_direct(np, group, ops):
             return np.einsum("de,de->", de, d)
 
         return {"einsum by hand, cheapest order": ordered}
+    if group == "conv_dx_c8":
+        w, f = ops
+        return {"tensordot(axes=3)": lambda: np.tensordot(w, f, axes=([3, 4, 5], [0, 1, 3]))}
+    if group == "nd_dc_14400":
+        a, b = ops
+        return {"matmul": lambda: a @ b}
+    if group == "dense_64_784_128":
+        x, w = ops
+        return {"matmul": lambda: x @ w.T}
     if group.startswith("matmul"):
         a, b = ops
         return {"matmul": lambda: np.matmul(a, b), "tensordot": lambda: np.tensordot(a, b, 1)}

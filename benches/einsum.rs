@@ -17,6 +17,10 @@
 //! | `gemm_1t` | `gemm::gemm` with `Parallelism::None` |
 //! | `gemm_rayon` | `gemm::gemm` with `Parallelism::Rayon(0)` (the current rayon pool) |
 //! | `matrixmultiply_1t` | `matrixmultiply::{sgemm, dgemm}` (built without its `threading` feature) |
+//! | `gemm_strided` | `gemm::gemm` called per block of a window view, read in place |
+//! | `gemm_copy` | `gemm::gemm` after copying the operands into matrices (copies timed) |
+//! | `gemm_pretransposed` | `gemm::gemm` on an operand stored transposed beforehand (not timed) |
+//! | `gemm_permuted` | `gemm::gemm` with `Parallelism::Rayon(0)` after permuting an operand into a matrix (copy timed) |
 //! | `gemm_split2`, `matrixmultiply_split2` | `_2t` only: the single-thread kernel on two halves of the rows, by `rayon::join` |
 //! | `copy` | `copy_from_slice` of as many bytes as the case must move at least |
 //!
@@ -460,6 +464,9 @@ const IDS: &[&str] = &[
     "gemm_split2",
     "matrixmultiply_split2",
     "gemm_strided",
+    "gemm_copy",
+    "gemm_pretransposed",
+    "gemm_permuted",
     "ndarray_scaled_add",
     "copy_windows",
     "copy",
@@ -1260,6 +1267,304 @@ fn tensor_contraction(bench: &mut Bench, swapped: bool) {
         }
     };
     bench_into(&mut g, name, "matrixmultiply_1t", &mut c, &want, run);
+    if swapped {
+        // `dcef` permuted into `cdef` order (copy timed), then one call
+        // over the current rayon pool, as `gemm_rayon`.
+        let permuted = |c: &mut [f64]| {
+            let bc = b.view().permuted_axes([1, 0, 2, 3]);
+            let bc = bc.as_standard_layout();
+            // SAFETY: a and bc are nn×nn row-major, c likewise.
+            unsafe {
+                gemm_call(
+                    nn,
+                    nn,
+                    nn,
+                    sa.as_ptr(),
+                    nni,
+                    bc.as_ptr(),
+                    nni,
+                    c.as_mut_ptr(),
+                    nni,
+                    false,
+                    gemm::Parallelism::Rayon(0),
+                )
+            }
+        };
+        bench_into(&mut g, name, "gemm_permuted", &mut c, &want, permuted);
+    }
+    g.finish();
+}
+
+/// `"nd,dc->nc"` at n = 14400, d = 16, c = 8: a tall matrix times a small
+/// one, K and N both under the sizes a GEMM kernel is tuned for.
+fn tall_skinny(bench: &mut Bench) {
+    let name = "nd_dc_14400";
+    let (n, d, c) = (14400usize, 16usize, 8usize);
+    let Some(mut g) = bench.group(name, flops(2 * (n * d * c) as u64)) else {
+        return;
+    };
+    let a: Array2<f64> = array((n, d), 1);
+    let b: Array2<f64> = array((d, c), 2);
+    let mut want = vec![0.0; n * c];
+    matmul_ikj(
+        a.as_slice().unwrap(),
+        b.as_slice().unwrap(),
+        &mut want,
+        n,
+        d,
+        c,
+    );
+    check(name, "einsum", einsum!("nd,dc->nc", &a, &b), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("nd,dc->nc", black_box(&a), black_box(&b)))
+    });
+    let mut out = Array2::<f64>::zeros((n, c));
+    einsum_into!(&mut out, "nd,dc->nc", &a, &b);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "nd,dc->nc", black_box(&a), black_box(&b));
+            black_box(&mut out);
+        })
+    });
+    check(name, "ndarray_dot", a.dot(&b), &want);
+    g.bench_function("ndarray_dot", |bch| {
+        bch.iter(|| black_box(&a).dot(black_box(&b)))
+    });
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut o = vec![0.0; n * c];
+    bench_into(&mut g, name, "gemm_1t", &mut o, &want, |o| {
+        // SAFETY: a is n×d, b d×c and o n×c, all row-major and contiguous.
+        unsafe {
+            gemm_call(
+                n,
+                d,
+                c,
+                black_box(pa),
+                d as isize,
+                black_box(pb),
+                c as isize,
+                o.as_mut_ptr(),
+                c as isize,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    });
+    let (sa, sb) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            matmul_ikj(black_box(sa), black_box(sb), &mut o, n, d, c);
+            black_box(&mut o);
+        })
+    });
+    g.finish();
+}
+
+/// A dense layer `"bi,oi->bo"`: inputs (64, 784), weights (128, 784) as a
+/// network stores them, so the product reads the weights transposed.
+fn dense(bench: &mut Bench) {
+    let name = "dense_64_784_128";
+    let (nb, ni, no) = (64usize, 784usize, 128usize);
+    let Some(mut g) = bench.group(name, flops(2 * (nb * ni * no) as u64)) else {
+        return;
+    };
+    let x: Array2<f64> = array((nb, ni), 1);
+    let w: Array2<f64> = array((no, ni), 2);
+    let wt = w.t().as_standard_layout().into_owned();
+    let mut want = vec![0.0; nb * no];
+    matmul_ikj(
+        x.as_slice().unwrap(),
+        wt.as_slice().unwrap(),
+        &mut want,
+        nb,
+        ni,
+        no,
+    );
+    check(name, "einsum", einsum!("bi,oi->bo", &x, &w), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("bi,oi->bo", black_box(&x), black_box(&w)))
+    });
+    let mut out = Array2::<f64>::zeros((nb, no));
+    einsum_into!(&mut out, "bi,oi->bo", &x, &w);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "bi,oi->bo", black_box(&x), black_box(&w));
+            black_box(&mut out);
+        })
+    });
+    check(name, "ndarray_dot", x.dot(&w.t()), &want);
+    g.bench_function("ndarray_dot", |bch| {
+        bch.iter(|| black_box(&x).dot(&black_box(&w).t()))
+    });
+    let (px, pw, pwt) = (x.as_ptr(), w.as_ptr(), wt.as_ptr());
+    let mut o = vec![0.0; nb * no];
+    // `gemm` on the weights in place (column stride 784), and on weights
+    // stored transposed beforehand (not timed): what a user could do.
+    for (id, pb, rsb, csb) in [
+        ("gemm_1t", pw, 1isize, ni as isize),
+        ("gemm_pretransposed", pwt, no as isize, 1),
+    ] {
+        bench_into(&mut g, name, id, &mut o, &want, |o| {
+            // SAFETY: x is nb×ni row-major; (pb, rsb, csb) is ni×no inside
+            // w or wt; o is nb×no row-major.
+            unsafe {
+                gemm::gemm(
+                    nb,
+                    no,
+                    ni,
+                    o.as_mut_ptr(),
+                    1,
+                    no as isize,
+                    false,
+                    black_box(px),
+                    1,
+                    ni as isize,
+                    black_box(pb),
+                    csb,
+                    rsb,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            }
+        });
+    }
+    let (sx, swt) = (x.as_slice().unwrap(), wt.as_slice().unwrap());
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            matmul_ikj(black_box(sx), black_box(swt), &mut o, nb, ni, no);
+            black_box(&mut o);
+        })
+    });
+    g.finish();
+}
+
+/// A convolution's input gradient as a convolution of the padded output
+/// gradient with the flipped filter, `"bxyijd,ijcd->bxyc"` over
+/// `windows_nhwc(dy, (3, 3), (1, 1))`: dy (8, 30, 30, 16), f (3, 3, 8, 16),
+/// so K = 3·3·16 = 144 and 8 output channels.
+fn conv_input_gradient(bench: &mut Bench) {
+    let name = "conv_dx_c8";
+    let (b, h, k, c, d) = (8usize, 30usize, 3usize, 8usize, 16usize);
+    let o = h - k + 1;
+    let Some(mut g) = bench.group(name, flops(2 * (b * o * o * c * k * k * d) as u64)) else {
+        return;
+    };
+    let dy: Array4<f64> = array((b, h, h, d), 1);
+    let f: Array4<f64> = array((k, k, c, d), 2);
+    let w = einsum::windows::windows_nhwc(&dy, (k, k), (1, 1)).unwrap();
+    let (sy, sf) = (dy.as_slice().unwrap(), f.as_slice().unwrap());
+    let hand = |out: &mut [f64]| {
+        for n in 0..b {
+            for p in 0..o {
+                for q in 0..o {
+                    let row = &mut out[((n * o + p) * o + q) * c..][..c];
+                    for (ch, r) in row.iter_mut().enumerate() {
+                        let mut acc = 0.0;
+                        for i in 0..k {
+                            for j in 0..k {
+                                let yv = &sy[((n * h + p + i) * h + q + j) * d..][..d];
+                                let fv = &sf[((i * k + j) * c + ch) * d..][..d];
+                                acc += yv.iter().zip(fv).map(|(a, b)| a * b).sum::<f64>();
+                            }
+                        }
+                        *r = acc;
+                    }
+                }
+            }
+        }
+    };
+    let mut want = vec![0.0; b * o * o * c];
+    hand(&mut want);
+    check(name, "einsum", einsum!("bxyijd,ijcd->bxyc", &w, &f), &want);
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("bxyijd,ijcd->bxyc", black_box(&w), black_box(&f)))
+    });
+    let mut out = Array4::<f64>::zeros((b, o, o, c));
+    einsum_into!(&mut out, "bxyijd,ijcd->bxyc", &w, &f);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut out, "bxyijd,ijcd->bxyc", black_box(&w), black_box(&f));
+            black_box(&mut out);
+        })
+    });
+    // `gemm` on the windows in place: per (b, x, i, j), C[y, c] +=
+    // A[y, d] · F[i, j][d, c], a 28×16 by 16×8 product (b · 28 · 9 calls).
+    let strided = |out: &mut [f64]| {
+        let (py, pf, po) = (dy.as_ptr(), f.as_ptr(), out.as_mut_ptr());
+        for n in 0..b {
+            for p in 0..o {
+                for i in 0..k {
+                    for j in 0..k {
+                        // SAFETY: every index stays inside dy (rows p + i <
+                        // h, columns y + j < h), f and out, which is distinct.
+                        unsafe {
+                            gemm::gemm(
+                                o,
+                                c,
+                                d,
+                                po.add((n * o + p) * o * c),
+                                1,
+                                c as isize,
+                                i + j > 0,
+                                py.add(((n * h + p + i) * h + j) * d),
+                                1,
+                                d as isize,
+                                pf.add((i * k + j) * c * d),
+                                d as isize,
+                                1,
+                                1.0,
+                                1.0,
+                                false,
+                                false,
+                                false,
+                                gemm::Parallelism::None,
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut o2 = vec![0.0; b * o * o * c];
+    bench_into(&mut g, name, "gemm_strided", &mut o2, &want, strided);
+    // The windows and the filter copied into a (b·x·y, i·j·d) and an
+    // (i·j·d, c) matrix, then one `gemm` call: copies inside the timing.
+    let im2col = |out: &mut [f64]| {
+        let wc = w.as_standard_layout();
+        let fc = f.view().permuted_axes([0, 1, 3, 2]);
+        let fc = fc.as_standard_layout();
+        let kk = k * k * d;
+        // SAFETY: wc is (b·o·o)×kk, fc kk×c, out (b·o·o)×c, all row-major.
+        unsafe {
+            gemm_call(
+                b * o * o,
+                kk,
+                c,
+                wc.as_ptr(),
+                kk as isize,
+                fc.as_ptr(),
+                c as isize,
+                out.as_mut_ptr(),
+                c as isize,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    };
+    bench_into(&mut g, name, "gemm_copy", &mut o2, &want, im2col);
+    g.bench_function("hand_loop", |bch| {
+        bch.iter(|| {
+            hand(&mut o2);
+            black_box(&mut o2);
+        })
+    });
     g.finish();
 }
 
@@ -1901,6 +2206,9 @@ fn main() {
     bmm(&mut bench);
     tensor_contraction(&mut bench, true);
     tensor_contraction(&mut bench, false);
+    tall_skinny(&mut bench);
+    dense(&mut bench);
+    conv_input_gradient(&mut bench);
     diagonal(&mut bench);
     sum_ijk_k(&mut bench);
     outer(&mut bench);
