@@ -187,6 +187,37 @@ fn independent_gemms_split() {
 }
 
 #[test]
+fn b_packed_so_that_k_merges() {
+    // c, d step through A as one run of 6, through B as d, c: B is copied
+    // with K in A's order, then one GEMM. 17 columns: not the skinny kernel.
+    let (a, b) = (
+        values::<f64, _>((4, 4, 2, 3)),
+        values::<f64, _>((3, 2, 17, 1)),
+    );
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("abcd,dcef->abef", &a, &b));
+    assert!(paths.has(KernelPath::PackedB), "{paths:?}");
+    check("packed B", "abcd,dcef->abef", &ops, got.into_dyn());
+    // Integers (the blocked kernel, with no skinny kernel to avoid), on
+    // every other a: M does not merge, so four GEMMs share the copy, split
+    // over the pool.
+    let a = values::<i32, _>((8, 16, 2, 3));
+    let a = a.slice(einsum::ndarray::s![..;2, .., .., ..]);
+    let b = values::<i32, _>((3, 2, 2, 1));
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(split(GEMM), || einsum!("abcd,dcef->abef", &a, &b));
+    assert!(paths.has(KernelPath::PackedB), "{paths:?}");
+    assert!(paths.has(KernelPath::GemmSplit), "{paths:?}");
+    check("packed B, split", "abcd,dcef->abef", &ops, got.into_dyn());
+    // Fewer than 16 rows of A: K blocks, B read in place.
+    let a = values::<i32, _>((3, 5, 2, 3));
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("abcd,dcef->abef", &a, &b));
+    assert!(!paths.has(KernelPath::PackedB), "{paths:?}");
+    check("K blocks", "abcd,dcef->abef", &ops, got.into_dyn());
+}
+
+#[test]
 fn skinny_kernel() {
     // 13 rows (a block of 8 and one of 5 natively) and 11 columns, the
     // second operand reversed along the rows.

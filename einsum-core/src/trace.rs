@@ -32,6 +32,8 @@ pub enum KernelPath {
     Gemm,
     /// Independent GEMMs spread over the pool.
     GemmSplit,
+    /// B copied so that K merges, then one GEMM over the whole K.
+    PackedB,
     /// The portable blocked GEMM (element types `gemm` lacks; Miri).
     Blocked,
     /// The skinny GEMM (at most 16 columns), portable build.

@@ -9,6 +9,7 @@ use num_complex::Complex;
 
 use super::isa::BASELINE;
 use super::matrix::{Dim, Matrix};
+use super::pack::{pack, KOrder, PACK_MAX_LEN, PACK_MIN_ROWS};
 use super::pool::{for_each_task, pool_threads, SendPtr};
 use super::scratch::with_scratch;
 use super::skinny::SKINNY_N;
@@ -160,6 +161,78 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         (_, _, false) => KernelPath::Blocked,
         _ => KernelPath::Gemm,
     });
+    // K steps through A as one run but not through B, over rows enough to
+    // pay for a copy of B that B's every point shares: the copy, with K in
+    // A's order, then one GEMM over the whole K.
+    let packed =
+        (!skinny && kpoints > 1 && dm.size >= PACK_MIN_ROWS && outer.iter().all(|d| d.b == 0))
+            .then(|| KOrder::of(&matrix))
+            .flatten()
+            .filter(|order| order.k.size.saturating_mul(dn.size) <= PACK_MAX_LEN);
+    let Some(order) = packed else {
+        // SAFETY: the caller's promise, for the same operands.
+        unsafe {
+            run_points(
+                &matrix, a, b, c, dn, dk, k_outer, skinny, skinny512, per_call, parallel,
+            )
+        };
+        return true;
+    };
+    mark(KernelPath::PackedB);
+    with_scratch::<T, _>(order.k.size * dn.size, |block| {
+        // SAFETY: every B[k, n] of the caller's nest is valid for reads;
+        // `block` holds K · N elements.
+        unsafe { pack(block, &order, b, dn) };
+        let n = dn.size as isize;
+        let (dn, dk) = (Dim { b: 1, ..dn }, Dim { b: n, ..order.k });
+        // SAFETY: as above, with B the block: K rows of N elements, in the
+        // order of A's K; `block` outlives the call, which only reads it.
+        unsafe {
+            run_points(
+                &matrix,
+                a,
+                block.as_ptr(),
+                c,
+                dn,
+                dk,
+                &[],
+                skinny,
+                skinny512,
+                per_call,
+                parallel,
+            )
+        };
+    });
+    true
+}
+
+/// The GEMMs of a contraction: one per outer point of `matrix` and K block
+/// of `k_outer`, with `dn` and `dk` as given (B's strides may be those of a
+/// copy), over the pool when `parallel` and the points are enough.
+///
+/// # Safety
+/// As [`try_contract`], for B and its strides as given; `skinny` only for
+/// `f32` and `f64` with rows of C contiguous, `skinny512` only when the CPU
+/// has AVX-512; rows of B and C contiguous for types `gemm` lacks.
+#[allow(clippy::too_many_arguments)]
+unsafe fn run_points<T: Scalar>(
+    matrix: &Matrix,
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    dn: Dim,
+    dk: Dim,
+    k_outer: &[Dim],
+    skinny: bool,
+    skinny512: bool,
+    per_call: gemm::Parallelism,
+    parallel: bool,
+) {
+    let native = supported::<T>() && !cfg!(miri);
+    let (dm, outer) = (matrix.m, matrix.outer());
+    let points: usize = outer.iter().map(|d| d.size).product();
+    let kpoints: usize = k_outer.iter().map(|d| d.size).product();
+    let threads = pool_threads();
     let (a, b, c) = (SendPtr(a), SendPtr(b), SendPtr(c));
     let run = |point: usize| {
         let (mut pa, mut pb, mut pc) = (a.get(), b.get(), c.get());
@@ -235,7 +308,6 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     } else {
         (0..points).for_each(run);
     }
-    true
 }
 
 /// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) in the

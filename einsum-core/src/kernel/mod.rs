@@ -9,7 +9,8 @@
 //! - [`matrix`]: a two-operand contraction read as GEMM, and [`gemm`],
 //!   which GEMM kernel takes it: the `gemm` crate, [`window`] (rows of A
 //!   that overlap, as a convolution's windows do), [`skinny`] and
-//!   `skinny512` (a few output columns), [`blocked`] (integers);
+//!   `skinny512` (a few output columns), [`blocked`] (integers), and
+//!   [`pack`], B copied so that K is one dimension;
 //! - [`isa`]: a build of each hot kernel per instruction set; [`pool`]
 //!   and [`scratch`]: threads and working memory.
 
@@ -22,6 +23,7 @@ mod inner;
 mod many;
 mod matrix;
 mod nest;
+mod pack;
 pub(crate) mod pool;
 mod scratch;
 mod skinny;
