@@ -15,6 +15,8 @@ use crate::tuning;
 /// from the largest strides (outermost) to the smallest (innermost), and an
 /// axis merges into the one inside it when, for every operand and the
 /// output, one step of the outer axis is a whole run of the inner one.
+/// Last, a sum of at most [`SHORT_SUM`] terms innermost trades places with
+/// a contiguous output axis of [`LONG_RUN`] or more just outside it.
 pub(super) fn arrange<const K: usize>(axes: &mut [Axis<K>]) -> usize {
     let mut n = 0;
     for r in 0..axes.len() {
@@ -60,8 +62,28 @@ pub(super) fn arrange<const K: usize>(axes: &mut [Axis<K>]) -> usize {
         axes[w] = inner;
         w += 1;
     }
+    // A short sum innermost under a long output run (`"ik,nk->in"` with
+    // K = 2, B transposed): the run goes inside instead, so the nest adds
+    // whole rows of the output rather than summing two elements per output.
+    if w >= 2 {
+        let (inner, next) = (axes[w - 1], axes[w - 2]);
+        if inner.summed
+            && inner.size <= SHORT_SUM
+            && !next.summed
+            && next.out.unsigned_abs() == 1
+            && next.size >= LONG_RUN
+        {
+            axes.swap(w - 1, w - 2);
+        }
+    }
     w
 }
+
+/// The longest summed axis [`arrange`] moves out of the innermost place.
+const SHORT_SUM: usize = 4;
+
+/// The shortest contiguous output axis [`arrange`] moves inside a short sum.
+const LONG_RUN: usize = 16;
 
 /// The mask of the axes that `keep` picks (bit `i` for `axes[i]`; at most
 /// 64 axes).
@@ -268,6 +290,24 @@ mod tests {
             let n = arrange(&mut axes);
             assert_eq!(&axes[..n], &[j, y]);
         }
+    }
+
+    #[test]
+    fn a_short_sum_goes_outside_a_long_output_run() {
+        // "ik,nk->in" with K = 2 and B (N, K) row-major: k has the smallest
+        // strides, but n, 512 long and contiguous in the output, goes inside.
+        let i = axis(13, [2, 0], 512);
+        let n_ax = axis(512, [0, 2], 1);
+        let k = axis(2, [1, 1], 0);
+        let mut axes = [i, k, n_ax];
+        let n = arrange(&mut axes);
+        assert_eq!(&axes[..n], &[i, k, n_ax]);
+        // K = 5 is long enough to stay inside.
+        let k5 = axis(5, [1, 1], 0);
+        let (i5, n5) = (axis(13, [5, 0], 512), axis(512, [0, 5], 1));
+        let mut axes = [i5, n5, k5];
+        let n = arrange(&mut axes);
+        assert_eq!(&axes[..n], &[i5, n5, k5]);
     }
 
     #[test]
