@@ -175,6 +175,47 @@ impl Float for f32 {
     }
 }
 
+/// A matrix for [`gemm_at`]: its first element, row stride and column
+/// stride.
+type Mat<P> = (P, isize, isize);
+
+/// `c (m×n) = a (m×k) · b (k×n)` by `gemm::gemm`, each matrix at any
+/// strides; `accumulate` adds to `c` instead of overwriting it.
+///
+/// # Safety
+/// The pointers and strides must describe valid matrices, `c` overlapping
+/// neither `a` nor `b`.
+unsafe fn gemm_at<T: Float>(
+    [m, n, k]: [usize; 3],
+    c: Mat<*mut T>,
+    a: Mat<*const T>,
+    b: Mat<*const T>,
+    accumulate: bool,
+    par: gemm::Parallelism,
+) {
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c.0,
+        c.2,
+        c.1,
+        accumulate,
+        a.0,
+        a.2,
+        a.1,
+        b.0,
+        b.2,
+        b.1,
+        T::one(),
+        T::one(),
+        false,
+        false,
+        false,
+        par,
+    )
+}
+
 /// `c (m×n, row stride rsc) = a (m×k) · b (k×n)` by `gemm::gemm`, all unit
 /// column strides; `accumulate` adds to `c` instead of overwriting it.
 ///
@@ -194,25 +235,12 @@ unsafe fn gemm_call<T: Float>(
     accumulate: bool,
     par: gemm::Parallelism,
 ) {
-    gemm::gemm(
-        m,
-        n,
-        k,
-        c,
-        1,
-        rsc,
+    gemm_at(
+        [m, n, k],
+        (c, rsc, 1),
+        (a, rsa, 1),
+        (b, rsb, 1),
         accumulate,
-        a,
-        1,
-        rsa,
-        b,
-        1,
-        rsb,
-        T::one(),
-        T::one(),
-        false,
-        false,
-        false,
         par,
     )
 }
@@ -1410,24 +1438,11 @@ fn dense(bench: &mut Bench) {
             // SAFETY: x is nb×ni row-major; (pb, rsb, csb) is ni×no inside
             // w or wt; o is nb×no row-major.
             unsafe {
-                gemm::gemm(
-                    nb,
-                    no,
-                    ni,
-                    o.as_mut_ptr(),
-                    1,
-                    no as isize,
-                    false,
-                    black_box(px),
-                    1,
-                    ni as isize,
-                    black_box(pb),
-                    csb,
-                    rsb,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
+                gemm_at(
+                    [nb, no, ni],
+                    (o.as_mut_ptr(), no as isize, 1),
+                    (black_box(px), ni as isize, 1),
+                    (black_box(pb), rsb, csb),
                     false,
                     gemm::Parallelism::None,
                 )
@@ -1505,25 +1520,12 @@ fn conv_input_gradient(bench: &mut Bench) {
                         // SAFETY: every index stays inside dy (rows p + i <
                         // h, columns y + j < h), f and out, which is distinct.
                         unsafe {
-                            gemm::gemm(
-                                o,
-                                c,
-                                d,
-                                po.add((n * o + p) * o * c),
-                                1,
-                                c as isize,
+                            gemm_at(
+                                [o, c, d],
+                                (po.add((n * o + p) * o * c), c as isize, 1),
+                                (py.add(((n * h + p + i) * h + j) * d), d as isize, 1),
+                                (pf.add((i * k + j) * c * d), 1, d as isize),
                                 i + j > 0,
-                                py.add(((n * h + p + i) * h + j) * d),
-                                1,
-                                d as isize,
-                                pf.add((i * k + j) * c * d),
-                                d as isize,
-                                1,
-                                1.0,
-                                1.0,
-                                false,
-                                false,
-                                false,
                                 gemm::Parallelism::None,
                             )
                         }
@@ -1902,25 +1904,12 @@ fn convolution(bench: &mut Bench, b: usize) {
                     // SAFETY: every index stays inside x (rows p·2 + i < h,
                     // columns y·2 + j < h), f and out, which is distinct.
                     unsafe {
-                        gemm::gemm(
-                            o,
-                            d,
-                            k * c,
-                            po.add((n * o + p) * o * d),
-                            1,
-                            d as isize,
+                        gemm_at(
+                            [o, d, k * c],
+                            (po.add((n * o + p) * o * d), d as isize, 1),
+                            (px.add(((n * h + p * st + i) * h) * c), (st * c) as isize, 1),
+                            (pf.add(i * k * c * d), d as isize, 1),
                             i > 0,
-                            px.add(((n * h + p * st + i) * h) * c),
-                            1,
-                            (st * c) as isize,
-                            pf.add(i * k * c * d),
-                            1,
-                            d as isize,
-                            1.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
                             gemm::Parallelism::None,
                         )
                     }
