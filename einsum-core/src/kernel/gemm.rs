@@ -102,7 +102,9 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     let parallel = threads > 1 && work >= limits.parallel_min_work;
     // Spread independent GEMMs over the pool when there are enough of them;
     // otherwise let `gemm` split each one.
-    let per_call = if parallel && points < 2 * threads {
+    // Independent GEMMs over the pool, or each one split by `gemm`.
+    let split = parallel && points >= 2 * threads;
+    let per_call = if parallel && !split {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
@@ -119,7 +121,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
                 if let Some(plan) = WindowGemm::<$t>::new(&matrix, a.cast(), b.cast(), c.cast()) {
                     // SAFETY: `T` is `$t`, so the casts keep the addresses'
                     // types; the caller's promise, for the same points.
-                    unsafe { plan.compute(parallel && points >= 2 * threads) };
+                    unsafe { plan.compute(split) };
                     return true;
                 }
             }
@@ -155,6 +157,12 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     if !skinny && (!shared || (!native && (dn.b != 1 || dn.c != 1))) {
         return false;
     }
+    let how = How {
+        skinny,
+        skinny512,
+        per_call,
+        split,
+    };
     mark(match (skinny512, skinny, native) {
         (true, _, _) => KernelPath::Skinny512,
         (_, true, _) => KernelPath::Skinny,
@@ -171,11 +179,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
             .filter(|order| order.k.size.saturating_mul(dn.size) <= PACK_MAX_LEN);
     let Some(order) = packed else {
         // SAFETY: the caller's promise, for the same operands.
-        unsafe {
-            run_points(
-                &matrix, a, b, c, dn, dk, k_outer, skinny, skinny512, per_call, parallel,
-            )
-        };
+        unsafe { run_points(&matrix, a, b, c, dn, dk, k_outer, &how) };
         return true;
     };
     mark(KernelPath::PackedB);
@@ -187,33 +191,31 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         let (dn, dk) = (Dim { b: 1, ..dn }, Dim { b: n, ..order.k });
         // SAFETY: as above, with B the block: K rows of N elements, in the
         // order of A's K; `block` outlives the call, which only reads it.
-        unsafe {
-            run_points(
-                &matrix,
-                a,
-                block.as_ptr(),
-                c,
-                dn,
-                dk,
-                &[],
-                skinny,
-                skinny512,
-                per_call,
-                parallel,
-            )
-        };
+        unsafe { run_points(&matrix, a, block.as_ptr(), c, dn, dk, &[], &how) };
     });
     true
 }
 
+/// Which GEMM kernel [`try_contract`] chose, and how it uses the pool.
+struct How {
+    /// The skinny kernels (f32 and f64, rows of C contiguous).
+    skinny: bool,
+    /// Their AVX-512 build (only where the CPU has AVX-512).
+    skinny512: bool,
+    /// Each `gemm` call's own threads.
+    per_call: gemm::Parallelism,
+    /// The outer points spread over the pool.
+    split: bool,
+}
+
 /// The GEMMs of a contraction: one per outer point of `matrix` and K block
 /// of `k_outer`, with `dn` and `dk` as given (B's strides may be those of a
-/// copy), over the pool when `parallel` and the points are enough.
+/// copy), in the kernel `how` says.
 ///
 /// # Safety
-/// As [`try_contract`], for B and its strides as given; `skinny` only for
-/// `f32` and `f64` with rows of C contiguous, `skinny512` only when the CPU
-/// has AVX-512; rows of B and C contiguous for types `gemm` lacks.
+/// As [`try_contract`], for B and its strides as given; `how` as
+/// `try_contract` sets it; rows of B and C contiguous for types `gemm`
+/// lacks.
 #[allow(clippy::too_many_arguments)]
 unsafe fn run_points<T: Scalar>(
     matrix: &Matrix,
@@ -223,16 +225,12 @@ unsafe fn run_points<T: Scalar>(
     dn: Dim,
     dk: Dim,
     k_outer: &[Dim],
-    skinny: bool,
-    skinny512: bool,
-    per_call: gemm::Parallelism,
-    parallel: bool,
+    how: &How,
 ) {
     let native = supported::<T>() && !cfg!(miri);
     let (dm, outer) = (matrix.m, matrix.outer());
     let points: usize = outer.iter().map(|d| d.size).product();
     let kpoints: usize = k_outer.iter().map(|d| d.size).product();
-    let threads = pool_threads();
     let (a, b, c) = (SendPtr(a), SendPtr(b), SendPtr(c));
     let run = |point: usize| {
         let (mut pa, mut pb, mut pc) = (a.get(), b.get(), c.get());
@@ -255,10 +253,10 @@ unsafe fn run_points<T: Scalar>(
             }
             // (f32 and f64 only: `const`, so that no other type
             // instantiates the skinny kernels.)
-            if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && skinny {
+            if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && how.skinny {
                 // SAFETY: as below; rows of C are contiguous along N
                 // (checked), and AVX-512 only where `isa` found it.
-                unsafe { skinny_panels([dm, dn, dk], pc, qa, qb, kp > 0, skinny512) };
+                unsafe { skinny_panels([dm, dn, dk], pc, qa, qb, kp > 0, how.skinny512) };
                 continue;
             }
             if !native {
@@ -297,12 +295,12 @@ unsafe fn run_points<T: Scalar>(
                     false,
                     false,
                     false,
-                    per_call,
+                    how.per_call,
                 );
             }
         }
     };
-    if parallel && points >= 2 * threads {
+    if how.split {
         mark(KernelPath::GemmSplit);
         for_each_task(points, &run);
     } else {
