@@ -1841,6 +1841,100 @@ fn transpose(bench: &mut Bench) {
     g.finish();
 }
 
+/// `abc->cab` at (250, 256, 250) and `abcd->dcab` at (60, 70, 60, 66),
+/// 128 MB of f64 each: permutations whose output's contiguous axis steps
+/// far apart in the input.
+fn permutations(bench: &mut Bench) {
+    let name = "permute_abc_cab";
+    let (a0, b0, c0) = (250usize, 256usize, 250usize);
+    let traffic = 16 * (a0 * b0 * c0) as u64;
+    if let Some(mut g) = bench.group(name, bytes(traffic)) {
+        let x: Array3<f64> = array((a0, b0, c0), 3);
+        let s = x.as_slice().unwrap();
+        let hand = || {
+            let mut o = Vec::with_capacity(s.len());
+            for c in 0..c0 {
+                for a in 0..a0 {
+                    o.extend((0..b0).map(|b| s[(a * b0 + b) * c0 + c]));
+                }
+            }
+            o
+        };
+        let want = hand();
+        check(name, "hand_loop", hand(), &want);
+        g.bench_function("hand_loop", |bch| bch.iter(|| black_box(hand())));
+        check(name, "einsum", einsum!("abc->cab", &x), &want);
+        g.bench_function("einsum", |bch| {
+            bch.iter(|| einsum!("abc->cab", black_box(&x)))
+        });
+        let mut out = Array3::<f64>::zeros((c0, a0, b0));
+        einsum_into!(&mut out, "abc->cab", &x);
+        check(name, "einsum_into", out.iter().copied(), &want);
+        g.bench_function("einsum_into", |bch| {
+            bch.iter(|| {
+                einsum_into!(&mut out, "abc->cab", black_box(&x));
+                black_box(&mut out);
+            })
+        });
+        drop(out);
+        let nd = |x: &Array3<f64>| {
+            x.view()
+                .permuted_axes([2, 0, 1])
+                .as_standard_layout()
+                .into_owned()
+        };
+        check(name, "ndarray", nd(&x), &want);
+        g.bench_function("ndarray", |bch| bch.iter(|| nd(black_box(&x))));
+        copy_row(&mut g, traffic);
+        g.finish();
+    }
+    let name = "permute_abcd_dcab";
+    let (a0, b0, c0, d0) = (60usize, 70usize, 60usize, 66usize);
+    let traffic = 16 * (a0 * b0 * c0 * d0) as u64;
+    if let Some(mut g) = bench.group(name, bytes(traffic)) {
+        let x: Array4<f64> = array((a0, b0, c0, d0), 4);
+        let s = x.as_slice().unwrap();
+        let hand = || {
+            let mut o = Vec::with_capacity(s.len());
+            for d in 0..d0 {
+                for c in 0..c0 {
+                    for a in 0..a0 {
+                        o.extend((0..b0).map(|b| s[((a * b0 + b) * c0 + c) * d0 + d]));
+                    }
+                }
+            }
+            o
+        };
+        let want = hand();
+        check(name, "hand_loop", hand(), &want);
+        g.bench_function("hand_loop", |bch| bch.iter(|| black_box(hand())));
+        check(name, "einsum", einsum!("abcd->dcab", &x), &want);
+        g.bench_function("einsum", |bch| {
+            bch.iter(|| einsum!("abcd->dcab", black_box(&x)))
+        });
+        let mut out = Array4::<f64>::zeros((d0, c0, a0, b0));
+        einsum_into!(&mut out, "abcd->dcab", &x);
+        check(name, "einsum_into", out.iter().copied(), &want);
+        g.bench_function("einsum_into", |bch| {
+            bch.iter(|| {
+                einsum_into!(&mut out, "abcd->dcab", black_box(&x));
+                black_box(&mut out);
+            })
+        });
+        drop(out);
+        let nd = |x: &Array4<f64>| {
+            x.view()
+                .permuted_axes([3, 2, 0, 1])
+                .as_standard_layout()
+                .into_owned()
+        };
+        check(name, "ndarray", nd(&x), &want);
+        g.bench_function("ndarray", |bch| bch.iter(|| nd(black_box(&x))));
+        copy_row(&mut g, traffic);
+        g.finish();
+    }
+}
+
 /// The seed convolution `"bxyijc,ijcd->bxyd"` over `windows_nhwc(x, (4, 4),
 /// (2, 2))`: x (b, 221, 221, 3), f (4, 4, 3, 5), f64.
 fn convolution(bench: &mut Bench, b: usize) {
@@ -2203,6 +2297,7 @@ fn main() {
     outer(&mut bench);
     dot(&mut bench);
     transpose(&mut bench);
+    permutations(&mut bench);
     convolution(&mut bench, 8);
     convolution(&mut bench, 64);
     sobel(&mut bench);
