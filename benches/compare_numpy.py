@@ -65,6 +65,8 @@ CASES = [
     ("outer_2000", "i,j->ij", [(2000,), (2000,)], "f8", 1, "byte", 8 * (2000**2 + 2 * 2000)),
     ("dot_1e7", "i,i->", [(10**7,), (10**7,)], "f8", 1, "byte", 16 * 10**7),
     ("transpose_4000", "ij->ji", [(4000, 4000)], "f8", 1, "byte", 16 * 4000**2),
+    ("permute_abc_cab", "abc->cab", [(250, 256, 250)], "f8", 1, "byte", 16 * 250 * 256 * 250),
+    ("permute_abcd_dcab", "abcd->dcab", [(60, 70, 60, 66)], "f8", 1, "byte", 16 * 60 * 70 * 60 * 66),
     # Over window views (built by `windowed` below): the seed convolution and
     # a 3×3 filter.
     ("conv_b8", "bxyijc,ijcd->bxyd", [(8, 221, 221, 3), (4, 4, 3, 5)], "f8", 1, "flop",
@@ -203,6 +205,8 @@ def numpy_direct(np, group, ops):
         "outer_2000": {"outer": lambda: np.outer(a, rest[0] if rest else a)},
         "dot_1e7": {"dot": lambda: np.dot(a, rest[0] if rest else a)},
         "transpose_4000": {"ascontiguousarray(a.T)": lambda: np.ascontiguousarray(a.T)},
+        "permute_abc_cab": {"ascontiguousarray(transpose)": lambda: np.ascontiguousarray(a.transpose(2, 0, 1))},
+        "permute_abcd_dcab": {"ascontiguousarray(transpose)": lambda: np.ascontiguousarray(a.transpose(3, 2, 0, 1))},
     }[group]
 
 
@@ -292,6 +296,31 @@ def criterion_median(cdir, group, fid):
         return None
 
 
+def criterion_rate(cdir, group, fid):
+    """Work per ns (G per s) of a criterion row, from its median and throughput."""
+    ns = criterion_median(cdir, group, fid)
+    try:
+        t = json.loads((cdir / group / fid / "new" / "benchmark.json").read_text())["throughput"]
+        amount = t.get("Elements", t.get("Bytes"))
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return None
+    return amount / ns if ns and amount else None
+
+
+def limit_share(kind, dtype, threads, amount, mine, rust, peaks):
+    """The einsum rate as a share of the machine's limit: of one core's FMA
+    peak (times the threads) for float contractions, of the same group's copy
+    rate for memory-bound rows; None where neither applies."""
+    if mine is None:
+        return None
+    rate = amount / mine
+    if kind == "flop":
+        peak = peaks.get(dtype)
+        return rate / (peak * threads) if peak else None
+    copy = rust.get("copy")
+    return rate / (amount / copy) if copy else None
+
+
 def fmt_time(ns):
     if ns is None:
         return "—"
@@ -314,6 +343,10 @@ def fmt_rate(kind, amount, ns):
         return "—"
     rate = amount / ns  # per ns = G per s
     return f"{rate:.3g} {'GFLOP/s' if kind == 'flop' else 'GB/s'}"
+
+
+def fmt_share(x):
+    return "—" if x is None else f"{100 * x:.0f}%"
 
 
 def fmt_ratio(other, mine):
@@ -376,6 +409,15 @@ def main():
             i = info[0]
             blas = f", BLAS {i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
 
+    peaks = {
+        dtype: rate
+        for dtype, rate in (
+            ("f8", criterion_rate(cdir, "machine_peak", "fma_f64")),
+            ("f4", criterion_rate(cdir, "machine_peak", "fma_f32")),
+        )
+        if rate
+    }
+
     rows = []
     for group, spec, shapes, dtype, threads, kind, amount in cases:
         rust = {fid: criterion_median(cdir, group, fid) for fid in ALL_IDS}
@@ -414,7 +456,8 @@ def main():
         loads = [x for x in (rust_load.get(group), np_load) if x is not None]
         busy = max(loads) if loads else None
         rows.append(
-            (group, spec, threads, kind, amount, rust, wrong, np_einsum, oe_contract, direct, direct_name, busy, directs)
+            (group, spec, threads, kind, amount, rust, wrong, np_einsum, oe_contract, direct, direct_name, busy, directs,
+             dtype)
         )
 
     # --- the summary table -------------------------------------------------
@@ -428,14 +471,20 @@ def main():
         print(f"(largest load from other processes while a case ran: {worst:.2f} CPUs; ‡ marks cases above {BUSY})")
     if threads_note:
         print(f"(RAYON_NUM_THREADS={threads_note} in this shell)")
+    if peaks:
+        print(
+            "(one core's multiply-add peak in the same run, `machine_peak`: "
+            + ", ".join(f"{'f64' if d == 'f8' else 'f32'} {r:.3g} GFLOP/s" for d, r in sorted(peaks.items(), reverse=True))
+            + ")"
+        )
     print()
     print(
         "| case | work | einsum! | einsum_into! | best other Rust | np.einsum(optimize=True) "
-        "| opt_einsum.contract | numpy direct | einsum rate | other Rust / einsum "
+        "| opt_einsum.contract | numpy direct | einsum rate | of peak / of copy | other Rust / einsum "
         "| np.einsum / einsum | numpy direct / einsum |"
     )
-    print("|---|---|--:|--:|---|--:|--:|---|--:|--:|--:|--:|")
-    for group, spec, threads, kind, amount, rust, wrong, np_e, oe_c, direct, direct_name, busy, _ in rows:
+    print("|---|---|--:|--:|---|--:|--:|---|--:|--:|--:|--:|--:|")
+    for group, spec, threads, kind, amount, rust, wrong, np_e, oe_c, direct, direct_name, busy, _, dtype in rows:
         mine_vals = [rust[f] for f in EINSUM_IDS if rust[f] is not None and f not in wrong]
         mine = min(mine_vals) if mine_vals else None
         others = [
@@ -457,12 +506,15 @@ def main():
             f"| {fmt_time(best[0])}{f' ({best[1]})' if best[0] is not None else ''} "
             f"| {fmt_time(np_e)} | {fmt_time(oe_c)} "
             f"| {fmt_time(direct)}{f' ({direct_name})' if direct is not None else ''} "
-            f"| {fmt_rate(kind, amount, mine)} | {fmt_ratio(best[0], mine)} "
+            f"| {fmt_rate(kind, amount, mine)} | {fmt_share(limit_share(kind, dtype, threads, amount, mine, rust, peaks))} "
+            f"| {fmt_ratio(best[0], mine)} "
             f"| {fmt_ratio(np_e, mine)} | {fmt_ratio(direct, mine)} |"
         )
     print()
     print(
-        "einsum = the faster of einsum! and einsum_into!; ratios are other time / einsum time "
+        "einsum = the faster of einsum! and einsum_into!; of peak / of copy = its rate as a share of one core's "
+        "multiply-add peak (times the threads) for float contractions, or of the case's own copy row for "
+        "memory-bound cases; ratios are other time / einsum time "
         "(above 1× means einsum is faster). ✗ = the bench's check found the result wrong. "
         f"‡ = other processes used more than {BUSY} CPUs while the case ran (Rust or numpy): "
         "its numbers are not reliable."

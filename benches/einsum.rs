@@ -23,6 +23,7 @@
 //! | `gemm_permuted` | `gemm::gemm` with `Parallelism::Rayon(0)` after permuting an operand into a matrix (copy timed) |
 //! | `gemm_split2`, `matrixmultiply_split2` | `_2t` only: the single-thread kernel on two halves of the rows, by `rayon::join` |
 //! | `copy` | `copy_from_slice` of as many bytes as the case must move at least |
+//! | `fma_f64`, `fma_f32` | `machine_peak` only: one core's multiply-add peak, independent chains in the widest vectors the CPU has |
 //!
 //! Inputs are built outside the timed closures. Every way is run once before
 //! it is timed and its result compared with the hand loop's (the reference);
@@ -498,6 +499,8 @@ const IDS: &[&str] = &[
     "ndarray_scaled_add",
     "copy_windows",
     "copy",
+    "fma_f64",
+    "fma_f32",
 ];
 
 struct Bench {
@@ -1841,6 +1844,135 @@ fn transpose(bench: &mut Bench) {
     g.finish();
 }
 
+/// Independent multiply-add chains of `machine_peak`: more than the FMA
+/// units' latency times their count, so that none waits for another.
+const CHAINS: usize = 12;
+
+/// Multiply-add steps per chain of one `machine_peak` call.
+const STEPS: usize = 1 << 16;
+
+/// Defines `$name(m, a)`: `CHAINS` vector accumulators, each `STEPS` times
+/// `acc ← acc·m + a` with one fused multiply-add instruction; returns the
+/// first lane of their sum, so nothing is optimized away.
+macro_rules! fma_chains {
+    ($name:ident, $feature:literal, $t:ty, $v:ty, $set1:ident, $fmadd:ident, $add:ident, $first:ident) => {
+        /// # Safety
+        /// The CPU has the instructions of the target features.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $name(m: $t, a: $t) -> $t {
+            use core::arch::x86_64::*;
+            let (vm, va) = ($set1(m), $set1(a));
+            let mut acc: [$v; CHAINS] = [va; CHAINS];
+            for _ in 0..STEPS {
+                for x in acc.iter_mut() {
+                    *x = $fmadd(*x, vm, va);
+                }
+            }
+            $first(acc.iter().fold(va, |s, &x| $add(s, x)))
+        }
+    };
+}
+
+fma_chains!(
+    fma512_f64,
+    "avx512f,fma",
+    f64,
+    __m512d,
+    _mm512_set1_pd,
+    _mm512_fmadd_pd,
+    _mm512_add_pd,
+    first512_pd
+);
+fma_chains!(
+    fma512_f32,
+    "avx512f,fma",
+    f32,
+    __m512,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_add_ps,
+    first512_ps
+);
+fma_chains!(
+    fma256_f64,
+    "avx2,fma",
+    f64,
+    __m256d,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_add_pd,
+    _mm256_cvtsd_f64
+);
+fma_chains!(
+    fma256_f32,
+    "avx2,fma",
+    f32,
+    __m256,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_add_ps,
+    _mm256_cvtss_f32
+);
+
+/// The first lane of a 512-bit f64 vector.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn first512_pd(v: core::arch::x86_64::__m512d) -> f64 {
+    core::arch::x86_64::_mm512_cvtsd_f64(v)
+}
+
+/// The first lane of a 512-bit f32 vector.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn first512_ps(v: core::arch::x86_64::__m512) -> f32 {
+    core::arch::x86_64::_mm512_cvtss_f32(v)
+}
+
+/// One core's multiply-add peak: `fma_f64` and `fma_f32` run independent
+/// chains of fused multiply-adds in the widest vectors the CPU has (AVX-512
+/// or AVX2); their rates (elements = FLOP, two per lane and multiply-add)
+/// are the peak the compute-bound rows are quoted against. Without either,
+/// the group is skipped.
+fn machine_peak(bench: &mut Bench) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let wide = is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma");
+        let narrow = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        if !(wide || narrow) {
+            return;
+        }
+        let lanes64 = if wide { 8 } else { 4 };
+        let flop = |lanes: usize| flops(2 * (STEPS * CHAINS * lanes) as u64);
+        let Some(mut g) = bench.group("machine_peak", flop(lanes64)) else {
+            return;
+        };
+        let (m, a) = (0.999, 1e-3);
+        g.bench_function("fma_f64", |b| {
+            // SAFETY (both): the features were detected above.
+            b.iter(|| unsafe {
+                if wide {
+                    fma512_f64(black_box(m), black_box(a))
+                } else {
+                    fma256_f64(black_box(m), black_box(a))
+                }
+            })
+        });
+        g.throughput(flop(2 * lanes64));
+        g.bench_function("fma_f32", |b| {
+            // SAFETY (both): the features were detected above.
+            b.iter(|| unsafe {
+                if wide {
+                    fma512_f32(black_box(m as f32), black_box(a as f32))
+                } else {
+                    fma256_f32(black_box(m as f32), black_box(a as f32))
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
 /// `abc->cab` at (250, 256, 250) and `abcd->dcab` at (60, 70, 60, 66),
 /// 128 MB of f64 each: permutations whose output's contiguous axis steps
 /// far apart in the input.
@@ -2283,6 +2415,7 @@ fn main() {
         open: None,
         load: BTreeMap::new(),
     };
+    machine_peak(&mut bench);
     matmul_4x4(&mut bench);
     matmul_cases(&mut bench);
     matmul_2t(&mut bench);
