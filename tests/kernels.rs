@@ -155,6 +155,41 @@ fn transposition_in_tiles() {
     check("tiles", "ij->ji", &[a.view().into_dyn()], got.into_dyn());
 }
 
+/// A transposition large enough (8 MiB or more) to be written with
+/// non-temporal stores, into a new array and into a view starting three
+/// elements into a line; too large for Miri, which runs the same stores
+/// in the transposition's unit tests.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn large_transposition_streamed() {
+    let (r, c) = (1032, 1024);
+    let a = values::<f64, _>((r, c));
+    let want = |i: usize, j: usize| a[[i, j]];
+    let (got, paths) = traced(|| einsum!("ij->ji", &a));
+    assert!(paths.has(KernelPath::Tiles), "{paths:?}");
+    for j in 0..c {
+        for i in 0..r {
+            assert_eq!(got[[j, i]], want(i, j), "new array at {j}, {i}");
+        }
+    }
+    let mut big = Array::from_elem((c, r + 8), -7.0f64);
+    einsum_into!(
+        &mut big.slice_mut(einsum::ndarray::s![.., 3..r + 3]),
+        "ij->ji",
+        &a
+    );
+    for j in 0..c {
+        for k in 0..r + 8 {
+            let v = if (3..r + 3).contains(&k) {
+                want(k - 3, j)
+            } else {
+                -7.0
+            };
+            assert_eq!(big[[j, k]], v, "view at {j}, {k}");
+        }
+    }
+}
+
 #[test]
 fn gemm_and_the_blocked_kernel() {
     // 17 columns: wider than the skinny kernel takes.
