@@ -196,6 +196,18 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     true
 }
 
+/// `s`, the stride of a dimension of `size` elements, as `gemm` should see
+/// it: a dimension of one element is given stride 1 (as ndarray gives it)
+/// in place of 0, which `gemm` reads as a layout it has no fast path for.
+/// Eight 10000×2·2×1 products: 208 µs with 0, 25–40 µs with 1.
+fn st(size: usize, s: isize) -> isize {
+    if size == 1 {
+        1
+    } else {
+        s
+    }
+}
+
 /// Which GEMM kernel [`try_contract`] chose, and how it uses the pool.
 struct How {
     /// The skinny kernels (f32 and f64, rows of C contiguous).
@@ -281,15 +293,15 @@ unsafe fn run_points<T: Scalar>(
                     dn.size,
                     dk.size,
                     pc,
-                    dn.c,
-                    dm.c,
+                    st(dn.size, dn.c),
+                    st(dm.size, dm.c),
                     kp > 0,
                     qa,
-                    dk.a,
-                    dm.a,
+                    st(dk.size, dk.a),
+                    st(dm.size, dm.a),
                     qb,
-                    dn.b,
-                    dk.b,
+                    st(dn.size, dn.b),
+                    st(dk.size, dk.b),
                     T::one(),
                     T::one(),
                     false,
