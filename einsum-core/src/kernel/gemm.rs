@@ -30,10 +30,12 @@ use crate::tuning;
 const PANELS_MIN_ROWS: usize = 16;
 
 /// The longest K for which the skinny kernel copies a B whose rows are not
-/// contiguous: longer, the copy costs more than the loop nest's dot
-/// products along K (`benches/sweep.rs`: 4×1024·1024×8 with B transposed
-/// took 12.7 µs copied against 1.3 µs in the nest; at K = 2 to 24 the
-/// copy halved the time or better).
+/// contiguous when A's are: longer, the copy costs more than the loop
+/// nest's dot products along K (`benches/sweep.rs`: 4×1024·1024×8 with B
+/// transposed took 12.7 µs copied against 1.3 µs in the nest; at K = 2 to
+/// 24 the copy halved the time or better). With A transposed too, the
+/// nest's dot products are strided, and below `gemm`'s work the copy pays
+/// at any K (13×144·144×16, both transposed: 2.1 µs against 18.5 µs).
 const GATHER_MAX_K: usize = 64;
 
 /// Whether `gemm` has a kernel for `T`.
@@ -146,7 +148,9 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         && dn.size >= 2
         && (dn.size <= SKINNY_N || (!shared_work && dm.size >= PANELS_MIN_ROWS))
         && dn.c == 1
-        && (dn.b == 1 || (dm.size >= limits.skinny_gather_min_rows && dk.size < GATHER_MAX_K));
+        && (dn.b == 1
+            || (dm.size >= limits.skinny_gather_min_rows
+                && (dk.size < GATHER_MAX_K || (dk.a != 1 && !shared_work))));
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
