@@ -1977,94 +1977,101 @@ fn machine_peak(bench: &mut Bench) {
 /// 128 MB of f64 each: permutations whose output's contiguous axis steps
 /// far apart in the input.
 fn permutations(bench: &mut Bench) {
-    let name = "permute_abc_cab";
     let (a0, b0, c0) = (250usize, 256usize, 250usize);
-    let traffic = 16 * (a0 * b0 * c0) as u64;
-    if let Some(mut g) = bench.group(name, bytes(traffic)) {
-        let x: Array3<f64> = array((a0, b0, c0), 3);
-        let s = x.as_slice().unwrap();
-        let hand = || {
-            let mut o = Vec::with_capacity(s.len());
-            for c in 0..c0 {
-                for a in 0..a0 {
-                    o.extend((0..b0).map(|b| s[(a * b0 + b) * c0 + c]));
-                }
+    let x: Array3<f64> = array((a0, b0, c0), 3);
+    let s = x.as_slice().unwrap();
+    let hand = || {
+        let mut o = Vec::with_capacity(s.len());
+        for c in 0..c0 {
+            for a in 0..a0 {
+                o.extend((0..b0).map(|b| s[(a * b0 + b) * c0 + c]));
             }
-            o
-        };
-        let want = hand();
-        check(name, "hand_loop", hand(), &want);
-        g.bench_function("hand_loop", |bch| bch.iter(|| black_box(hand())));
-        check(name, "einsum", einsum!("abc->cab", &x), &want);
-        g.bench_function("einsum", |bch| {
-            bch.iter(|| einsum!("abc->cab", black_box(&x)))
-        });
-        let mut out = Array3::<f64>::zeros((c0, a0, b0));
-        einsum_into!(&mut out, "abc->cab", &x);
-        check(name, "einsum_into", out.iter().copied(), &want);
-        g.bench_function("einsum_into", |bch| {
-            bch.iter(|| {
-                einsum_into!(&mut out, "abc->cab", black_box(&x));
-                black_box(&mut out);
-            })
-        });
-        drop(out);
-        let nd = |x: &Array3<f64>| {
+        }
+        o
+    };
+    permutation_group(
+        bench,
+        "permute_abc_cab",
+        &x,
+        (c0, a0, b0),
+        hand,
+        |x| einsum!("abc->cab", x),
+        |out, x| einsum_into!(out, "abc->cab", x),
+        |x| {
             x.view()
                 .permuted_axes([2, 0, 1])
                 .as_standard_layout()
                 .into_owned()
-        };
-        check(name, "ndarray", nd(&x), &want);
-        g.bench_function("ndarray", |bch| bch.iter(|| nd(black_box(&x))));
-        copy_row(&mut g, traffic);
-        g.finish();
-    }
-    let name = "permute_abcd_dcab";
+        },
+    );
     let (a0, b0, c0, d0) = (60usize, 70usize, 60usize, 66usize);
-    let traffic = 16 * (a0 * b0 * c0 * d0) as u64;
-    if let Some(mut g) = bench.group(name, bytes(traffic)) {
-        let x: Array4<f64> = array((a0, b0, c0, d0), 4);
-        let s = x.as_slice().unwrap();
-        let hand = || {
-            let mut o = Vec::with_capacity(s.len());
-            for d in 0..d0 {
-                for c in 0..c0 {
-                    for a in 0..a0 {
-                        o.extend((0..b0).map(|b| s[((a * b0 + b) * c0 + c) * d0 + d]));
-                    }
+    let x: Array4<f64> = array((a0, b0, c0, d0), 4);
+    let s = x.as_slice().unwrap();
+    let hand = || {
+        let mut o = Vec::with_capacity(s.len());
+        for d in 0..d0 {
+            for c in 0..c0 {
+                for a in 0..a0 {
+                    o.extend((0..b0).map(|b| s[((a * b0 + b) * c0 + c) * d0 + d]));
                 }
             }
-            o
-        };
-        let want = hand();
-        check(name, "hand_loop", hand(), &want);
-        g.bench_function("hand_loop", |bch| bch.iter(|| black_box(hand())));
-        check(name, "einsum", einsum!("abcd->dcab", &x), &want);
-        g.bench_function("einsum", |bch| {
-            bch.iter(|| einsum!("abcd->dcab", black_box(&x)))
-        });
-        let mut out = Array4::<f64>::zeros((d0, c0, a0, b0));
-        einsum_into!(&mut out, "abcd->dcab", &x);
-        check(name, "einsum_into", out.iter().copied(), &want);
-        g.bench_function("einsum_into", |bch| {
-            bch.iter(|| {
-                einsum_into!(&mut out, "abcd->dcab", black_box(&x));
-                black_box(&mut out);
-            })
-        });
-        drop(out);
-        let nd = |x: &Array4<f64>| {
+        }
+        o
+    };
+    permutation_group(
+        bench,
+        "permute_abcd_dcab",
+        &x,
+        (d0, c0, a0, b0),
+        hand,
+        |x| einsum!("abcd->dcab", x),
+        |out, x| einsum_into!(out, "abcd->dcab", x),
+        |x| {
             x.view()
                 .permuted_axes([3, 2, 0, 1])
                 .as_standard_layout()
                 .into_owned()
-        };
-        check(name, "ndarray", nd(&x), &want);
-        g.bench_function("ndarray", |bch| bch.iter(|| nd(black_box(&x))));
-        copy_row(&mut g, traffic);
-        g.finish();
-    }
+        },
+    );
+}
+
+/// One permutation's group: the plain loop in the output's order (the
+/// reference), `einsum!`, `einsum_into!`, ndarray's permuted view made
+/// standard, and the copy row.
+#[allow(clippy::too_many_arguments)]
+fn permutation_group<D: Dimension, Sh: ndarray::ShapeBuilder<Dim = D>>(
+    bench: &mut Bench,
+    name: &str,
+    x: &Array<f64, D>,
+    out_shape: Sh,
+    hand: impl Fn() -> Vec<f64>,
+    new: impl Fn(&Array<f64, D>) -> Array<f64, D>,
+    mut into: impl FnMut(&mut Array<f64, D>, &Array<f64, D>),
+    nd: impl Fn(&Array<f64, D>) -> Array<f64, D>,
+) {
+    let traffic = 16 * x.len() as u64;
+    let Some(mut g) = bench.group(name, bytes(traffic)) else {
+        return;
+    };
+    let want = hand();
+    check(name, "hand_loop", hand(), &want);
+    g.bench_function("hand_loop", |bch| bch.iter(|| black_box(hand())));
+    check(name, "einsum", new(x), &want);
+    g.bench_function("einsum", |bch| bch.iter(|| new(black_box(x))));
+    let mut out = Array::<f64, D>::zeros(out_shape);
+    into(&mut out, x);
+    check(name, "einsum_into", out.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            into(&mut out, black_box(x));
+            black_box(&mut out);
+        })
+    });
+    drop(out);
+    check(name, "ndarray", nd(x), &want);
+    g.bench_function("ndarray", |bch| bch.iter(|| nd(black_box(x))));
+    copy_row(&mut g, traffic);
+    g.finish();
 }
 
 /// The seed convolution `"bxyijc,ijcd->bxyd"` over `windows_nhwc(x, (4, 4),
