@@ -208,7 +208,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
 /// it: a dimension of one element is given stride 1 (as ndarray gives it)
 /// in place of 0, which `gemm` reads as a layout it has no fast path for.
 /// Eight 10000×2·2×1 products: 208 µs with 0, 25–40 µs with 1.
-fn st(size: usize, s: isize) -> isize {
+fn gemm_stride(size: usize, s: isize) -> isize {
     if size == 1 {
         1
     } else {
@@ -301,15 +301,15 @@ unsafe fn run_points<T: Scalar>(
                     dn.size,
                     dk.size,
                     pc,
-                    st(dn.size, dn.c),
-                    st(dm.size, dm.c),
+                    gemm_stride(dn.size, dn.c),
+                    gemm_stride(dm.size, dm.c),
                     kp > 0,
                     qa,
-                    st(dk.size, dk.a),
-                    st(dm.size, dm.a),
+                    gemm_stride(dk.size, dk.a),
+                    gemm_stride(dm.size, dm.a),
                     qb,
-                    st(dn.size, dn.b),
-                    st(dk.size, dk.b),
+                    gemm_stride(dn.size, dn.b),
+                    gemm_stride(dk.size, dk.b),
                     T::one(),
                     T::one(),
                     false,
