@@ -1882,7 +1882,7 @@ fma_chains!(
     _mm512_set1_pd,
     _mm512_fmadd_pd,
     _mm512_add_pd,
-    first512_pd
+    _mm512_cvtsd_f64
 );
 fma_chains!(
     fma512_f32,
@@ -1892,7 +1892,7 @@ fma_chains!(
     _mm512_set1_ps,
     _mm512_fmadd_ps,
     _mm512_add_ps,
-    first512_ps
+    _mm512_cvtss_f32
 );
 fma_chains!(
     fma256_f64,
@@ -1914,20 +1914,6 @@ fma_chains!(
     _mm256_add_ps,
     _mm256_cvtss_f32
 );
-
-/// The first lane of a 512-bit f64 vector.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn first512_pd(v: core::arch::x86_64::__m512d) -> f64 {
-    core::arch::x86_64::_mm512_cvtsd_f64(v)
-}
-
-/// The first lane of a 512-bit f32 vector.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn first512_ps(v: core::arch::x86_64::__m512) -> f32 {
-    core::arch::x86_64::_mm512_cvtss_f32(v)
-}
 
 /// One core's multiply-add peak: `fma_f64` and `fma_f32` run independent
 /// chains of fused multiply-adds in the widest vectors the CPU has (AVX-512
