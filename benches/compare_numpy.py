@@ -313,12 +313,11 @@ def limit_share(kind, dtype, threads, amount, mine, rust, peaks):
     rate for memory-bound rows; None where neither applies."""
     if mine is None:
         return None
-    rate = amount / mine
     if kind == "flop":
         peak = peaks.get(dtype)
-        return rate / (peak * threads) if peak else None
+        return amount / mine / (peak * threads) if peak else None
     copy = rust.get("copy")
-    return rate / (amount / copy) if copy else None
+    return copy / mine if copy else None
 
 
 def fmt_time(ns):
