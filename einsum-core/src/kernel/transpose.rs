@@ -127,10 +127,7 @@ unsafe fn transpose<T: Scalar>(
     } else {
         0
     };
-    let streamed = cfg!(target_arch = "x86_64")
-        && stream
-        && aligned
-        && core::mem::size_of::<[T; BLOCK]>().is_multiple_of(LINE);
+    let streamed = stream && aligned && core::mem::size_of::<[T; BLOCK]>().is_multiple_of(LINE);
     // The rows before the first whose runs start on a line.
     for i in 0..lead {
         for j in 0..cols {
@@ -186,14 +183,15 @@ unsafe fn transpose<T: Scalar>(
     }
 }
 
-/// Writes `v` to `run` with non-temporal stores, 16 bytes at a time.
+/// Writes `v` to `run` with non-temporal stores, 16 bytes at a time (on
+/// x86-64; elsewhere, and under Miri, which runs no inline assembly, with
+/// a plain store).
 ///
 /// # Safety
 /// `run` is valid for writes of `[T; BLOCK]` and aligned to 16 bytes, and
 /// the size of `[T; BLOCK]` is a multiple of 16.
 #[inline(always)]
 unsafe fn write_around_caches<T: Scalar>(run: *mut [T; BLOCK], v: [T; BLOCK]) {
-    // (Miri runs no inline assembly, which the non-temporal store is.)
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
