@@ -142,19 +142,21 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     // for the whole K instead (a chain's skinny products). Below `gemm`'s
     // work, wider products too, 16 columns at a time. B along N in place,
     // or copied first (a transposed B) when A has rows enough, and K is
-    // short enough, to pay for the copy. (Not one column: a matrix-vector
-    // product is faster in `gemm`, or under its threshold in the nest.)
-    // Neither A along K nor B along N in rows: the nest's every loop is
-    // strided, and panels pay from 4 rows of A (13×16·16×64, both
-    // transposed: 1.2 µs against 8.3 µs in the nest).
-    let both_strided = dk.a != 1 && dn.b != 1 && dm.size >= limits.skinny_gather_min_rows;
+    // short enough or A strided along K too, to pay for the copy. (Not one
+    // column: a matrix-vector product is faster in `gemm`, or under its
+    // threshold in the nest.) With neither A along K nor B along N in rows,
+    // the nest's every loop is strided, and panels pay from as few rows as
+    // the copy (13×16·16×64, both transposed: 1.2 µs against 8.3 µs).
+    let a_strided = dk.a != 1;
+    let gather_rows = dm.size >= limits.skinny_gather_min_rows;
+    let small_strided = !shared_work && a_strided && gather_rows;
     let skinny = is_real_float::<T>()
         && dn.size >= 2
-        && (dn.size <= SKINNY_N || (!shared_work && (dm.size >= PANELS_MIN_ROWS || both_strided)))
+        && (dn.size <= SKINNY_N
+            || (!shared_work && dm.size >= PANELS_MIN_ROWS)
+            || (small_strided && dn.b != 1))
         && dn.c == 1
-        && (dn.b == 1
-            || (dm.size >= limits.skinny_gather_min_rows
-                && (dk.size < GATHER_MAX_K || (dk.a != 1 && !shared_work))));
+        && (dn.b == 1 || (gather_rows && dk.size < GATHER_MAX_K) || small_strided);
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
