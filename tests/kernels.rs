@@ -62,6 +62,7 @@ const RUNTIME: Thresholds = Thresholds {
 const NEST: Thresholds = Thresholds {
     gemm_min_work: usize::MAX,
     skinny_min_work: usize::MAX,
+    dots_max_work: 0,
     transpose_min_len: usize::MAX,
     ..RUNTIME
 };
@@ -72,6 +73,17 @@ const GEMM: Thresholds = Thresholds {
     blocked_min_len: 1,
     window_min_len: 1,
     skinny_min_work: 0,
+    dots_max_work: 0,
+    ..RUNTIME
+};
+
+/// Dot products for every contraction with K in rows of both operands
+/// (no copy of B for the skinny kernel, which would come first).
+const DOTS: Thresholds = Thresholds {
+    dots_max_work: usize::MAX,
+    dots_min_k: 1,
+    dots_max_short: usize::MAX,
+    skinny_gather_min_rows: usize::MAX,
     ..RUNTIME
 };
 
@@ -250,6 +262,41 @@ fn b_packed_so_that_k_merges() {
     let (got, paths) = forced(GEMM, || einsum!("abcd,dcef->abef", &a, &b));
     assert!(!paths.has(KernelPath::PackedB), "{paths:?}");
     check("K blocks", "abcd,dcef->abef", &ops, got.into_dyn());
+}
+
+#[test]
+fn dot_product_kernel() {
+    // B transposed: K in rows of both. 6 rows of Bᵀ (a tile of four and
+    // two alone), K of 11 (a chunk of 8 and a tail).
+    let (a, bt) = (values::<f64, _>((5, 11)), values::<f64, _>((6, 11)));
+    let b = bt.t();
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(DOTS, || einsum!("ij,jk->ik", &a, &b));
+    assert!(paths.has(KernelPath::Dots), "{paths:?}");
+    check("dots", "ij,jk->ik", &ops, got.into_dyn());
+    // A matrix times a vector, f32, into a transposed output: C seen
+    // transposed, so the tile runs along M.
+    let (a, x) = (values::<f32, _>((7, 9)), values::<f32, _>(9));
+    let ops = [a.view().into_dyn(), x.view().into_dyn()];
+    let (got, paths) = forced(DOTS, || einsum!("ij,j->i", &a, &x));
+    assert!(paths.has(KernelPath::Dots), "{paths:?}");
+    check("dots, matrix times vector", "ij,j->i", &ops, got.into_dyn());
+    // Batched, over two K blocks (rows of A 6 apart, of B 5: p and k do
+    // not merge), the second added to the first.
+    let (a, b) = (
+        values::<f64, _>((2, 3, 2, 6)),
+        values::<f64, _>((2, 4, 2, 5)),
+    );
+    let a = a.slice(einsum::ndarray::s![.., .., .., ..5]);
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(DOTS, || einsum!("bmpk,bnpk->bmn", &a, &b));
+    assert!(paths.has(KernelPath::Dots), "{paths:?}");
+    check(
+        "dots, batched, K blocks",
+        "bmpk,bnpk->bmn",
+        &ops,
+        got.into_dyn(),
+    );
 }
 
 #[test]

@@ -46,6 +46,8 @@ pub enum KernelPath {
     WindowSplit,
     /// Three or more operands contracted two at a time.
     Pairwise,
+    /// Dot products along K, a row of A against rows of Bᵀ.
+    Dots,
 }
 
 /// A set of [`KernelPath`]s.

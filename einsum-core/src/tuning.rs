@@ -25,6 +25,17 @@ pub struct Thresholds {
     /// it takes small products that `gemm` (an allocation or more per call)
     /// does not.
     pub skinny_min_work: usize,
+    /// Multiply-adds below which a contraction whose K steps by one element
+    /// through both operands (`f32` and `f64`) runs as dot products, read
+    /// in place: below `gemm`'s work, where `gemm`'s packing costs more
+    /// than the products.
+    pub dots_max_work: usize,
+    /// The shortest K for the dot-product kernel.
+    pub dots_min_k: usize,
+    /// The most rows of A or columns of B, the fewer of the two, for the
+    /// dot-product kernel: with more, the skinny kernel, which keeps rows
+    /// of C in registers, is faster.
+    pub dots_max_short: usize,
     /// The fewest rows of A for which the skinny kernel takes a B whose
     /// rows are not contiguous, copying it first: with fewer, the copy
     /// costs more than the loop nest's reads of B in place.
@@ -56,6 +67,13 @@ impl Thresholds {
         // against 40 µs, a 10000×5 outer product in 12.7 µs against 68 µs
         // (`benches/sweep.rs`).
         skinny_min_work: 0,
+        dots_max_work: 32 * 32 * 32,
+        // From K = 16 on, 1×K·K×512 with B transposed took 0.4–0.7× the
+        // nest's time as dot products, at K = 8 0.8× (1×8·8×12: 1.3×), at
+        // K = 2 2.6×. 13×144·144×3 took 0.57× the skinny kernel's time,
+        // 13×16·16×5 1.5× (`benches/sweep.rs`, B transposed).
+        dots_min_k: 16,
+        dots_max_short: 3,
         skinny_gather_min_rows: 4,
         parallel_min_work: 128 * 128 * 128,
         transpose_min_len: 32,
@@ -76,6 +94,10 @@ impl Thresholds {
         blocked_min_len: 1,
         window_min_len: 1,
         skinny_min_work: 0,
+        // (The other kernels take every product; the defaults run this one.)
+        dots_max_work: 0,
+        dots_min_k: 1,
+        dots_max_short: usize::MAX,
         skinny_gather_min_rows: 1,
         parallel_min_work: 0,
         transpose_min_len: 2,

@@ -93,7 +93,7 @@ struct Mode {
 
 const OFF: usize = usize::MAX;
 
-const MODES: [Mode; 6] = [
+const MODES: [Mode; 7] = [
     Mode {
         name: "defaults",
         t: Thresholds::DEFAULT,
@@ -116,6 +116,9 @@ const MODES: [Mode; 6] = [
             blocked_min_len: OFF,
             window_min_len: OFF,
             skinny_min_work: OFF,
+            dots_max_work: 0,
+            dots_min_k: OFF,
+            dots_max_short: 0,
             skinny_gather_min_rows: OFF,
             parallel_min_work: OFF,
             transpose_min_len: OFF,
@@ -132,8 +135,22 @@ const MODES: [Mode; 6] = [
             blocked_min_len: 1,
             window_min_len: 1,
             skinny_min_work: 0,
+            dots_max_work: 0,
             skinny_gather_min_rows: 1,
             parallel_min_work: OFF,
+            small_max_work: 0,
+            rows_min_len: OFF,
+            ..Thresholds::DEFAULT
+        },
+        fixed_only: false,
+    },
+    Mode {
+        name: "dot products",
+        t: Thresholds {
+            dots_max_work: OFF,
+            dots_min_k: 1,
+            dots_max_short: OFF,
+            skinny_gather_min_rows: OFF,
             small_max_work: 0,
             rows_min_len: OFF,
             ..Thresholds::DEFAULT

@@ -16,27 +16,65 @@ use super::skinny::SKINNY_N;
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 use super::skinny512;
 use super::window::WindowGemm;
-use super::{blocked, skinny};
+use super::{blocked, dots, skinny};
 use crate::axes::Axis;
 use crate::element::Scalar;
 use crate::trace::{mark, KernelPath};
 use crate::tuning;
 
-/// The fewest rows of A for which a product wider than [`SKINNY_N`] runs
-/// in the skinny kernel's panels: with fewer, each panel's start costs
-/// more than the loop nest (`benches/sweep.rs`: 1×2·2×512 took 0.74 µs in
-/// panels against 0.39 µs in the nest; 100×2·2×64 with B transposed,
-/// 3.2 µs against 47 µs).
-const PANELS_MIN_ROWS: usize = 16;
+/// The fewest rows of A for which a product wider than [`SKINNY_N`] and
+/// below `gemm`'s work runs in the skinny kernel's panels at any width
+/// (`benches/sweep.rs`, one core: 4×8·8×64 with B transposed, 2.2 µs in
+/// the nest against 0.81 µs in panels; 13×24·24×64, 4.2 µs against 1.1 µs).
+const PANELS_MIN_ROWS: usize = 4;
+
+/// The widest B over which fewer rows than [`PANELS_MIN_ROWS`] still run
+/// in panels, with rows of B contiguous and K of [`PANELS_MIN_K_FEW_ROWS`]
+/// or more: 1×24·24×64 took 0.62× the nest's time in panels, 1×24·24×512
+/// 2.4× (the nest streams a row of B per element of A).
+const PANELS_MAX_N_FEW_ROWS: usize = 64;
+
+/// See [`PANELS_MAX_N_FEW_ROWS`]: from 16, 1×K·K×64 ran in 0.6–0.7× the
+/// nest's time; at K = 2, 1×2·2×512 took 0.74 µs in panels against
+/// 0.39 µs in the nest.
+const PANELS_MIN_K_FEW_ROWS: usize = 16;
+
+/// Whether a product wider than [`SKINNY_N`] below `gemm`'s work pays for
+/// the skinny kernel's panels over the loop nest. Never at K = 1: an outer
+/// product, which the nest writes a row at a time (13×1·1×512: 0.98 µs
+/// against 3.5 µs in panels).
+fn panels_pay(dm: Dim, dn: Dim, dk: Dim) -> bool {
+    dk.size >= 2
+        && (dm.size >= PANELS_MIN_ROWS
+            || (dn.b == 1 && dn.size <= PANELS_MAX_N_FEW_ROWS && dk.size >= PANELS_MIN_K_FEW_ROWS))
+}
 
 /// The longest K for which the skinny kernel copies a B whose rows are not
-/// contiguous when A's are: longer, the copy costs more than the loop
-/// nest's dot products along K (`benches/sweep.rs`: 4×1024·1024×8 with B
-/// transposed took 12.7 µs copied against 1.3 µs in the nest; at K = 2 to
-/// 24 the copy halved the time or better). With A transposed too, the
-/// nest's dot products are strided, and below `gemm`'s work the copy pays
-/// at any K (13×144·144×16, both transposed: 2.1 µs against 18.5 µs).
+/// contiguous when A's are, at `gemm`'s work or more: longer, the copy
+/// costs more than the loop nest's dot products along K
+/// (`benches/sweep.rs`: 4×1024·1024×8 with B transposed took 12.7 µs
+/// copied against 1.3 µs in the nest; at K = 2 to 24 the copy halved the
+/// time or better). With A transposed too, the nest's dot products are
+/// strided, and below `gemm`'s work the copy pays at any K (13×144·144×16,
+/// both transposed: 2.1 µs against 18.5 µs).
 const GATHER_MAX_K: usize = 64;
+
+/// As [`GATHER_MAX_K`], below `gemm`'s work, where the alternative is the
+/// nest's dot products, for [`GATHER_MIN_OUTPUTS`] outputs or more per
+/// point: 13×144·144×16 with B transposed took 0.35× their time copied,
+/// 4×144·144×3 1.4×, 4×1024·1024×16 9×.
+const GATHER_MAX_K_SMALL: usize = 256;
+
+/// See [`GATHER_MAX_K_SMALL`]: 4×64·64×8 (32 outputs) took 0.68× the
+/// nest's time copied.
+const GATHER_MIN_OUTPUTS: usize = 32;
+
+/// Whether the skinny kernel pays for copying a B whose rows are not
+/// contiguous, when A's are (over `skinny_gather_min_rows` rows or more).
+fn gather_pays(dm: Dim, dn: Dim, dk: Dim, shared_work: bool) -> bool {
+    dk.size < GATHER_MAX_K
+        || (!shared_work && dk.size < GATHER_MAX_K_SMALL && dm.size * dn.size >= GATHER_MIN_OUTPUTS)
+}
 
 /// Whether `gemm` has a kernel for `T`.
 fn supported<T: 'static>() -> bool {
@@ -153,40 +191,55 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     let skinny = is_real_float::<T>()
         && dn.size >= 2
         && (dn.size <= SKINNY_N
-            || (!shared_work && dm.size >= PANELS_MIN_ROWS)
+            || (!shared_work && panels_pay(dm, dn, dk))
             || (small_strided && dn.b != 1))
         && dn.c == 1
-        && (dn.b == 1 || (gather_rows && dk.size < GATHER_MAX_K) || small_strided);
+        && (dn.b == 1 || (gather_rows && gather_pays(dm, dn, dk, shared_work)) || small_strided);
+    // Otherwise, K in rows of both A and B below `gemm`'s work, with few
+    // rows of A or columns of B: dot products, read in place, a row of A
+    // against four rows of Bᵀ at a time (a matrix times a vector, too).
+    let dots = !skinny
+        && is_real_float::<T>()
+        && work < limits.dots_max_work
+        && dk.a == 1
+        && dk.b == 1
+        && dk.size >= limits.dots_min_k
+        && dm.size.min(dn.size) <= limits.dots_max_short;
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
     let skinny512 = false;
-    // Neither window nor skinny: `gemm` or the blocked kernel, if the
+    // Neither window, skinny nor dots: `gemm` or the blocked kernel, if the
     // product is large enough for them. The blocked kernel reads rows of B
     // and writes rows of C as slices.
-    if !skinny && (!shared || (!native && (dn.b != 1 || dn.c != 1))) {
+    if !dots && !skinny && (!shared || (!native && (dn.b != 1 || dn.c != 1))) {
         return false;
     }
     let how = How {
+        dots,
         skinny,
         skinny512,
         per_call,
         split,
     };
-    mark(match (skinny512, skinny, native) {
-        (true, _, _) => KernelPath::Skinny512,
-        (_, true, _) => KernelPath::Skinny,
-        (_, _, false) => KernelPath::Blocked,
+    mark(match (dots, skinny512, skinny, native) {
+        (true, ..) => KernelPath::Dots,
+        (_, true, _, _) => KernelPath::Skinny512,
+        (_, _, true, _) => KernelPath::Skinny,
+        (_, _, _, false) => KernelPath::Blocked,
         _ => KernelPath::Gemm,
     });
     // K steps through A as one run but not through B, over rows enough to
     // pay for a copy of B that B's every point shares: the copy, with K in
     // A's order, then one GEMM over the whole K.
-    let packed =
-        (!skinny && kpoints > 1 && dm.size >= PACK_MIN_ROWS && outer.iter().all(|d| d.b == 0))
-            .then(|| KOrder::of(&matrix))
-            .flatten()
-            .filter(|order| order.k.size.saturating_mul(dn.size) <= PACK_MAX_LEN);
+    let packed = (!dots
+        && !skinny
+        && kpoints > 1
+        && dm.size >= PACK_MIN_ROWS
+        && outer.iter().all(|d| d.b == 0))
+    .then(|| KOrder::of(&matrix))
+    .flatten()
+    .filter(|order| order.k.size.saturating_mul(dn.size) <= PACK_MAX_LEN);
     let Some(order) = packed else {
         // SAFETY: the caller's promise, for the same operands.
         unsafe { run_points(&matrix, a, b, c, dn, dk, k_outer, &how) };
@@ -220,6 +273,8 @@ fn gemm_stride(size: usize, s: isize) -> isize {
 
 /// Which GEMM kernel [`try_contract`] chose, and how it uses the pool.
 struct How {
+    /// The dot-product kernel (f32 and f64, K in rows of A and B).
+    dots: bool,
     /// The skinny kernels (f32 and f64, rows of C contiguous).
     skinny: bool,
     /// Their AVX-512 build (only where the CPU has AVX-512).
@@ -274,7 +329,13 @@ unsafe fn run_points<T: Scalar>(
                 qb = qb.wrapping_offset(i * d.b);
             }
             // (f32 and f64 only: `const`, so that no other type
-            // instantiates the skinny kernels.)
+            // instantiates the dot-product and skinny kernels.)
+            if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && how.dots {
+                // SAFETY: as below; K steps by one through A and B
+                // (checked).
+                unsafe { dots::dots(dm, dn, dk, pc, qa, qb, kp > 0) };
+                continue;
+            }
             if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && how.skinny {
                 // SAFETY: as below; rows of C are contiguous along N
                 // (checked), and AVX-512 only where `isa` found it.

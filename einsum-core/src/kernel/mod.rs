@@ -8,7 +8,8 @@
 //!   points;
 //! - [`matrix`]: a two-operand contraction read as GEMM, and [`gemm`],
 //!   which GEMM kernel takes it: the `gemm` crate, [`window`] (rows of A
-//!   that overlap, as a convolution's windows do), [`skinny`] and
+//!   that overlap, as a convolution's windows do), [`dots`] (K in rows of
+//!   both operands, small products), [`skinny`] and
 //!   `skinny512` (a few output columns), [`blocked`] (integers), and
 //!   [`pack`], B copied so that K is one dimension;
 //! - [`isa`]: a build of each hot kernel per instruction set; [`pool`]
@@ -18,6 +19,7 @@
 pub mod isa;
 mod blocked;
 mod dispatch;
+mod dots;
 mod gemm;
 mod inner;
 mod many;
