@@ -363,6 +363,29 @@ fn skinny_kernel() {
     }
 }
 
+/// From `gemm`'s work, a few rows of A along a long K with B transposed
+/// take the skinny kernel's panels over copies of B's columns. (Native
+/// only: the same panels and copies run under Miri on the shapes above.)
+#[test]
+#[cfg_attr(miri, ignore = "512·17·8 multiply-adds: minutes under Miri")]
+fn few_rows_with_b_transposed_in_panels() {
+    let (a, bt) = (values::<f64, _>((8, 512)), values::<f64, _>((17, 512)));
+    let b = bt.t();
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
+    let native_512 = std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512bw");
+    let want = if native_512 {
+        KernelPath::Skinny512
+    } else {
+        KernelPath::Skinny
+    };
+    assert!(paths.has(want) && !paths.has(KernelPath::Gemm), "{paths:?}");
+    check("few rows, B transposed", "ij,jk->ik", &ops, got.into_dyn());
+}
+
 #[test]
 fn narrow_kernel_alone_and_split() {
     // Overlapping windows, rows 2 elements apart (one pixel of 2 channels)

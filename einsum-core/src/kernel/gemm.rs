@@ -76,6 +76,15 @@ fn gather_pays(dm: Dim, dn: Dim, dk: Dim, shared_work: bool) -> bool {
         || (!shared_work && dk.size < GATHER_MAX_K_SMALL && dm.size * dn.size >= GATHER_MIN_OUTPUTS)
 }
 
+/// The rows of A, and the shortest K, of a product with B transposed that
+/// runs in the skinny kernel's panels from `gemm`'s work (see
+/// `try_contract`).
+const FEW_ROWS_MIN: usize = 8;
+/// See [`FEW_ROWS_MIN`].
+const FEW_ROWS_MAX: usize = 16;
+/// See [`FEW_ROWS_MIN`].
+const FEW_ROWS_MIN_K: usize = 512;
+
 /// Whether `gemm` has a kernel for `T`.
 fn supported<T: 'static>() -> bool {
     let t = TypeId::of::<T>();
@@ -188,13 +197,30 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     let a_strided = dk.a != 1;
     let gather_rows = dm.size >= limits.skinny_gather_min_rows;
     let small_strided = !shared_work && a_strided && gather_rows;
+    // From `gemm`'s work, a wide product over a few rows of A along a long
+    // K, with B transposed: `gemm` is slowest there (8×1024·1024×512 in
+    // 1.04 ms, ndarray's `dot` 0.29 ms); panels over a copy of each 16
+    // columns of B take 0.5–0.7× `gemm`'s time (at K = 144 the same;
+    // with 4 rows or 16 columns or fewer, longer). One thread's work:
+    // split, `gemm`'s threads share it.
+    let few_rows_bt = shared_work
+        && !parallel
+        && (FEW_ROWS_MIN..=FEW_ROWS_MAX).contains(&dm.size)
+        && dn.size > SKINNY_N
+        && dk.size >= FEW_ROWS_MIN_K
+        && dk.a == 1
+        && dk.b == 1;
     let skinny = is_real_float::<T>()
         && dn.size >= 2
         && (dn.size <= SKINNY_N
             || (!shared_work && panels_pay(dm, dn, dk))
-            || (small_strided && dn.b != 1))
+            || (small_strided && dn.b != 1)
+            || few_rows_bt)
         && dn.c == 1
-        && (dn.b == 1 || (gather_rows && gather_pays(dm, dn, dk, shared_work)) || small_strided);
+        && (dn.b == 1
+            || (gather_rows && gather_pays(dm, dn, dk, shared_work))
+            || small_strided
+            || few_rows_bt);
     // Otherwise, K in rows of both A and B below `gemm`'s work, with few
     // rows of A or columns of B: dot products, read in place, a row of A
     // against four rows of Bᵀ at a time (a matrix times a vector, too).
