@@ -299,6 +299,21 @@ fn dot_product_kernel() {
     );
 }
 
+/// The build of the skinny kernel this machine runs: AVX-512 where the CPU
+/// has it (natively), else the portable one.
+fn skinny_path() -> KernelPath {
+    let native_512 = cfg!(all(target_arch = "x86_64", not(miri)))
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512bw");
+    if native_512 {
+        KernelPath::Skinny512
+    } else {
+        KernelPath::Skinny
+    }
+}
+
 #[test]
 fn skinny_kernel() {
     // 13 rows (a block of 8 and one of 5 natively) and 11 columns, the
@@ -307,16 +322,7 @@ fn skinny_kernel() {
     let b = b.slice(einsum::ndarray::s![..;-1, ..]);
     let ops = [a.view().into_dyn(), b.view().into_dyn()];
     let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
-    let native_512 = cfg!(all(target_arch = "x86_64", not(miri)))
-        && std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-        && std::arch::is_x86_feature_detected!("avx512bw");
-    let want = if native_512 {
-        KernelPath::Skinny512
-    } else {
-        KernelPath::Skinny
-    };
+    let want = skinny_path();
     assert!(paths.has(want), "{paths:?}");
     check("skinny", "ij,jk->ik", &ops, got.into_dyn());
     // f32, accumulating over a second K block (a strided, unmerged K).
@@ -373,15 +379,7 @@ fn few_rows_with_b_transposed_in_panels() {
     let b = bt.t();
     let ops = [a.view().into_dyn(), b.view().into_dyn()];
     let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
-    let native_512 = std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-        && std::arch::is_x86_feature_detected!("avx512bw");
-    let want = if native_512 {
-        KernelPath::Skinny512
-    } else {
-        KernelPath::Skinny
-    };
+    let want = skinny_path();
     assert!(paths.has(want) && !paths.has(KernelPath::Gemm), "{paths:?}");
     check("few rows, B transposed", "ij,jk->ik", &ops, got.into_dyn());
 }
