@@ -82,7 +82,6 @@ const GEMM: Thresholds = Thresholds {
 const DOTS: Thresholds = Thresholds {
     dots_max_work: usize::MAX,
     dots_min_k: 1,
-    dots_max_short: usize::MAX,
     skinny_gather_min_rows: usize::MAX,
     ..RUNTIME
 };

@@ -32,10 +32,6 @@ pub struct Thresholds {
     pub dots_max_work: usize,
     /// The shortest K for the dot-product kernel.
     pub dots_min_k: usize,
-    /// The most rows of A or columns of B, the fewer of the two, for the
-    /// dot-product kernel: with more, the skinny kernel, which keeps rows
-    /// of C in registers, is faster.
-    pub dots_max_short: usize,
     /// The fewest rows of A for which the skinny kernel takes a B whose
     /// rows are not contiguous, copying it first: with fewer, the copy
     /// costs more than the loop nest's reads of B in place.
@@ -69,11 +65,9 @@ impl Thresholds {
         skinny_min_work: 0,
         dots_max_work: 32 * 32 * 32,
         // From K = 16 on, 1×K·K×512 with B transposed took 0.4–0.7× the
-        // nest's time as dot products, at K = 8 0.8× (1×8·8×12: 1.3×), at
-        // K = 2 2.6×. 13×144·144×3 took 0.57× the skinny kernel's time,
-        // 13×16·16×5 1.5× (`benches/sweep.rs`, B transposed).
+        // nest's time as dot products, 4×144·144×5 0.7×; at K = 8 0.8×
+        // (1×8·8×12: 1.3×), at K = 2 2.6× (`benches/sweep.rs`).
         dots_min_k: 16,
-        dots_max_short: 3,
         skinny_gather_min_rows: 4,
         parallel_min_work: 128 * 128 * 128,
         transpose_min_len: 32,
@@ -97,7 +91,6 @@ impl Thresholds {
         // (The other kernels take every product; the defaults run this one.)
         dots_max_work: 0,
         dots_min_k: 1,
-        dots_max_short: usize::MAX,
         skinny_gather_min_rows: 1,
         parallel_min_work: 0,
         transpose_min_len: 2,

@@ -118,7 +118,6 @@ const MODES: [Mode; 7] = [
             skinny_min_work: OFF,
             dots_max_work: 0,
             dots_min_k: OFF,
-            dots_max_short: 0,
             skinny_gather_min_rows: OFF,
             parallel_min_work: OFF,
             transpose_min_len: OFF,
@@ -149,7 +148,6 @@ const MODES: [Mode; 7] = [
         t: Thresholds {
             dots_max_work: OFF,
             dots_min_k: 1,
-            dots_max_short: OFF,
             skinny_gather_min_rows: OFF,
             small_max_work: 0,
             rows_min_len: OFF,

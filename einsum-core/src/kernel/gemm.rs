@@ -77,13 +77,26 @@ fn gather_pays(dm: Dim, dn: Dim, dk: Dim, shared_work: bool) -> bool {
 }
 
 /// The rows of A, and the shortest K, of a product with B transposed that
-/// runs in the skinny kernel's panels from `gemm`'s work (see
-/// `try_contract`).
+/// runs in the skinny kernel's panels from `gemm`'s work
+/// ([`few_rows_transposed`]).
 const FEW_ROWS_MIN: usize = 8;
 /// See [`FEW_ROWS_MIN`].
 const FEW_ROWS_MAX: usize = 16;
 /// See [`FEW_ROWS_MIN`].
 const FEW_ROWS_MIN_K: usize = 512;
+
+/// A wide product over a few rows of A along a long K, with B transposed:
+/// `gemm` is slowest there (8×1024·1024×512 in 1.04 ms, ndarray's `dot`
+/// 0.29 ms); the skinny kernel's panels over a copy of each 16 columns of
+/// B take 0.5–0.7× `gemm`'s time (at K = 144 the same; with 4 rows or 16
+/// columns or fewer, longer).
+fn few_rows_transposed(dm: Dim, dn: Dim, dk: Dim) -> bool {
+    (FEW_ROWS_MIN..=FEW_ROWS_MAX).contains(&dm.size)
+        && dn.size > SKINNY_N
+        && dk.size >= FEW_ROWS_MIN_K
+        && dk.a == 1
+        && dk.b == 1
+}
 
 /// Whether `gemm` has a kernel for `T`.
 fn supported<T: 'static>() -> bool {
@@ -197,19 +210,8 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     let a_strided = dk.a != 1;
     let gather_rows = dm.size >= limits.skinny_gather_min_rows;
     let small_strided = !shared_work && a_strided && gather_rows;
-    // From `gemm`'s work, a wide product over a few rows of A along a long
-    // K, with B transposed: `gemm` is slowest there (8×1024·1024×512 in
-    // 1.04 ms, ndarray's `dot` 0.29 ms); panels over a copy of each 16
-    // columns of B take 0.5–0.7× `gemm`'s time (at K = 144 the same;
-    // with 4 rows or 16 columns or fewer, longer). One thread's work:
-    // split, `gemm`'s threads share it.
-    let few_rows_bt = shared_work
-        && !parallel
-        && (FEW_ROWS_MIN..=FEW_ROWS_MAX).contains(&dm.size)
-        && dn.size > SKINNY_N
-        && dk.size >= FEW_ROWS_MIN_K
-        && dk.a == 1
-        && dk.b == 1;
+    // One thread's work: split, `gemm`'s threads share it.
+    let few_rows_bt = shared_work && !parallel && few_rows_transposed(dm, dn, dk);
     let skinny = is_real_float::<T>()
         && dn.size >= 2
         && (dn.size <= SKINNY_N
@@ -221,16 +223,16 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
             || (gather_rows && gather_pays(dm, dn, dk, shared_work))
             || small_strided
             || few_rows_bt);
-    // Otherwise, K in rows of both A and B below `gemm`'s work, with few
-    // rows of A or columns of B: dot products, read in place, a row of A
-    // against four rows of Bᵀ at a time (a matrix times a vector, too).
+    // Otherwise, K in rows of both A and B below `gemm`'s work: dot
+    // products, read in place, a row of A against four rows of Bᵀ at a
+    // time (a matrix times a vector, too). The skinny kernel comes first:
+    // dot products took 1.5× its time on 13×16·16×5 with B transposed.
     let dots = !skinny
         && is_real_float::<T>()
         && work < limits.dots_max_work
         && dk.a == 1
         && dk.b == 1
-        && dk.size >= limits.dots_min_k
-        && dm.size.min(dn.size) <= limits.dots_max_short;
+        && dk.size >= limits.dots_min_k;
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
