@@ -1,7 +1,8 @@
 //! The element types an einsum can compute in: their arithmetic
 //! ([`Scalar`]), what their bits guarantee ([`Pod`](sealed::Pod)), and
-//! which of their calls and kernels are prebuilt in this crate
-//! ([`Prebuilt`]), declared here and implemented in `prebuilt`.
+//! which of their kernels are prebuilt in this crate ([`Prebuilt`]),
+//! declared here and implemented in `prebuilt`, and how the call layer
+//! reaches them with the type erased ([`Kernels`]).
 
 use num_complex::Complex;
 
@@ -49,27 +50,69 @@ pub trait Scalar:
     fn add(self, rhs: Self) -> Self;
     /// `self * rhs`, wrapping for integers.
     fn mul(self, rhs: Self) -> Self;
-    /// `self + a * b`: for `f32` and `f64` one fused multiply-add (rounded
-    /// once, as GEMM kernels compute), for the others `add(mul)`. Only for
-    /// code built with FMA instructions: elsewhere a fused multiply-add is a
-    /// slow library call.
     /// Whether this is `f32` or `f64`, the types of the skinny and window
     /// kernels: a constant, so that no other type instantiates them.
     #[doc(hidden)]
     const REAL_FLOAT: bool = false;
+    /// `self + a * b`: for `f32` and `f64` one fused multiply-add (rounded
+    /// once, as GEMM kernels compute), for the others `add(mul)`. Only for
+    /// code built with FMA instructions: elsewhere a fused multiply-add is a
+    /// slow library call.
     #[doc(hidden)]
     fn fused_add(self, a: Self, b: Self) -> Self {
         self.add(a.mul(b))
     }
 }
 
-pub(crate) use sealed::{Pod, Prebuilt};
+pub(crate) use sealed::{Kernels, Many, Prebuilt};
 
 mod sealed {
     use crate::axes::Axis;
-    use crate::desc::{Call, Dest};
-    use crate::error::EinsumError;
-    use crate::operand::RawOperand;
+    use crate::limits::MANY_OPERANDS;
+
+    /// A kernel entry of one or two operands with the element type erased: as
+    /// [`kernel::dispatch`](crate::kernel::dispatch), the pointers addressing
+    /// elements of the type whose [`Kernels`] it came from.
+    pub type Dispatch<const K: usize> = unsafe fn(&mut [Axis<K>], [*const (); K], *mut ());
+
+    /// The loop nest of three or more operands (room for `K`, of which the
+    /// `usize` are the call's) with the element type erased: as
+    /// [`kernel::contract_many`](crate::kernel::contract_many), the pointers
+    /// addressing elements of the type it was made for.
+    pub type Many<const K: usize> = unsafe fn(&mut [Axis<K>], [*const (); K], usize, *mut ());
+
+    /// What the call layer needs of an element type: its size and those of
+    /// its kernels a call runs, behind pointers that take its elements as
+    /// `*const ()`. So one build of the call layer (checks, order, pairwise
+    /// steps) serves every element type, and only the kernels are compiled
+    /// per type.
+    #[derive(Clone, Copy)]
+    pub struct Kernels {
+        /// The element's size in bytes.
+        pub size: usize,
+        /// `kernel::dispatch` for one operand.
+        pub one: Option<Dispatch<1>>,
+        /// `kernel::dispatch` for two operands.
+        pub two: Option<Dispatch<2>>,
+        /// `kernel::contract_many` with room for [`MANY_OPERANDS`].
+        pub many: Option<Many<MANY_OPERANDS>>,
+    }
+
+    impl Kernels {
+        /// `T`'s kernels that a call of `count` operands runs: the dispatch
+        /// of its count, or from three operands on all three (pairwise
+        /// steps of one and two operands, and the nest). The others are
+        /// left out, so that a crate that compiles `T`'s kernels itself
+        /// compiles only those its calls can run.
+        pub const fn of<T: Prebuilt>(count: usize) -> Kernels {
+            Kernels {
+                size: core::mem::size_of::<T>(),
+                one: if count == 2 { None } else { Some(T::dispatch1) },
+                two: if count == 1 { None } else { Some(T::dispatch2) },
+                many: if count >= 3 { Some(T::many) } else { None },
+            }
+        }
+    }
 
     /// Plain old data, as bytemuck's `Pod` and `Zeroable` say it: what the
     /// kernels assume of an element's bits when they read scratch memory,
@@ -84,17 +127,17 @@ mod sealed {
     /// - its alignment is at most 16 (a `u128`'s).
     pub unsafe trait Pod: Copy + 'static {}
 
-    /// Which of an element type's calls and kernels this crate prebuilds:
-    /// a whole call (checks, planning, pairwise steps, every kernel) and
-    /// the kernel dispatch of one and two operands (every pairwise step
-    /// among them). Non-generic instances are compiled where they are
-    /// defined, so a crate calling `einsum!` links these instead of
+    /// Which of an element type's kernels this crate prebuilds: the kernel
+    /// dispatch of one and two operands (every pairwise step among them)
+    /// and the loop nest of three to `MANY_OPERANDS`, with the element type
+    /// erased ([`Kernels`]). Non-generic instances are compiled where they
+    /// are defined, so a crate calling `einsum!` links these instead of
     /// compiling them again. Implemented in `prebuilt`, which says what is
     /// prebuilt for which type and why; outside this crate the trait cannot
     /// be named, which also seals [`Scalar`](super::Scalar).
     pub trait Prebuilt: Sized {
-        /// Whether the calls and kernels of `Self` are built in this crate
-        /// (else where they are called).
+        /// Whether the kernels of `Self` are built in this crate (else where
+        /// they are called).
         const PREBUILT: bool;
         /// Whether the loop nest of `Self`, compiled in this crate or a
         /// caller's, is built for each instruction set, or in the baseline
@@ -103,48 +146,27 @@ mod sealed {
         /// As `NEST_PER_ISA`, for the GEMM-class kernels this crate has
         /// (the window, skinny and blocked kernels).
         const GEMM_PER_ISA: bool;
-        /// `call::evaluate` for one operand, with tables of
-        /// `limits::SMALL_TABLE` loop axes, or `MAX_AXES` when `large`.
+        /// `kernel::dispatch` for one operand, over elements of `Self`.
         ///
         /// # Safety
-        /// As `call::evaluate`.
-        unsafe fn evaluate1(
-            call: Call<'_>,
-            ops: [RawOperand<'_, Self>; 1],
-            dest: Dest<'_, Self>,
-            large: bool,
-        ) -> Result<(), EinsumError>;
-        /// As `evaluate1`, for two operands.
+        /// As `kernel::dispatch`, the pointers addressing `Self`s.
+        unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const (); 1], out: *mut ());
+        /// `kernel::dispatch` for two operands, over elements of `Self`.
         ///
         /// # Safety
-        /// As `call::evaluate`.
-        unsafe fn evaluate2(
-            call: Call<'_>,
-            ops: [RawOperand<'_, Self>; 2],
-            dest: Dest<'_, Self>,
-            large: bool,
-        ) -> Result<(), EinsumError>;
-        /// As `evaluate1`, for three to `limits::MANY_OPERANDS` operands:
-        /// one instance for every such count.
+        /// As `kernel::dispatch`, the pointers addressing `Self`s.
+        unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const (); 2], out: *mut ());
+        /// `kernel::contract_many` with room for `MANY_OPERANDS`, over
+        /// elements of `Self`.
         ///
         /// # Safety
-        /// As `call::evaluate`.
-        unsafe fn evaluate_many(
-            call: Call<'_>,
-            ops: &[RawOperand<'_, Self>],
-            dest: Dest<'_, Self>,
-            large: bool,
-        ) -> Result<(), EinsumError>;
-        /// `kernel::dispatch` for one operand.
-        ///
-        /// # Safety
-        /// As `kernel::dispatch`.
-        unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const Self; 1], out: *mut Self);
-        /// `kernel::dispatch` for two operands.
-        ///
-        /// # Safety
-        /// As `kernel::dispatch`.
-        unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const Self; 2], out: *mut Self);
+        /// As `kernel::contract_many`, the pointers addressing `Self`s.
+        unsafe fn many(
+            axes: &mut [Axis<MANY_OPERANDS>],
+            ptrs: [*const (); MANY_OPERANDS],
+            count: usize,
+            out: *mut (),
+        );
     }
 }
 

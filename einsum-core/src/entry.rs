@@ -1,11 +1,13 @@
-//! One call routed to its instance: the one prebuilt in this crate for its
-//! element type (for one operand, for two, or for three to
-//! `MANY_OPERANDS`), else one compiled where it is called.
+//! One call routed to its instance: the call layer built in this crate for
+//! one operand, for two, or for three to `MANY_OPERANDS`, with the element
+//! type erased and its kernels ([`Kernels`](crate::element::Kernels)) at
+//! hand; else one compiled where it is called.
 
 use crate::call;
 use crate::desc::{Call, Dest};
-use crate::element::Scalar;
+use crate::element::{Kernels, Scalar};
 use crate::error::EinsumError;
+use crate::kernel;
 use crate::limits::{MANY_OPERANDS, SMALL_TABLE};
 use crate::operand::RawOperand;
 use crate::order::Plan;
@@ -26,20 +28,62 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
     ops: [RawOperand<'_, T>; K],
     dest: Dest<'_, T>,
 ) -> Result<(), EinsumError> {
+    let ops = ops.map(RawOperand::erase);
+    // SAFETY (both): the caller's promise, for the same memory; the
+    // operands and the output are `T`s, `run`'s kernels `T`'s.
+    match dest {
+        Dest::New(alloc) => {
+            let mut erased = |shape: &[usize], strides: &mut [isize]| {
+                alloc(shape, strides).map(<*mut T>::cast::<()>)
+            };
+            unsafe { run::<T, K, N>(call, &ops, Dest::New(&mut erased)) }
+        }
+        Dest::Into {
+            ptr,
+            shape,
+            strides,
+        } => unsafe {
+            run::<T, K, N>(
+                call,
+                &ops,
+                Dest::Into {
+                    ptr: ptr.cast(),
+                    shape,
+                    strides,
+                },
+            )
+        },
+    }
+}
+
+/// [`evaluate`] with the element type erased: the instance built in this
+/// crate for the operand count, or, past [`MANY_OPERANDS`], one compiled
+/// here for it.
+///
+/// # Safety
+/// As [`evaluate`], the operands and `dest` addressing `T`s.
+#[inline(always)]
+unsafe fn run<T: Scalar, const K: usize, const N: usize>(
+    call: Call<'_>,
+    ops: &[RawOperand<'_, ()>],
+    dest: Dest<'_, ()>,
+) -> Result<(), EinsumError> {
+    let kernels = const { &Kernels::of::<T>(K) };
     let large = const { N > SMALL_TABLE };
     // Each condition a constant of the instance (`const`), so that the
     // compiler instantiates only the branch taken: the others would be
     // compiled in the caller's crate too, dead code included.
-    // SAFETY (each branch): the caller's promise.
+    // SAFETY (each branch): the caller's promise, with `T`'s kernels.
     unsafe {
         if const { K == 1 } {
-            T::evaluate1(call, [ops[0]], dest, large)
+            call::evaluate1(call, ops, dest, kernels, large)
         } else if const { K == 2 } {
-            T::evaluate2(call, [ops[0], ops[1]], dest, large)
+            call::evaluate2(call, ops, dest, kernels, large)
         } else if const { K <= MANY_OPERANDS } {
-            T::evaluate_many(call, &ops, dest, large)
+            call::evaluate_many(call, ops, dest, kernels, large)
         } else {
-            call::evaluate::<T, K, N>(call, &ops, dest)
+            let many = kernel::contract_many_erased::<T, K>;
+            call::evaluate::<K, N>(call, ops, dest, kernels, Some(many))
         }
     }
 }
@@ -52,5 +96,5 @@ pub fn plan<T: Scalar, const K: usize, const N: usize>(
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
 ) -> Result<Plan, EinsumError> {
-    call::plan::<T, K, N>(spec, ops, fixed)
+    call::plan::<K, N>(spec, &ops.map(RawOperand::erase), fixed)
 }

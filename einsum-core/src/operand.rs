@@ -82,6 +82,18 @@ impl<'a, T> RawOperand<'a, T> {
         }
     }
 
+    /// The same operand with its element type erased, for the call layer,
+    /// which reads shapes and strides and hands the pointer to the kernels
+    /// of `T` ([`Kernels`](crate::element::Kernels)).
+    #[inline]
+    pub(crate) fn erase(self) -> RawOperand<'a, ()> {
+        RawOperand {
+            ptr: self.ptr.cast(),
+            layout: self.layout,
+            _marker: PhantomData,
+        }
+    }
+
     /// The same elements, seen as `U`, which is `T` itself.
     fn same<U>(self) -> RawOperand<'a, U>
     where

@@ -1,15 +1,25 @@
-//! The instances this crate prebuilds for each element type: which calls
-//! and kernels a user's crate links instead of compiling again.
+//! The kernels this crate prebuilds for each element type: which of them a
+//! user's crate links instead of compiling again.
 //!
 //! Code generic over the element type is compiled in the crate that names
-//! the type; a non-generic instance, here. So for each element type this
-//! module picks, by what it costs this crate's build against what it
-//! saves each caller's, one of five tiers (see [`prebuild!`]). The
-//! figures behind the choice are `benches/build_cost.py`'s:
+//! the type; a non-generic instance, here. The call layer above the
+//! kernels (shape checks, the order, pairwise steps, allocation) reads
+//! operands with their element type erased, so it is built here once for
+//! every type, for one operand, two, and three to `MANY_OPERANDS`, and
+//! reaches a type's kernels through [`Kernels`](crate::element::Kernels).
+//! (Built per type instead, this crate's release build took 8.8 s / 15.5 s
+//! wall / CPU, against 7.9–8.4 s / 14.0–14.6 s; a crate's first call of u8
+//! added 0.96 s to its rebuild, against 0.70–0.78 s.)
+//!
+//! For the kernels, this module picks for each element type, by what they
+//! cost this crate's build against what they save each caller's, one of
+//! five tiers (see [`prebuild!`]). The figures behind the choice are
+//! `benches/build_cost.py`'s and a one-call crate's rebuild (2 cores,
+//! medians of three or more):
 //! - f32, f64 and i32 (`per_isa`): a crate's first call of one of them
-//!   costs its release build about 0.2 s, and 100 varied calls about 4 s,
-//!   because the call and every kernel are linked from here, each kernel
-//!   in a build per instruction set (the loop nest in AVX2 and the
+//!   costs its release build about 0.12 s, and 100 varied calls about 4 s,
+//!   because the call layer and every kernel are linked from here, each
+//!   kernel in a build per instruction set (the loop nest in AVX2 and the
 //!   baseline, the others in AVX-512 too). i32's nest builds cost this
 //!   crate's build less than its run-to-run spread (under 1 s of CPU), and
 //!   the baseline has no 32-bit vector multiply: a 17³ product of u32 took
@@ -20,236 +30,123 @@
 //!   blocked kernel) keep a build per instruction set.
 //! - `Complex<f64>` (`baseline`): prebuilt in the baseline build alone (its
 //!   products go to `gemm`, which has its own builds).
-//! - The other integers (`as_twin`) run as the prebuilt integer of their
-//!   width, in place: wrapping sums and products are the same bits.
-//! - u8, u16, `Complex<f32>` and i128 (`at_call_site`), and i8 and i16 as
-//!   their twins: compiled where called, in the same baseline build they
-//!   would have here. A crate's first call of u8 or `Complex<f32>` costs
-//!   its release build about 0.75 s (a rebuild of 0.84 s against 0.07 s
-//!   without the call and 0.17 s with a first f64 call instead; a build
-//!   of the small table alone for these types saves nothing measurable);
-//!   prebuilt here, the three cost every build of this crate about 6 s of
-//!   CPU, u8 alone 3 s.
+//! - The other integers (`as_twin`) run on the kernels of the prebuilt
+//!   integer of their width, in place: wrapping sums and products are the
+//!   same bits.
+//! - u8, u16, `Complex<f32>` and i128 (`at_call_site`), and i8, i16 and
+//!   u128 as their twins: kernels compiled where called, in the same
+//!   baseline build they would have here. A crate's first call of u8, u16
+//!   or `Complex<f32>` costs its release build 0.7–0.8 s (a rebuild of
+//!   0.78–0.85 s against 0.07 s without the call), of i128 0.65 s; the
+//!   loop nest is most of it (0.63 s for u8 with the matrix-product
+//!   kernels left out). Prebuilt here, u8, u16 and `Complex<f32>` cost this
+//!   crate's build 2.1 s / 4 s more (10.3 s / 18.3 s), i128 1.4 s / 2.5 s
+//!   (9.3 s / 16.5 s), and they put this crate last on a fresh build's
+//!   critical path: a fresh binary crate's clean release build depending on
+//!   the facade, against one depending on ndarray and gemm alone
+//!   (`build_cost.py`, part d), took 1.49× with the three prebuilt, at the
+//!   1.5× limit, where as chosen it stays under 1.41×.
 //!
-//! This crate's own release build (wall / CPU, 2 cores, medians of three or
-//! more): with u8, u16 and `Complex<f32>` in the baseline tier and the nest
-//! built for AVX-512 as well, 13.2 s / 23.6 s; without that nest build
-//! 11.6 s / 20.8 s; with the three types compiled where called too 8.0 s /
-//! 14.0 s (9.6 s / 17.0 s with u8 kept). A fresh binary crate's clean
-//! release build depending on the facade, against one depending on
-//! ndarray and gemm alone (`build_cost.py`, part d): 1.70×, 1.50× with u8
-//! kept, 1.41× as chosen. With nothing built per instruction set:
-//! 9.0 s / 15.8 s, at the price of the AVX2 and AVX-512 builds of the
-//! nest, window, skinny and blocked kernels; the window kernel's builds for
-//! f32 and f64 cost about 2.1 s of CPU.
+//! Other choices, measured the same way: with u8, u16 and `Complex<f32>` in the
+//! baseline tier and the nest built for AVX-512 as well, 13.2 s / 23.6 s;
+//! without that nest build 11.6 s / 20.8 s. With nothing built per
+//! instruction set: 9.0 s / 15.8 s, at the price of the AVX2 and AVX-512
+//! builds of the nest, window, skinny and blocked kernels; the window
+//! kernel's builds for f32 and f64 cost about 2.1 s of CPU.
 
 use num_complex::Complex;
 
 use crate::axes::Axis;
-use crate::desc::{Call, Dest};
-use crate::element::{Pod, Prebuilt};
-use crate::error::EinsumError;
+use crate::element::Prebuilt;
 use crate::limits::MANY_OPERANDS;
-use crate::operand::RawOperand;
-
-/// Checks, when compiled, that `T` and `U` have one size and alignment.
-#[inline(always)]
-fn assert_twins<T, U>() {
-    const {
-        assert!(core::mem::size_of::<T>() == core::mem::size_of::<U>());
-        assert!(core::mem::align_of::<T>() == core::mem::align_of::<U>());
-    }
-}
-
-/// Runs `f` on a call's operands and destination of `T` seen as `U`: the
-/// same memory, read and written in place.
-///
-/// # Safety
-/// `f` computes each `U` result from `U` operands with the bits that `T`'s
-/// arithmetic gives from `T` operands. (One size and alignment is checked
-/// when compiled; that every bit pattern is valid in both is `Pod`'s
-/// contract.)
-#[inline(always)]
-unsafe fn as_twin<'a, T: Pod, U: Pod, R>(
-    ops: &[RawOperand<'a, T>],
-    dest: Dest<'_, T>,
-    f: impl for<'d> FnOnce(&[RawOperand<'a, U>], Dest<'d, U>) -> R,
-) -> R {
-    assert_twins::<T, U>();
-    assert!(
-        ops.len() <= MANY_OPERANDS,
-        "einsum: a twin call of at most MANY_OPERANDS"
-    );
-    // SAFETY (each cast): one size and alignment (asserted), and any bits
-    // valid in both (`Pod`).
-    let mut twins = [unsafe { ops[0].cast::<U>() }; MANY_OPERANDS];
-    for (t, op) in twins.iter_mut().zip(ops) {
-        *t = unsafe { op.cast::<U>() };
-    }
-    let ops = &twins[..ops.len()];
-    match dest {
-        Dest::New(alloc) => {
-            let mut twin = |shape: &[usize], strides: &mut [isize]| {
-                alloc(shape, strides).map(|p| p.cast::<U>())
-            };
-            f(ops, Dest::New(&mut twin))
-        }
-        Dest::Into {
-            ptr,
-            shape,
-            strides,
-        } => f(
-            ops,
-            Dest::Into {
-                ptr: ptr.cast::<U>(),
-                shape,
-                strides,
-            },
-        ),
-    }
-}
 
 /// Implements [`Prebuilt`] for each element type, in one of five
 /// ways:
-/// - `per_isa`: the common types. Calls of one operand, of two, and of
-///   three to [`MANY_OPERANDS`] (one instance), and every kernel, built
-///   here, each kernel for each instruction set.
+/// - `per_isa`: the common types. The dispatch of one and of two operands
+///   and the nest of three to [`MANY_OPERANDS`], built here, each kernel
+///   for each instruction set.
 /// - `gemm_per_isa`: the same, but for the loop nest, built in the
 ///   baseline alone.
-/// - `baseline`: the same calls and kernels, built here in the baseline
-///   build alone, which costs this crate's build little and a caller's
-///   nothing.
+/// - `baseline`: the same kernels, built here in the baseline build alone,
+///   which costs this crate's build little and a caller's nothing.
 /// - `as_twin`: an integer type computed as the built one of the same width
 ///   (`u32` as `i32`): wrapping sums and products are the same bits for
-///   both, so the same code serves both, read and written in place.
+///   both, so the same kernels serve both, read and written in place.
 /// - `at_call_site`: compiled where first called (`#[inline]`), for the rarest
 ///   types, whose kernels would only lengthen this crate's build.
 ///
-/// Calls of more than [`MANY_OPERANDS`] are compiled where they are made,
-/// for every type.
+/// The call layer above the kernels is built once, for every type
+/// ([`Kernels`](crate::element::Kernels)).
 macro_rules! prebuild {
-    (@evaluate $k:tt, $call:ident, $ops:expr, $dest:ident, $large:ident) => {
-        // SAFETY (both): the caller's promise.
-        if $large {
-            unsafe {
-                crate::call::evaluate::<Self, { $k }, { crate::limits::MAX_AXES }>($call, $ops, $dest)
-            }
-        } else {
-            unsafe {
-                crate::call::evaluate::<Self, { $k }, { crate::limits::SMALL_TABLE }>(
-                    $call, $ops, $dest,
-                )
-            }
-        }
-    };
     (@impl $t:ty, $prebuilt:literal, $nest:literal, $gemm:literal $(, #[$m:meta])?) => {
         impl Prebuilt for $t {
             const PREBUILT: bool = $prebuilt;
             const NEST_PER_ISA: bool = $nest;
             const GEMM_PER_ISA: bool = $gemm;
             $(#[$m])?
-            unsafe fn evaluate1(
-                call: Call<'_>,
-                ops: [RawOperand<'_, Self>; 1],
-                dest: Dest<'_, Self>,
-                large: bool,
-            ) -> Result<(), EinsumError> {
-                prebuild!(@evaluate 1, call, &ops, dest, large)
+            unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const (); 1], out: *mut ()) {
+                // SAFETY: the caller's promise: the pointers address `Self`s.
+                unsafe { crate::kernel::dispatch::<Self, 1>(axes, [ptrs[0].cast()], out.cast()) }
             }
             $(#[$m])?
-            unsafe fn evaluate2(
-                call: Call<'_>,
-                ops: [RawOperand<'_, Self>; 2],
-                dest: Dest<'_, Self>,
-                large: bool,
-            ) -> Result<(), EinsumError> {
-                prebuild!(@evaluate 2, call, &ops, dest, large)
+            unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const (); 2], out: *mut ()) {
+                // SAFETY: as in `dispatch1`.
+                unsafe {
+                    crate::kernel::dispatch::<Self, 2>(
+                        axes,
+                        [ptrs[0].cast(), ptrs[1].cast()],
+                        out.cast(),
+                    )
+                }
             }
             $(#[$m])?
-            unsafe fn evaluate_many(
-                call: Call<'_>,
-                ops: &[RawOperand<'_, Self>],
-                dest: Dest<'_, Self>,
-                large: bool,
-            ) -> Result<(), EinsumError> {
-                assert!(
-                    (3..=MANY_OPERANDS).contains(&ops.len()),
-                    "einsum: three to MANY_OPERANDS operands"
-                );
-                prebuild!(@evaluate MANY_OPERANDS, call, ops, dest, large)
-            }
-            $(#[$m])?
-            unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
-                // SAFETY: the caller's promise.
-                unsafe { crate::kernel::dispatch(axes, ptrs, out) }
-            }
-            $(#[$m])?
-            unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
-                // SAFETY: the caller's promise.
-                unsafe { crate::kernel::dispatch(axes, ptrs, out) }
+            unsafe fn many(
+                axes: &mut [Axis<MANY_OPERANDS>],
+                ptrs: [*const (); MANY_OPERANDS],
+                count: usize,
+                out: *mut (),
+            ) {
+                // SAFETY: as in `dispatch1`.
+                unsafe {
+                    crate::kernel::contract_many_erased::<Self, MANY_OPERANDS>(
+                        axes, ptrs, count, out,
+                    )
+                }
             }
         }
     };
     (@twin $t:ty => $u:ty) => {
-        // SAFETY (each `as_twin`): `Self` and the twin are integers of one
-        // width, whose wrapping sums and products are the same bits; the
-        // caller's promise, for the same memory.
+        const _: () = {
+            assert!(core::mem::size_of::<$t>() == core::mem::size_of::<$u>());
+            assert!(core::mem::align_of::<$t>() == core::mem::align_of::<$u>());
+        };
+        // The twin's kernels, on the same memory: `Self` and the twin are
+        // integers of one size and alignment (asserted above), any bits are
+        // valid in both (`Pod`), and their wrapping sums and products are
+        // the same bits.
         impl Prebuilt for $t {
             const PREBUILT: bool = <$u as Prebuilt>::PREBUILT;
             const NEST_PER_ISA: bool = <$u as Prebuilt>::NEST_PER_ISA;
             const GEMM_PER_ISA: bool = <$u as Prebuilt>::GEMM_PER_ISA;
             #[inline]
-            unsafe fn evaluate1(
-                call: Call<'_>,
-                ops: [RawOperand<'_, Self>; 1],
-                dest: Dest<'_, Self>,
-                large: bool,
-            ) -> Result<(), EinsumError> {
-                unsafe {
-                    as_twin::<Self, $u, _>(&ops, dest, |ops, dest| {
-                        <$u as Prebuilt>::evaluate1(call, [ops[0]], dest, large)
-                    })
-                }
+            unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const (); 1], out: *mut ()) {
+                // SAFETY: the caller's promise, read as the twin (above).
+                unsafe { <$u as Prebuilt>::dispatch1(axes, ptrs, out) }
             }
             #[inline]
-            unsafe fn evaluate2(
-                call: Call<'_>,
-                ops: [RawOperand<'_, Self>; 2],
-                dest: Dest<'_, Self>,
-                large: bool,
-            ) -> Result<(), EinsumError> {
-                unsafe {
-                    as_twin::<Self, $u, _>(&ops, dest, |ops, dest| {
-                        <$u as Prebuilt>::evaluate2(call, [ops[0], ops[1]], dest, large)
-                    })
-                }
+            unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const (); 2], out: *mut ()) {
+                // SAFETY: as in `dispatch1`.
+                unsafe { <$u as Prebuilt>::dispatch2(axes, ptrs, out) }
             }
             #[inline]
-            unsafe fn evaluate_many(
-                call: Call<'_>,
-                ops: &[RawOperand<'_, Self>],
-                dest: Dest<'_, Self>,
-                large: bool,
-            ) -> Result<(), EinsumError> {
-                unsafe {
-                    as_twin::<Self, $u, _>(ops, dest, |ops, dest| {
-                        <$u as Prebuilt>::evaluate_many(call, ops, dest, large)
-                    })
-                }
-            }
-            #[inline]
-            unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const Self; 1], out: *mut Self) {
-                assert_twins::<Self, $u>();
-                // SAFETY: as in `evaluate1`: the same bits, the same memory.
-                unsafe { <$u as Prebuilt>::dispatch1(axes, [ptrs[0].cast()], out.cast()) }
-            }
-            #[inline]
-            unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const Self; 2], out: *mut Self) {
-                assert_twins::<Self, $u>();
-                // SAFETY: as in `evaluate1`: the same bits, the same memory.
-                unsafe {
-                    <$u as Prebuilt>::dispatch2(axes, [ptrs[0].cast(), ptrs[1].cast()], out.cast())
-                }
+            unsafe fn many(
+                axes: &mut [Axis<MANY_OPERANDS>],
+                ptrs: [*const (); MANY_OPERANDS],
+                count: usize,
+                out: *mut (),
+            ) {
+                // SAFETY: as in `dispatch1`.
+                unsafe { <$u as Prebuilt>::many(axes, ptrs, count, out) }
             }
         }
     };

@@ -9,10 +9,10 @@ mod pairwise;
 mod resolve;
 
 use crate::desc::{Call, Dest};
-use crate::element::Scalar;
+use crate::element::{Kernels, Many};
 use crate::error::{EinsumError, ErrorKind};
 use crate::kernel;
-use crate::limits::MAX_WORK;
+use crate::limits::{MANY_OPERANDS, MAX_AXES, MAX_WORK, SMALL_TABLE};
 use crate::operand::RawOperand;
 use crate::order::{self, Order, OrderCache, Plan};
 use crate::spec::Spec;
@@ -20,7 +20,7 @@ use resolve::{resolve, Layout};
 
 /// The operands' first elements, in room for `K`: the ones past the
 /// call's operands repeat the first, and are never read.
-fn pointers<T, const K: usize>(ops: &[RawOperand<'_, T>]) -> [*const T; K] {
+fn pointers<const K: usize>(ops: &[RawOperand<'_, ()>]) -> [*const (); K] {
     let mut ptrs = [ops[0].ptr(); K];
     for (p, op) in ptrs.iter_mut().zip(ops) {
         *p = op.ptr();
@@ -74,17 +74,21 @@ fn check_work<const K: usize, const N: usize>(
 /// each write all of theirs ([`kernel::contract`]).
 ///
 /// # Safety
+/// The operands and `out` address elements of the type `kernels` was made
+/// for, and `many` is its nest for `K` operands when `K` is three or more.
 /// `out` must address, for every index within `layout.out_shape()`, a distinct
 /// element valid for writes under the strides given to
 /// `layout.set_out_strides`, not overlapping any operand.
-unsafe fn compute<T: Scalar, const K: usize, const N: usize>(
+unsafe fn compute<const K: usize, const N: usize>(
     spec: &Spec,
     layout: &mut Layout<K, N>,
-    ops: &[RawOperand<'_, T>],
-    out: *mut T,
+    ops: &[RawOperand<'_, ()>],
+    out: *mut (),
     order: Option<&Order>,
+    kernels: &Kernels,
+    many: Option<Many<K>>,
 ) -> Result<(), EinsumError> {
-    let ptrs = pointers::<T, K>(ops);
+    let ptrs = pointers::<K>(ops);
     // (A constant condition, so that calls of one or two operands, which
     // are never ordered, do not instantiate the pairwise steps.)
     if const { K >= 3 } {
@@ -92,40 +96,29 @@ unsafe fn compute<T: Scalar, const K: usize, const N: usize>(
             // SAFETY: as below; `pairwise::contract_in_order` reads the
             // operands within their shapes, writes each output element, and
             // keeps its intermediates in a buffer of its own.
-            if unsafe { pairwise::contract_in_order(layout, &ptrs[..ops.len()], order, out) } {
+            if unsafe {
+                pairwise::contract_in_order(layout, &ptrs[..ops.len()], order, out, kernels)
+            } {
                 return Ok(());
             }
         }
     }
     check_work(spec, layout)?;
-    // SAFETY: `resolve` built the layout from the operands' own shapes and
-    // strides (each operand's index range within its shape, broadcast axes
-    // at stride 0, diagonals only over equal lengths), and the caller vouches
-    // for the output.
-    unsafe { nest(layout, ptrs, out) };
-    Ok(())
-}
-
-/// The call as one loop nest: in the kernels of one or two operands, or in
-/// the one of any count ([`kernel::contract_many`]).
-///
-/// # Safety
-/// As [`kernel::contract`] over the layout's axes and the first
-/// `layout.count()` pointers.
-unsafe fn nest<T: Scalar, const K: usize, const N: usize>(
-    layout: &mut Layout<K, N>,
-    ptrs: [*const T; K],
-    out: *mut T,
-) {
     let count = layout.count();
-    // SAFETY (both): the caller's promise.
+    let axes = layout.axes_mut();
+    // SAFETY (both): `resolve` built the layout from the operands' own
+    // shapes and strides (each operand's index range within its shape,
+    // broadcast axes at stride 0, diagonals only over equal lengths), and
+    // the caller vouches for the output and the element type.
     unsafe {
         if const { K <= 2 } {
-            kernel::contract(layout.axes_mut(), ptrs, out)
+            kernel::contract(kernels, axes, ptrs, out);
         } else {
-            kernel::contract_many(layout.axes_mut(), ptrs, count, out)
+            let many = many.expect("einsum: the nest of three or more operands");
+            many(axes, ptrs, count, out);
         }
     }
+    Ok(())
 }
 
 /// What an order is chosen from: each axis's size, each operand's axes and
@@ -142,12 +135,12 @@ fn order_inputs<const K: usize, const N: usize>(
 }
 
 /// The order a call would run in, with its costs (`einsum_path!`).
-pub(crate) fn plan<T, const K: usize, const N: usize>(
+pub(crate) fn plan<const K: usize, const N: usize>(
     spec: &Spec,
-    ops: [RawOperand<'_, T>; K],
+    ops: &[RawOperand<'_, ()>],
     fixed: &[(u8, usize)],
 ) -> Result<Plan, EinsumError> {
-    let layout = resolve::<T, K, N>(spec, &ops, fixed)?;
+    let layout = resolve::<K, N>(spec, ops, fixed)?;
     let (sizes, masks, out) = order_inputs(&layout);
     let sizes = &sizes[..layout.axes().len()];
     let pairwise = (3..=order::PAIRWISE_MAX).contains(&K) && sizes.iter().all(|&s| s > 0);
@@ -168,12 +161,16 @@ pub(crate) fn plan<T, const K: usize, const N: usize>(
 
 /// Refuses shapes whose element count or byte size overflows `isize`, which
 /// ndarray would panic on.
-fn check_allocation<T>(subscripts: &'static str, shape: &[usize]) -> Result<(), EinsumError> {
+fn check_allocation(
+    subscripts: &'static str,
+    shape: &[usize],
+    size: usize,
+) -> Result<(), EinsumError> {
     let elems = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| n <= isize::MAX as usize);
-    let bytes = elems.and_then(|n| n.checked_mul(core::mem::size_of::<T>().max(1)));
+    let bytes = elems.and_then(|n| n.checked_mul(size.max(1)));
     match bytes {
         Some(b) if b <= isize::MAX as usize => Ok(()),
         _ => Err(too_large(subscripts, shape)),
@@ -191,29 +188,34 @@ fn too_large(subscripts: &'static str, shape: &[usize]) -> EinsumError {
 
 /// One call, from the operands to the result in `dest`: every check
 /// first, then the computation. `N` is the layout's room for loop axes,
-/// `K` for operands: `ops.len()`, or `limits::MANY_OPERANDS` for any count from
-/// three up to it.
+/// `K` for operands: `ops.len()`, or [`MANY_OPERANDS`] for any count from
+/// three up to it. The element type is erased: `kernels` are its kernels,
+/// and `many` its nest of three or more operands (with room for `K`).
 ///
-/// Prebuilt in this crate for most element types: for one operand, for
-/// two, and for three to `MANY_OPERANDS` in one instance
-/// ([`Prebuilt`](crate::element::Prebuilt)), so that a crate calling
-/// `einsum!` links it instead of compiling it again.
+/// Built once in this crate for one operand, for two, and for three to
+/// `MANY_OPERANDS` ([`evaluate1`], [`evaluate2`], [`evaluate_many`]), for
+/// every element type, so that a crate calling `einsum!` links them instead
+/// of compiling them again.
 ///
 /// On `Ok`, every element of the output has been written (by
 /// [`compute`]); on an error, none.
 ///
 /// # Safety
-/// `dest` is as [`Dest`] says.
-pub(crate) unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
+/// `dest` is as [`Dest`] says; the operands and `dest` address elements of
+/// the type `kernels` was made for, and `many` is that type's nest when
+/// `K` is three or more.
+pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
     call: Call<'_>,
-    ops: &[RawOperand<'_, T>],
-    dest: Dest<'_, T>,
+    ops: &[RawOperand<'_, ()>],
+    dest: Dest<'_, ()>,
+    kernels: &Kernels,
+    many: Option<Many<K>>,
 ) -> Result<(), EinsumError> {
     let Call { spec, fixed, cache } = call;
-    let mut layout = resolve::<T, K, N>(spec, ops, fixed)?;
+    let mut layout = resolve::<K, N>(spec, ops, fixed)?;
     let (ptr, order) = match dest {
         Dest::New(alloc) => {
-            check_allocation::<T>(spec.subscripts, layout.out_shape())?;
+            check_allocation(spec.subscripts, layout.out_shape(), kernels.size)?;
             let order = choose(&layout, cache);
             if order.is_none() {
                 // Before the result is allocated.
@@ -252,5 +254,42 @@ pub(crate) unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
     // SAFETY: the output's elements are distinct, valid for writes and
     // apart from the operands (`dest`, caller), with the layout's output
     // shape and the strides given to it.
-    unsafe { compute(spec, &mut layout, ops, ptr, order.as_ref()) }
+    unsafe { compute(spec, &mut layout, ops, ptr, order.as_ref(), kernels, many) }
+}
+
+/// [`evaluate`]'s instances built in this crate, one non-generic function
+/// each, so that a caller's crate links them whatever its element type.
+macro_rules! instances {
+    ($($(#[$doc:meta])* $name:ident: $k:expr, $many:expr;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// As [`evaluate`].
+        pub(crate) unsafe fn $name(
+            call: Call<'_>,
+            ops: &[RawOperand<'_, ()>],
+            dest: Dest<'_, ()>,
+            kernels: &Kernels,
+            large: bool,
+        ) -> Result<(), EinsumError> {
+            let many = $many(kernels);
+            // SAFETY (both): the caller's promise; `many` is the type's own.
+            if large {
+                unsafe { evaluate::<{ $k }, MAX_AXES>(call, ops, dest, kernels, many) }
+            } else {
+                unsafe { evaluate::<{ $k }, SMALL_TABLE>(call, ops, dest, kernels, many) }
+            }
+        }
+    )*};
+}
+
+instances! {
+    /// [`evaluate`] for one operand, with tables of [`SMALL_TABLE`] loop
+    /// axes, or [`MAX_AXES`] when `large`.
+    evaluate1: 1, |_: &Kernels| None;
+    /// As [`evaluate1`], for two operands.
+    evaluate2: 2, |_: &Kernels| None;
+    /// As [`evaluate1`], for three to [`MANY_OPERANDS`] operands: one
+    /// instance for every such count.
+    evaluate_many: MANY_OPERANDS, |k: &Kernels| k.many;
 }

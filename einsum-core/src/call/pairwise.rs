@@ -9,7 +9,7 @@
 
 use super::resolve::Layout;
 use crate::axes::Axis;
-use crate::element::Scalar;
+use crate::element::Kernels;
 use crate::kernel;
 use crate::limits::MAX_WORK;
 use crate::order::{volume, Order, Step, ALONE, MAX_STEPS};
@@ -75,15 +75,16 @@ fn row_major(sizes: &[usize], keep: u64, id: usize) -> isize {
 /// by the last step's [`kernel::contract`].
 ///
 /// # Safety
-/// As for `kernel::contract` over `layout`: the operands' elements valid
-/// for reads at every index within their shapes under the layout's strides,
-/// `out` valid for writes at every output index, distinct, not overlapping
-/// an operand.
-pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize>(
+/// As for `kernel::contract` over `layout` in `kernels`: the operands'
+/// elements, of the type `kernels` was made for, valid for reads at every
+/// index within their shapes under the layout's strides, `out` valid for
+/// writes at every output index, distinct, not overlapping an operand.
+pub(super) unsafe fn contract_in_order<const K: usize, const N: usize>(
     layout: &Layout<K, N>,
-    ops: &[*const T],
+    ops: &[*const ()],
     order: &Order,
-    out: *mut T,
+    out: *mut (),
+    kernels: &Kernels,
 ) -> bool {
     mark(KernelPath::Pairwise);
     let axes = layout.axes();
@@ -96,10 +97,13 @@ pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize
     let Some((offset, total)) = place(order, sizes, count) else {
         return false;
     };
-    let bytes = total.checked_mul(core::mem::size_of::<T>());
-    if bytes.is_none_or(|b| b > isize::MAX as usize) {
+    let size = kernels.size;
+    let Some(bytes) = total
+        .checked_mul(size)
+        .filter(|&b| b <= isize::MAX as usize)
+    else {
         return false;
-    }
+    };
     let steps = order.steps();
     let last = steps.len() - 1;
     let keep_of = |slot: u8| -> u64 {
@@ -116,19 +120,23 @@ pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize
     if steps.iter().any(|s| volume(sizes, union_of(s)) > MAX_WORK) {
         return false;
     }
-    // Asked for, not demanded: a refusal leaves the call to the nest.
-    let mut buffer: Vec<T> = Vec::new();
-    if buffer.try_reserve_exact(total).is_err() {
+    // Asked for, not demanded: a refusal leaves the call to the nest. In
+    // 16-byte words, aligned for every element type (`Pod`), left
+    // uninitialized: each step writes its intermediate before one reads it.
+    let mut buffer: Vec<u128> = Vec::new();
+    if buffer.try_reserve_exact(bytes.div_ceil(16)).is_err() {
         return false;
     }
-    let base = buffer.as_mut_ptr();
+    let base = buffer.as_mut_ptr().cast::<u8>();
+    // The address of element `at` of the buffer, `size` bytes each.
+    let element = |at: usize| base.wrapping_add(at * size).cast::<()>();
     // The first element and the stride along axis `id` of a slot.
-    let ptr_of = |slot: u8| -> *const T {
+    let ptr_of = |slot: u8| -> *const () {
         let s = usize::from(slot);
         if s < count {
             ops[s]
         } else {
-            base.wrapping_add(offset[s - count]).cast_const()
+            element(offset[s - count]).cast_const()
         }
     };
     let stride_of = |slot: u8, id: usize| -> isize {
@@ -140,12 +148,10 @@ pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize
         }
     };
     for (t, &Step { a, b, keep }) in steps.iter().enumerate() {
-        let (target, out_stride): (*mut T, &dyn Fn(usize) -> isize) = if t == last {
+        let (target, out_stride): (*mut (), &dyn Fn(usize) -> isize) = if t == last {
             (out, &|id| axes[id].out)
         } else {
-            (base.wrapping_add(offset[t]), &move |id| {
-                row_major(sizes, keep, id)
-            })
+            (element(offset[t]), &move |id| row_major(sizes, keep, id))
         };
         let union = union_of(&steps[t]);
         if b == ALONE {
@@ -165,7 +171,7 @@ pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize
             // shape at its own strides; the target is the caller's output
             // or this step's room in the buffer, which overlaps no
             // intermediate still to be read (`place`) and no operand.
-            unsafe { kernel::contract(&mut table[..n], [ptr_of(a)], target) };
+            unsafe { kernel::contract(kernels, &mut table[..n], [ptr_of(a)], target) };
         } else {
             let mut table = [Axis::<2>::EMPTY; N];
             let mut n = 0;
@@ -179,7 +185,7 @@ pub(super) unsafe fn contract_in_order<T: Scalar, const K: usize, const N: usize
                 n += 1;
             }
             // SAFETY: as above, for both operands.
-            unsafe { kernel::contract(&mut table[..n], [ptr_of(a), ptr_of(b)], target) };
+            unsafe { kernel::contract(kernels, &mut table[..n], [ptr_of(a), ptr_of(b)], target) };
         }
     }
     drop(buffer);

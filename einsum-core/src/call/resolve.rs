@@ -129,13 +129,11 @@ fn operand_axis_ids(spec: &Spec, term: &Term, ndim: usize, frame: usize, ids: &m
 /// the tables' room: at least the number of labels, and [`MAX_AXES`] when a
 /// term has a `...`. `K` is the room for operands: at least `ops.len()`.
 #[inline]
-pub(crate) fn resolve<T, const K: usize, const N: usize>(
+pub(crate) fn resolve<const K: usize, const N: usize>(
     spec: &Spec,
-    ops: &[RawOperand<'_, T>],
+    ops: &[RawOperand<'_, ()>],
     fixed: &[(u8, usize)],
 ) -> Result<Layout<K, N>, EinsumError> {
-    // Only the shapes and strides matter here: one instance per operand
-    // room and axis room serves every element type.
     let mut shapes: [(&[usize], &[isize]); K] = [(&[], &[]); K];
     for (s, op) in shapes.iter_mut().zip(ops) {
         *s = (op.shape(), op.strides());
@@ -372,7 +370,7 @@ mod tests {
             core::array::from_fn(|k| unsafe {
                 RawOperand::from_parts(arrays[k].as_ptr(), arrays[k].shape(), arrays[k].strides())
             });
-        let layout = resolve::<_, K, MAX_AXES>(spec, &ops, fixed)?;
+        let layout = resolve::<K, MAX_AXES>(spec, &ops.map(RawOperand::erase), fixed)?;
         let axes = layout
             .axes()
             .iter()

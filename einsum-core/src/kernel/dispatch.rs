@@ -4,15 +4,17 @@
 use super::walk::{arrange, write_empty};
 use super::{gemm, nest};
 use crate::axes::Axis;
-use crate::element::Scalar;
+use crate::element::{Kernels, Scalar};
 
 /// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`, for
-/// one or two operands (more: [`super::contract_many`]).
+/// one or two operands (more: [`super::contract_many`]), in the kernels of
+/// `kernels`' element type.
 ///
 /// `ptrs[k]` is operand `k`'s element at index zero, `out` the output's.
 ///
 /// # Safety
-/// For every index within the axes' sizes, `ptrs[k]` offset by
+/// The pointers address elements of the type `kernels` was made for. For
+/// every index within the axes' sizes, `ptrs[k]` offset by
 /// `Σ index · strides[k]` must be a valid, initialized element for reads, and
 /// `out` offset by `Σ index · out` valid for writes, distinct for distinct
 /// output indices and not overlapping any operand. `call::resolve` builds
@@ -20,26 +22,30 @@ use crate::element::Scalar;
 ///
 /// On return every output element has been written (an empty sum as
 /// zero): a new result may be allocated uninitialized for it.
-pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
+pub(crate) unsafe fn contract<const K: usize>(
+    kernels: &Kernels,
     axes: &mut [Axis<K>],
-    ptrs: [*const T; K],
-    out: *mut T,
+    ptrs: [*const (); K],
+    out: *mut (),
 ) {
     // One and two operands (every pairwise step among them) run in the
-    // dispatch this crate prebuilt for `T`: a caller's crate then compiles
-    // none of the kernels again, for any call. More run in `many`.
+    // dispatch built once for the element type: for most types in this
+    // crate, so that a caller's crate compiles none of the kernels again.
+    // More run in `many`.
     assert!(K == 1 || K == 2, "contract: one or two operands");
     let axes: *mut [Axis<K>] = axes;
     // SAFETY (each arm): `K` is the arm's number, so `Axis<K>` is that very
-    // type and `[*const T; K]` holds exactly its pointers; the rest is the
+    // type and `[*const (); K]` holds exactly its pointers; the rest is the
     // caller's promise.
     // (Constant conditions, `const`, so that only the branch taken is
     // instantiated.)
     unsafe {
         if const { K == 1 } {
-            T::dispatch1(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out)
+            let one = kernels.one.expect("einsum: kernels of one operand");
+            one(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out)
         } else {
-            T::dispatch2(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[K - 1]], out)
+            let two = kernels.two.expect("einsum: kernels of two operands");
+            two(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[K - 1]], out)
         }
     }
 }
@@ -49,9 +55,9 @@ pub(crate) unsafe fn contract<T: Scalar, const K: usize>(
 /// a GEMM kernel when the contraction is GEMM-shaped and large enough
 /// ([`gemm::try_contract`]), the loop nest otherwise.
 ///
-/// Built in the crate that instantiates it: for one and two operands of
-/// most element types this crate, once per type
-/// ([`Prebuilt`](crate::element::Prebuilt)); otherwise the caller's.
+/// Built in the crate that instantiates it: for most element types this
+/// crate, once per type ([`Prebuilt`](crate::element::Prebuilt));
+/// otherwise the caller's.
 ///
 /// # Safety
 /// As [`contract`].
@@ -82,6 +88,23 @@ mod tests {
 
     use crate::axes::test_axis as axis;
 
+    /// [`contract`] in `T`'s kernels, over typed pointers.
+    unsafe fn run<T: Scalar, const K: usize>(
+        axes: &mut [Axis<K>],
+        ptrs: [*const T; K],
+        out: *mut T,
+    ) {
+        // SAFETY: the caller's promise, over `T`'s own kernels.
+        unsafe {
+            contract(
+                &Kernels::of::<T>(K),
+                axes,
+                ptrs.map(<*const T>::cast),
+                out.cast(),
+            )
+        }
+    }
+
     #[test]
     fn matmul_through_each_nest_shape() {
         // a: 2x3, b: 3x2, both C order; out 2x2.
@@ -95,7 +118,7 @@ mod tests {
             let mut out = [-1i64; 4];
             // SAFETY: every index stays inside the 6-element inputs and the
             // 4-element output.
-            unsafe { contract(&mut { axes }, [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
+            unsafe { run(&mut { axes }, [a.as_ptr(), b.as_ptr()], out.as_mut_ptr()) };
             assert_eq!(out, expect);
         }
         // Reduce shape: make j the smallest stride.
@@ -107,7 +130,7 @@ mod tests {
         let mut out = [-1i64; 2];
         // SAFETY: as above; b is read at index 0 only.
         unsafe {
-            contract(
+            run(
                 &mut [i2, j_inner],
                 [a.as_ptr(), b.as_ptr()],
                 out.as_mut_ptr(),
@@ -135,7 +158,7 @@ mod tests {
             },
         ];
         // SAFETY: the empty axis means no input element is read.
-        unsafe { contract(&mut axes, [a.as_ptr()], out.as_mut_ptr()) };
+        unsafe { run(&mut axes, [a.as_ptr()], out.as_mut_ptr()) };
         assert_eq!(out, [0.0, 0.0]);
     }
 }

@@ -46,6 +46,29 @@ pub(crate) unsafe fn contract_many<T: Scalar, const K: usize>(
     }
 }
 
+/// [`contract_many`] over elements of `T` with the type erased: the entry
+/// the call layer runs for three or more operands
+/// ([`Many`](crate::element::Many)).
+///
+/// # Safety
+/// As [`contract_many`], the pointers addressing `T`s.
+pub(crate) unsafe fn contract_many_erased<T: Scalar, const K: usize>(
+    axes: &mut [Axis<K>],
+    ptrs: [*const (); K],
+    count: usize,
+    out: *mut (),
+) {
+    // SAFETY: the caller's promise, with the pointers' own type.
+    unsafe {
+        contract_many(
+            axes,
+            ptrs.map(<*const ()>::cast::<T>),
+            count,
+            out.cast::<T>(),
+        )
+    }
+}
+
 /// [`serial`] for all `K` operands: the loop nest of one or two operands
 /// on an x86-64 CPU without AVX2, instead of a baseline build of
 /// `nest::serial`'s.

@@ -36,4 +36,4 @@ mod walk;
 mod window;
 
 pub(crate) use dispatch::{contract, dispatch};
-pub(crate) use many::contract_many;
+pub(crate) use many::contract_many_erased;
