@@ -54,6 +54,11 @@ pub trait Scalar:
     /// kernels: a constant, so that no other type instantiates them.
     #[doc(hidden)]
     const REAL_FLOAT: bool = false;
+    /// Whether the `gemm` crate has a kernel for this type (real and
+    /// complex floats): a constant, so that no other type instantiates its
+    /// generic entry.
+    #[doc(hidden)]
+    const IN_GEMM: bool = false;
     /// `self + a * b`: for `f32` and `f64` one fused multiply-add (rounded
     /// once, as GEMM kernels compute), for the others `add(mul)`. Only for
     /// code built with FMA instructions: elsewhere a fused multiply-add is a
@@ -204,6 +209,7 @@ macro_rules! float_scalar {
     ($($t:ty)*) => {$(
         impl Scalar for $t {
             const REAL_FLOAT: bool = true;
+            const IN_GEMM: bool = true;
             #[inline(always)]
             fn zero() -> Self { 0.0 }
             #[inline(always)]
@@ -217,6 +223,7 @@ macro_rules! float_scalar {
         }
 
         impl Scalar for Complex<$t> {
+            const IN_GEMM: bool = true;
             #[inline(always)]
             fn zero() -> Self { Complex::new(0.0, 0.0) }
             #[inline(always)]

@@ -5,8 +5,6 @@
 
 use core::any::TypeId;
 
-use num_complex::Complex;
-
 use super::isa::BASELINE;
 use super::matrix::{Dim, Matrix};
 use super::pack::{pack, KOrder, PACK_MAX_LEN, PACK_MIN_ROWS};
@@ -98,15 +96,6 @@ fn few_rows_transposed(dm: Dim, dn: Dim, dk: Dim) -> bool {
         && dk.b == 1
 }
 
-/// Whether `gemm` has a kernel for `T`.
-fn supported<T: 'static>() -> bool {
-    let t = TypeId::of::<T>();
-    t == TypeId::of::<f32>()
-        || t == TypeId::of::<f64>()
-        || t == TypeId::of::<Complex<f32>>()
-        || t == TypeId::of::<Complex<f64>>()
-}
-
 /// Whether `T` is `f32` or `f64`.
 fn is_real_float<T: 'static>() -> bool {
     let t = TypeId::of::<T>();
@@ -130,7 +119,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     // Element types `gemm` lacks (integers) take the blocked kernel below,
     // and so does everything under Miri, which cannot run `gemm`'s SIMD
     // code: the plumbing around the kernel is the same.
-    let native = supported::<T>() && !cfg!(miri);
+    let native = T::IN_GEMM && !cfg!(miri);
     let limits = tuning::current();
     let work = axes
         .iter()
@@ -332,7 +321,7 @@ unsafe fn run_points<T: Scalar>(
     k_outer: &[Dim],
     how: &How,
 ) {
-    let native = supported::<T>() && !cfg!(miri);
+    let native = T::IN_GEMM && !cfg!(miri);
     let (dm, outer) = (matrix.m, matrix.outer());
     let points: usize = outer.iter().map(|d| d.size).product();
     let kpoints: usize = k_outer.iter().map(|d| d.size).product();
@@ -381,6 +370,11 @@ unsafe fn run_points<T: Scalar>(
                         blocked::blocked_body::<T, BASELINE>(dm, dn, dk, pc, qa, qb, kp > 0)
                     }
                 };
+                continue;
+            }
+            // (`const`, so that the types `gemm` lacks do not instantiate
+            // its generic entry, most of their kernels' build.)
+            if const { !T::IN_GEMM } {
                 continue;
             }
             // SAFETY: every (m, n, k) index of this call is a point of the
