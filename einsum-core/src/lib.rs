@@ -11,13 +11,15 @@
 //! 1. plain data and limits: [`limits`], [`error`], [`spec`], [`operand`],
 //!    [`axes`], [`tuning`], [`trace`];
 //! 2. [`order`] (the contraction order), [`desc`] (what one call is);
-//! 3. [`element`]: the element types, and which of their instances are
-//!    prebuilt;
+//! 3. [`element`]: the element types, which of their kernels are
+//!    prebuilt, and the table the call layer reaches them through;
 //! 4. [`kernel`]: the code that reads operands and writes results;
-//! 5. [`call`]: one call, from its operands to its result;
-//! 6. [`entry`]: one call routed to the instance prebuilt for it;
+//! 5. [`call`]: one call, from its operands to its result, with the
+//!    element type erased;
+//! 6. [`entry`]: one call routed to the call layer with its type's
+//!    kernels;
 //!    [`small`]: operands as the call site's own loops read them;
-//! 7. [`prebuilt`]: the instances compiled in this crate for each element
+//! 7. [`prebuilt`]: the kernels compiled in this crate for each element
 //!    type.
 
 #![warn(missing_docs)]

@@ -3,7 +3,9 @@
 //! it pairwise ([`pairwise`]) or as one loop nest ([`crate::kernel`]).
 //!
 //! Every check runs before the first write, so an error leaves the output
-//! untouched.
+//! untouched. The element type is erased here: operands are shapes,
+//! strides and untyped pointers, handed to the type's kernels
+//! ([`Kernels`]), so one build of this layer serves every type.
 
 mod pairwise;
 mod resolve;
