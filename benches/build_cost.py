@@ -21,8 +21,10 @@ a. Clean build of a proc-macro crate with its dependency tree: `einsum-macro`
    `cargo build --timings` (its HTML report's unit data). Which syn, with
    which features, each tree pulls is read from `cargo tree`.
 b. Two crates of 100 `einsum!`-family calls against the same crate with the
-   calls removed, and with the first call alone (same dependencies, the
-   facade prebuilt in the target dir): `touch src/lib.rs`, rebuild, timed.
+   calls removed, with the first call alone, and with the first call on u8
+   alone, a type whose kernels are compiled where called (same
+   dependencies, the facade prebuilt in the target dir): `touch
+   src/lib.rs`, rebuild, timed.
    `calls` holds 100 varied calls (every form, element type, operand kind,
    fixed sizes); `mix10` ten call sites each of ten common f64 expressions.
    The differences are what the calls add to a build, and what the first
@@ -636,9 +638,12 @@ def part_a(scratch, runs, profiles, out):
     return {(label, profile): median(walls) for label, profile, walls, _, _ in rows}
 
 
-# The crates of part b: none of the calls, the first call alone, the 100
-# varied calls, the 100 calls of mix10.
-CRATES = ("nocalls", "onecall", "calls", "mix10")
+# The crates of part b: none of the calls, the first call alone, the first
+# call of a type whose kernels are compiled where called, the 100 varied
+# calls, the 100 calls of mix10.
+CRATES = ("nocalls", "onecall", "oneu8", "calls", "mix10")
+# `oneu8`'s call: the product of `onecall`, on u8.
+FIRST_U8 = ("e", "ij,jk->ik", U8, "", "", "")
 MIXES = (("calls", CALLS, "100 varied calls"),
          ("mix10", MIX10, "ten call sites each of ten f64 expressions"))
 
@@ -661,6 +666,8 @@ def calls_workspace(scratch):
               calls_source(MIX10, "ten call sites of each of ten expressions"))
     new_crate(ws / "onecall", "onecall", FACADE_DEP, header("the first call alone") + "\n"
               + call_fn(0, CALLS[0]))
+    new_crate(ws / "oneu8", "oneu8", FACADE_DEP, header("the first call alone, on u8") + "\n"
+              + call_fn(0, FIRST_U8))
     new_crate(ws / "nocalls", "nocalls", FACADE_DEP, baseline_source())
     fetch(ws, scratch)
     return ws
@@ -687,7 +694,9 @@ def part_b(scratch, runs, profiles, out):
                "element types, operand kinds, fixed sizes); `mix10` has ten `pub fn`s each of "
                + ", ".join(f"`{e}`" for e in MIX10_EXPRS)
                + f" on `f64`, {len(MIX10)} calls; `onecall` has only the first call of both, "
-               f"{describe(CALLS[0])}; `nocalls` has none. All depend on `{FACADE}` alone, prebuilt "
+               f"{describe(CALLS[0])}; `oneu8` only {describe(FIRST_U8)}, an element type "
+               f"whose kernels are compiled where called; `nocalls` has none. All depend on "
+               f"`{FACADE}` alone, prebuilt "
                "in the target directory; each run touches `src/lib.rs` and rebuilds only that "
                "crate. *Frontend* is the crate's time until its metadata is written (expansion, "
                "type checking), *codegen* the rest (monomorphization, LLVM).\n")
@@ -738,6 +747,10 @@ def part_b(scratch, runs, profiles, out):
         results[("first", profile)] = first
         out.append(f"| {profile} | the first call alone | {first:.2f} s | — | — | "
                    f"{verdict(first, FIRST_CALL_TARGET)} |")
+        first_u8 = results[("oneu8", profile)] - base
+        results[("first_u8", profile)] = first_u8
+        out.append(f"| {profile} | the first call alone, on u8 | {first_u8:.2f} s | — | — | "
+                   f"{verdict(first_u8, FIRST_CALL_TARGET)} |")
         for crate, calls, label in MIXES:
             added = results[(crate, profile)] - base
             rest = results[(crate, profile)] - results[("onecall", profile)]
@@ -1041,6 +1054,10 @@ def main():
             verdicts.append(f"- {profile}: the first call adds {first:.2f} s to a rebuild "
                             f"(target: at most {FIRST_CALL_TARGET:g} s): "
                             + ("met" if first <= FIRST_CALL_TARGET else "NOT met"))
+            first_u8 = b[("first_u8", profile)]
+            verdicts.append(f"- {profile}: the first call on u8 adds {first_u8:.2f} s to a "
+                            f"rebuild (target: at most {FIRST_CALL_TARGET:g} s): "
+                            + ("met" if first_u8 <= FIRST_CALL_TARGET else "NOT met"))
         if ("added", "calls", "release") in b:
             for crate, calls, label in MIXES:
                 added = b[("added", crate, "release")]
