@@ -383,6 +383,49 @@ fn few_rows_with_b_transposed_in_panels() {
     check("few rows, B transposed", "ij,jk->ik", &ops, got.into_dyn());
 }
 
+/// Below `gemm`'s work, a few rows of A with K in rows of both operands
+/// (B transposed) go to `gemm`, read in place, not to a copy of B or to
+/// dot products. (Native only: `gemm`'s SIMD code does not run under
+/// Miri.)
+#[test]
+#[cfg_attr(miri, ignore = "`gemm` does not run under Miri")]
+fn small_products_with_b_transposed_in_gemm() {
+    for (m, n) in [(4, 12), (16, 5)] {
+        let (a, bt) = (values::<f64, _>((m, 64)), values::<f64, _>((n, 64)));
+        let b = bt.t();
+        let ops = [a.view().into_dyn(), b.view().into_dyn()];
+        let (got, paths) = forced(RUNTIME, || einsum!("ij,jk->ik", &a, &b));
+        assert!(
+            paths.has(KernelPath::Gemm)
+                && !paths.has(skinny_path())
+                && !paths.has(KernelPath::Dots),
+            "{m}x64·64x{n}: {paths:?}"
+        );
+        check("small, B transposed", "ij,jk->ik", &ops, got.into_dyn());
+    }
+}
+
+/// A few rows of A along a long K against a large B, K in rows of both:
+/// dot products, at any work.
+#[test]
+#[cfg_attr(miri, ignore = "512·512·2 multiply-adds: minutes under Miri")]
+fn few_rows_against_a_large_transposed_b_in_dot_products() {
+    let (a, bt) = (values::<f64, _>((2, 512)), values::<f64, _>((512, 512)));
+    let b = bt.t();
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(RUNTIME, || einsum!("ij,jk->ik", &a, &b));
+    assert!(
+        paths.has(KernelPath::Dots) && !paths.has(KernelPath::Gemm),
+        "{paths:?}"
+    );
+    check(
+        "few rows, large B transposed",
+        "ij,jk->ik",
+        &ops,
+        got.into_dyn(),
+    );
+}
+
 #[test]
 fn narrow_kernel_alone_and_split() {
     // Overlapping windows, rows 2 elements apart (one pixel of 2 channels)

@@ -96,6 +96,57 @@ fn few_rows_transposed(dm: Dim, dn: Dim, dk: Dim) -> bool {
         && dk.b == 1
 }
 
+/// The most rows of A, and the shortest K, of a product below `gemm`'s
+/// work with K in rows of both A and B that goes to `gemm`
+/// ([`small_transposed_in_gemm`]); over more than [`SMALL_BT_ROWS`] rows,
+/// only with at most [`SMALL_BT_MAX_N`] columns.
+const SMALL_BT_MAX_ROWS: usize = 32;
+/// See [`SMALL_BT_MAX_ROWS`].
+const SMALL_BT_ROWS: usize = 16;
+/// See [`SMALL_BT_MAX_ROWS`].
+const SMALL_BT_MAX_N: usize = 5;
+/// See [`SMALL_BT_MAX_ROWS`].
+const SMALL_BT_MIN_K: usize = 64;
+
+/// A small product over a few rows of A with K in rows of both A and B
+/// (B transposed): `gemm` reads both in place faster than the skinny
+/// kernel over a copy of B or than dot products (4×64·64×64 in 1.1 µs
+/// against 2.1 µs copied, 16×144·144×5 0.8 µs against 1.7 µs,
+/// 4×144·144×5 0.42 µs against 0.56 µs as dot products); over more rows
+/// or a shorter K the copy pays (100×64·64×3: 3.0 µs in `gemm` against
+/// 2.2 µs, 13×16·16×64 1.3 µs against 1.2 µs), and so it does over 32
+/// rows and 8 columns or more (`benches/sweep.rs`: 32×64·64×12 at 1.13×
+/// the fastest alternative's time in `gemm`, 0.93× copied). One row is a
+/// matrix-vector product, as fast in dot products.
+fn small_transposed_in_gemm(dm: Dim, dn: Dim, dk: Dim) -> bool {
+    (2..=SMALL_BT_MAX_ROWS).contains(&dm.size)
+        && (dm.size <= SMALL_BT_ROWS || dn.size <= SMALL_BT_MAX_N)
+        && dk.size >= SMALL_BT_MIN_K
+        && dk.a == 1
+        && dk.b == 1
+}
+
+/// The most rows of A, the shortest K and the fewest elements of B of a
+/// product that runs as dot products at any work ([`few_rows_dots`]).
+const DOTS_FEW_ROWS_MAX: usize = 8;
+/// See [`DOTS_FEW_ROWS_MAX`].
+const DOTS_FEW_ROWS_MIN_K: usize = 512;
+/// See [`DOTS_FEW_ROWS_MAX`].
+const DOTS_FEW_ROWS_MIN_B: usize = 256 * 1024;
+
+/// A few rows of A along a long K against a large transposed B, K in rows
+/// of both: dot products go over B once, in place, in 0.45–0.7× `gemm`'s
+/// time (4×1024·1024×512 in 0.23 ms against 0.51 ms, 8×1024·1024×512
+/// 0.46 ms against 0.65 ms). With B smaller `gemm` is faster
+/// (4×1024·1024×64: 10 µs against 24 µs), and so it is over 16 rows.
+fn few_rows_dots(dm: Dim, dn: Dim, dk: Dim) -> bool {
+    dm.size <= DOTS_FEW_ROWS_MAX
+        && dk.size >= DOTS_FEW_ROWS_MIN_K
+        && dn.size.saturating_mul(dk.size) >= DOTS_FEW_ROWS_MIN_B
+        && dk.a == 1
+        && dk.b == 1
+}
+
 /// Whether `T` is `f32` or `f64`.
 fn is_real_float<T: 'static>() -> bool {
     let t = TypeId::of::<T>();
@@ -199,9 +250,15 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     let a_strided = dk.a != 1;
     let gather_rows = dm.size >= limits.skinny_gather_min_rows;
     let small_strided = !shared_work && a_strided && gather_rows;
+    // K in rows of both A and B: a small product over a few rows in
+    // `gemm`, a large B against a few rows of A as dot products.
+    let small_bt = native && !shared_work && small_transposed_in_gemm(dm, dn, dk);
+    let long_dots = is_real_float::<T>() && few_rows_dots(dm, dn, dk);
     // One thread's work: split, `gemm`'s threads share it.
-    let few_rows_bt = shared_work && !parallel && few_rows_transposed(dm, dn, dk);
-    let skinny = is_real_float::<T>()
+    let few_rows_bt = shared_work && !parallel && !long_dots && few_rows_transposed(dm, dn, dk);
+    let skinny = !small_bt
+        && !long_dots
+        && is_real_float::<T>()
         && dn.size >= 2
         && (dn.size <= SKINNY_N
             || (!shared_work && panels_pay(dm, dn, dk))
@@ -216,12 +273,14 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     // products, read in place, a row of A against four rows of Bᵀ at a
     // time (a matrix times a vector, too). The skinny kernel comes first:
     // dot products took 1.5× its time on 13×16·16×5 with B transposed.
-    let dots = !skinny
-        && is_real_float::<T>()
-        && work < limits.dots_max_work
-        && dk.a == 1
-        && dk.b == 1
-        && dk.size >= limits.dots_min_k;
+    let dots = long_dots
+        || (!skinny
+            && !small_bt
+            && is_real_float::<T>()
+            && work < limits.dots_max_work
+            && dk.a == 1
+            && dk.b == 1
+            && dk.size >= limits.dots_min_k);
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
@@ -229,7 +288,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     // Neither window, skinny nor dots: `gemm` or the blocked kernel, if the
     // product is large enough for them. The blocked kernel reads rows of B
     // and writes rows of C as slices.
-    if !dots && !skinny && (!shared || (!native && (dn.b != 1 || dn.c != 1))) {
+    if !dots && !skinny && !small_bt && (!shared || (!native && (dn.b != 1 || dn.c != 1))) {
         return false;
     }
     let how = How {
