@@ -372,9 +372,9 @@ fn skinny_kernel() {
 /// take the skinny kernel's panels over copies of B's columns. (Native
 /// only: the same panels and copies run under Miri on the shapes above.)
 #[test]
-#[cfg_attr(miri, ignore = "512·17·8 multiply-adds: minutes under Miri")]
+#[cfg_attr(miri, ignore = "512·100·8 multiply-adds: minutes under Miri")]
 fn few_rows_with_b_transposed_in_panels() {
-    let (a, bt) = (values::<f64, _>((8, 512)), values::<f64, _>((17, 512)));
+    let (a, bt) = (values::<f64, _>((8, 512)), values::<f64, _>((100, 512)));
     let b = bt.t();
     let ops = [a.view().into_dyn(), b.view().into_dyn()];
     let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
@@ -403,6 +403,22 @@ fn small_products_with_b_transposed_in_gemm() {
         );
         check("small, B transposed", "ij,jk->ik", &ops, got.into_dyn());
     }
+}
+
+/// A long K in rows of both operands over a few dozen rows: `gemm` four
+/// rows at a time, the last call over the two left.
+#[test]
+#[cfg_attr(miri, ignore = "`gemm` does not run under Miri")]
+fn long_k_with_b_transposed_in_row_chunks() {
+    let (a, bt) = (values::<f64, _>((10, 512)), values::<f64, _>((20, 512)));
+    let b = bt.t();
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let (got, paths) = forced(RUNTIME, || einsum!("ij,jk->ik", &a, &b));
+    assert!(
+        paths.has(KernelPath::Gemm) && !paths.has(skinny_path()),
+        "{paths:?}"
+    );
+    check("row chunks", "ij,jk->ik", &ops, got.into_dyn());
 }
 
 /// A few rows of A along a long K against a large B, K in rows of both:

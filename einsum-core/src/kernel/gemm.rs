@@ -83,7 +83,8 @@ const FEW_ROWS_MAX: usize = 16;
 /// See [`FEW_ROWS_MIN`].
 const FEW_ROWS_MIN_K: usize = 512;
 
-/// A wide product over a few rows of A along a long K, with B transposed:
+/// A wide product (over 64 columns: fewer go to [`row_chunks_pay`]) over a
+/// few rows of A along a long K, with B transposed:
 /// `gemm` is slowest there (8×1024·1024×512 in 1.04 ms, ndarray's `dot`
 /// 0.29 ms); the skinny kernel's panels over a copy of each 16 columns of
 /// B take 0.5–0.7× `gemm`'s time (at K = 144 the same; with 4 rows or 16
@@ -143,6 +144,35 @@ fn few_rows_dots(dm: Dim, dn: Dim, dk: Dim) -> bool {
     dm.size <= DOTS_FEW_ROWS_MAX
         && dk.size >= DOTS_FEW_ROWS_MIN_K
         && dn.size.saturating_mul(dk.size) >= DOTS_FEW_ROWS_MIN_B
+        && dk.a == 1
+        && dk.b == 1
+}
+
+/// The rows of A and C in each `gemm` call of a product in row chunks
+/// ([`row_chunks_pay`]).
+const GEMM_CHUNK_ROWS: usize = 4;
+/// The most rows of A, the shortest K and the widest N of a product in
+/// row chunks ([`row_chunks_pay`]).
+const CHUNK_MAX_ROWS: usize = 256;
+/// See [`CHUNK_MAX_ROWS`].
+const CHUNK_MIN_K: usize = 512;
+/// See [`CHUNK_MAX_ROWS`].
+const CHUNK_MAX_N: usize = 64;
+
+/// A product with K in rows of both A and B (B transposed) along a long K
+/// and 17 to 64 columns: `gemm` runs four rows of A near the FMA peak
+/// (4×1024·1024×64 in 11 µs), but more rows far slower (8×1024·1024×64
+/// in 292 µs), so calls over four rows at a time take 0.25–0.5× the time
+/// of one call or of the skinny kernel's panels (16×1024·1024×64: 39 µs
+/// against 158 µs, 100×1024·1024×64 268 µs against 519 µs). Over more rows
+/// one call packs well enough; at K = 144 or over 512 columns the chunks
+/// are slower, and over 16 columns or fewer they gain or lose by the
+/// column count (`benches/sweep.rs`, K = 1024: 100 rows by 3 columns at
+/// 0.5× one call's time, by 8 at 1.25×).
+fn row_chunks_pay(dm: Dim, dn: Dim, dk: Dim) -> bool {
+    (GEMM_CHUNK_ROWS + 1..=CHUNK_MAX_ROWS).contains(&dm.size)
+        && dk.size >= CHUNK_MIN_K
+        && (SKINNY_N + 1..=CHUNK_MAX_N).contains(&dn.size)
         && dk.a == 1
         && dk.b == 1
 }
@@ -254,8 +284,12 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     // `gemm`, a large B against a few rows of A as dot products.
     let small_bt = native && !shared_work && small_transposed_in_gemm(dm, dn, dk);
     let long_dots = is_real_float::<T>() && few_rows_dots(dm, dn, dk);
+    // Long K in rows of both operands over a few dozen rows and 17 to 64
+    // columns: `gemm` four rows at a time.
+    let row_chunks = native && shared && row_chunks_pay(dm, dn, dk);
     // One thread's work: split, `gemm`'s threads share it.
-    let few_rows_bt = shared_work && !parallel && !long_dots && few_rows_transposed(dm, dn, dk);
+    let few_rows_bt =
+        shared_work && !parallel && !long_dots && !row_chunks && few_rows_transposed(dm, dn, dk);
     let skinny = !small_bt
         && !long_dots
         && is_real_float::<T>()
@@ -292,10 +326,16 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         return false;
     }
     let how = How {
+        row_chunks,
         dots,
         skinny,
         skinny512,
-        per_call,
+        // (Calls over four rows are too small to share.)
+        per_call: if row_chunks {
+            gemm::Parallelism::None
+        } else {
+            per_call
+        },
         split,
     };
     mark(match (dots, skinny512, skinny, native) {
@@ -349,6 +389,8 @@ fn gemm_stride(size: usize, s: isize) -> isize {
 
 /// Which GEMM kernel [`try_contract`] chose, and how it uses the pool.
 struct How {
+    /// `gemm` called on [`GEMM_CHUNK_ROWS`] rows of A and C at a time.
+    row_chunks: bool,
     /// The dot-product kernel (f32 and f64, K in rows of A and B).
     dots: bool,
     /// The skinny kernels (f32 and f64, rows of C contiguous).
@@ -439,28 +481,39 @@ unsafe fn run_points<T: Scalar>(
             // SAFETY: every (m, n, k) index of this call is a point of the
             // caller's nest, so the addresses are valid (caller); the first
             // K block overwrites C, the others add to it.
-            unsafe {
-                gemm::gemm(
-                    dm.size,
-                    dn.size,
-                    dk.size,
-                    pc,
-                    gemm_stride(dn.size, dn.c),
-                    gemm_stride(dm.size, dm.c),
-                    kp > 0,
-                    qa,
-                    gemm_stride(dk.size, dk.a),
-                    gemm_stride(dm.size, dm.a),
-                    qb,
-                    gemm_stride(dn.size, dn.b),
-                    gemm_stride(dk.size, dk.b),
-                    T::one(),
-                    T::one(),
-                    false,
-                    false,
-                    false,
-                    how.per_call,
-                );
+            let rows = if how.row_chunks {
+                GEMM_CHUNK_ROWS
+            } else {
+                dm.size
+            };
+            for r in (0..dm.size).step_by(rows.max(1)) {
+                let m = rows.min(dm.size - r);
+                let at = r as isize;
+                // SAFETY: as above, for rows `r..r + m` of A and C, within
+                // the caller's nest.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        dn.size,
+                        dk.size,
+                        pc.wrapping_offset(at * dm.c),
+                        gemm_stride(dn.size, dn.c),
+                        gemm_stride(m, dm.c),
+                        kp > 0,
+                        qa.wrapping_offset(at * dm.a),
+                        gemm_stride(dk.size, dk.a),
+                        gemm_stride(m, dm.a),
+                        qb,
+                        gemm_stride(dn.size, dn.b),
+                        gemm_stride(dk.size, dk.b),
+                        T::one(),
+                        T::one(),
+                        false,
+                        false,
+                        false,
+                        how.per_call,
+                    );
+                }
             }
         }
     };
