@@ -177,6 +177,21 @@ fn row_chunks_pay(dm: Dim, dn: Dim, dk: Dim) -> bool {
         && dk.b == 1
 }
 
+/// Whether a product with A strided along K and B with K in rows pays for
+/// copying A into rows first: over at most [`CHUNK_MAX_ROWS`] rows along
+/// K of [`CHUNK_MIN_K`] or more and over 16 columns, where K in rows of
+/// both runs in `gemm` four rows at a time, as dot products or in the
+/// skinny kernel's panels; `gemm` reads such an A in place 2.5–10× slower
+/// (4×1024·1024×64 in 120 µs against 11 µs, the copy of 4096 elements
+/// included, in rows).
+fn copy_a_pays(dm: Dim, dn: Dim, dk: Dim) -> bool {
+    dk.a != 1
+        && dk.b == 1
+        && dm.size <= CHUNK_MAX_ROWS
+        && dk.size >= CHUNK_MIN_K
+        && dn.size > SKINNY_N
+}
+
 /// Whether `T` is `f32` or `f64`.
 fn is_real_float<T: 'static>() -> bool {
     let t = TypeId::of::<T>();
@@ -213,9 +228,58 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     if !shared_work && !small {
         return false;
     }
-    let Some(matrix) = Matrix::of(axes) else {
+    let Some(mut matrix) = Matrix::of(axes) else {
         return false;
     };
+    let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
+    // A transposed A (strided along K) against B with K in rows, over a
+    // few rows of A along a long K: A copied into rows first, so that the
+    // kernels for K in rows of both take the product.
+    if native
+        && shared_work
+        && matrix.outer().is_empty()
+        && matrix.k_outer().is_empty()
+        && copy_a_pays(dm, dn, dk)
+    {
+        let (m, k) = (dm.size, dk.size);
+        return with_scratch::<T, _>(m * k, |block| {
+            for (i, row) in block.chunks_exact_mut(k).enumerate() {
+                let from = a.wrapping_offset(i as isize * dm.a);
+                let mut at = 0isize;
+                for x in row {
+                    // SAFETY: (i, kk) is a point of the caller's nest, whose
+                    // every A element is valid for reads; the GEMM has no
+                    // other loops.
+                    *x = unsafe { *from.wrapping_offset(at) };
+                    at = at.wrapping_add(dk.a);
+                }
+            }
+            matrix.m.a = k as isize;
+            matrix.k.a = 1;
+            // SAFETY: A is the block, M rows of K elements, which outlives
+            // the call; B and C as the caller promised.
+            unsafe { contract_matrix(&matrix, block.as_ptr(), b, c, work) }
+        });
+    }
+    // SAFETY: the caller's promise, over the same points.
+    unsafe { contract_matrix(&matrix, a, b, c, work) }
+}
+
+/// [`try_contract`] over the contraction read as GEMM, of `work`
+/// multiply-adds.
+///
+/// # Safety
+/// As [`try_contract`], over the points of `matrix` from `a`, `b` and `c`.
+unsafe fn contract_matrix<T: Scalar>(
+    matrix: &Matrix,
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    work: usize,
+) -> bool {
+    let native = T::IN_GEMM && !cfg!(miri);
+    let limits = tuning::current();
+    let shared_work = work >= limits.gemm_min_work;
     let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
     // A GEMM with a tiny inner dimension is a memory-bound loop in disguise,
     // better left to the nest (dot products, outer products, scaling).
@@ -353,12 +417,12 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         && kpoints > 1
         && dm.size >= PACK_MIN_ROWS
         && outer.iter().all(|d| d.b == 0))
-    .then(|| KOrder::of(&matrix))
+    .then(|| KOrder::of(matrix))
     .flatten()
     .filter(|order| order.k.size.saturating_mul(dn.size) <= PACK_MAX_LEN);
     let Some(order) = packed else {
         // SAFETY: the caller's promise, for the same operands.
-        unsafe { run_points(&matrix, a, b, c, dn, dk, k_outer, &how) };
+        unsafe { run_points(matrix, a, b, c, dn, dk, k_outer, &how) };
         return true;
     };
     mark(KernelPath::PackedB);
@@ -370,7 +434,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         let (dn, dk) = (Dim { b: 1, ..dn }, Dim { b: n, ..order.k });
         // SAFETY: as above, with B the block: K rows of N elements, in the
         // order of A's K; `block` outlives the call, which only reads it.
-        unsafe { run_points(&matrix, a, block.as_ptr(), c, dn, dk, &[], &how) };
+        unsafe { run_points(matrix, a, block.as_ptr(), c, dn, dk, &[], &how) };
     });
     true
 }
