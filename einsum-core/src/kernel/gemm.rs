@@ -212,10 +212,6 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     b: *const T,
     c: *mut T,
 ) -> bool {
-    // Element types `gemm` lacks (integers) take the blocked kernel below,
-    // and so does everything under Miri, which cannot run `gemm`'s SIMD
-    // code: the plumbing around the kernel is the same.
-    let native = T::IN_GEMM && !cfg!(miri);
     let limits = tuning::current();
     let work = axes
         .iter()
@@ -232,6 +228,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         return false;
     };
     let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
+    let native = T::IN_GEMM && !cfg!(miri);
     // A transposed A (strided along K) against B with K in rows, over a
     // few rows of A along a long K: A copied into rows first, so that the
     // kernels for K in rows of both take the product.
@@ -243,17 +240,10 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     {
         let (m, k) = (dm.size, dk.size);
         return with_scratch::<T, _>(m * k, |block| {
-            for (i, row) in block.chunks_exact_mut(k).enumerate() {
-                let from = a.wrapping_offset(i as isize * dm.a);
-                let mut at = 0isize;
-                for x in row {
-                    // SAFETY: (i, kk) is a point of the caller's nest, whose
-                    // every A element is valid for reads; the GEMM has no
-                    // other loops.
-                    *x = unsafe { *from.wrapping_offset(at) };
-                    at = at.wrapping_add(dk.a);
-                }
-            }
+            // SAFETY: every (i, kk) is a point of the caller's nest, whose
+            // every A element is valid for reads; the GEMM has no other
+            // loops.
+            unsafe { rows_of_a(block, a, dm, dk) };
             matrix.m.a = k as isize;
             matrix.k.a = 1;
             // SAFETY: A is the block, M rows of K elements, which outlives
@@ -263,6 +253,28 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     }
     // SAFETY: the caller's promise, over the same points.
     unsafe { contract_matrix(&matrix, a, b, c, work) }
+}
+
+/// Copies the `dm.size` × `dk.size` matrix at `a` (strides `dm.a` and
+/// `dk.a`) into `block`, row by row.
+///
+/// # Safety
+/// Every element of that matrix is valid for reads; `block` holds
+/// `dm.size · dk.size` elements.
+unsafe fn rows_of_a<T: Copy>(block: &mut [T], a: *const T, dm: Dim, dk: Dim) {
+    assert_eq!(block.len(), dm.size * dk.size, "einsum: a block for A");
+    if dk.size == 0 {
+        return;
+    }
+    for (i, row) in block.chunks_exact_mut(dk.size).enumerate() {
+        let from = a.wrapping_offset((i as isize).wrapping_mul(dm.a));
+        let mut at = 0isize;
+        for x in row {
+            // SAFETY: element (i, kk) of the matrix (caller).
+            *x = unsafe { *from.wrapping_offset(at) };
+            at = at.wrapping_add(dk.a);
+        }
+    }
 }
 
 /// [`try_contract`] over the contraction read as GEMM, of `work`
@@ -277,6 +289,9 @@ unsafe fn contract_matrix<T: Scalar>(
     c: *mut T,
     work: usize,
 ) -> bool {
+    // Element types `gemm` lacks (integers) take the blocked kernel below,
+    // and so does everything under Miri, which cannot run `gemm`'s SIMD
+    // code: the plumbing around the kernel is the same.
     let native = T::IN_GEMM && !cfg!(miri);
     let limits = tuning::current();
     let shared_work = work >= limits.gemm_min_work;
@@ -648,5 +663,35 @@ unsafe fn skinny_panels<T: Scalar>(
             // promise), rows of C contiguous, at most SKINNY_N columns.
             unsafe { skinny::skinny_gemm([dm, dn, dk], c, a, b, accumulate, packed) };
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_of_a_reads_any_strides() {
+        // A 3×4 matrix stored transposed: A[i, k] at 3k + i.
+        let at: Vec<i64> = (0..12).collect();
+        let dm = Dim {
+            size: 3,
+            a: 1,
+            b: 0,
+            c: 0,
+        };
+        let dk = Dim {
+            size: 4,
+            a: 3,
+            b: 0,
+            c: 0,
+        };
+        let mut block = [-1i64; 12];
+        // SAFETY: every 3k + i with i < 3, k < 4 is inside `at`.
+        unsafe { rows_of_a(&mut block, at.as_ptr(), dm, dk) };
+        let want: Vec<i64> = (0..3)
+            .flat_map(|i| (0..4).map(move |k| 3 * k + i))
+            .collect();
+        assert_eq!(block.to_vec(), want);
     }
 }
