@@ -83,6 +83,12 @@ const FEW_ROWS_MAX: usize = 16;
 /// See [`FEW_ROWS_MIN`].
 const FEW_ROWS_MIN_K: usize = 512;
 
+/// Whether K steps by one element through both A and B: K in rows of A
+/// and of B (B transposed), the layout of dot products.
+fn k_in_rows(dk: Dim) -> bool {
+    dk.a == 1 && dk.b == 1
+}
+
 /// A wide product (over 64 columns: fewer go to [`row_chunks_pay`]) over a
 /// few rows of A along a long K, with B transposed:
 /// `gemm` is slowest there (8×1024·1024×512 in 1.04 ms, ndarray's `dot`
@@ -93,8 +99,7 @@ fn few_rows_transposed(dm: Dim, dn: Dim, dk: Dim) -> bool {
     (FEW_ROWS_MIN..=FEW_ROWS_MAX).contains(&dm.size)
         && dn.size > SKINNY_N
         && dk.size >= FEW_ROWS_MIN_K
-        && dk.a == 1
-        && dk.b == 1
+        && k_in_rows(dk)
 }
 
 /// The most rows of A, and the shortest K, of a product below `gemm`'s
@@ -123,8 +128,7 @@ fn small_transposed_in_gemm(dm: Dim, dn: Dim, dk: Dim) -> bool {
     (2..=SMALL_BT_MAX_ROWS).contains(&dm.size)
         && (dm.size <= SMALL_BT_ROWS || dn.size <= SMALL_BT_MAX_N)
         && dk.size >= SMALL_BT_MIN_K
-        && dk.a == 1
-        && dk.b == 1
+        && k_in_rows(dk)
 }
 
 /// The most rows of A, the shortest K and the fewest elements of B of a
@@ -144,8 +148,7 @@ fn few_rows_dots(dm: Dim, dn: Dim, dk: Dim) -> bool {
     dm.size <= DOTS_FEW_ROWS_MAX
         && dk.size >= DOTS_FEW_ROWS_MIN_K
         && dn.size.saturating_mul(dk.size) >= DOTS_FEW_ROWS_MIN_B
-        && dk.a == 1
-        && dk.b == 1
+        && k_in_rows(dk)
 }
 
 /// The rows of A and C in each `gemm` call of a product in row chunks
@@ -173,8 +176,7 @@ fn row_chunks_pay(dm: Dim, dn: Dim, dk: Dim) -> bool {
     (GEMM_CHUNK_ROWS + 1..=CHUNK_MAX_ROWS).contains(&dm.size)
         && dk.size >= CHUNK_MIN_K
         && (SKINNY_N + 1..=CHUNK_MAX_N).contains(&dn.size)
-        && dk.a == 1
-        && dk.b == 1
+        && k_in_rows(dk)
 }
 
 /// Whether a product with A strided along K and B with K in rows pays for
@@ -391,8 +393,7 @@ unsafe fn contract_matrix<T: Scalar>(
             && !small_bt
             && is_real_float::<T>()
             && work < limits.dots_max_work
-            && dk.a == 1
-            && dk.b == 1
+            && k_in_rows(dk)
             && dk.size >= limits.dots_min_k);
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     let skinny512 = skinny && super::isa::isa() == super::isa::Isa::Avx512 && skinny512::has::<T>();
