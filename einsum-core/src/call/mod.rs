@@ -71,7 +71,8 @@ fn check_work<const K: usize, const N: usize>(
 /// Runs the call over `layout` into `out`, whose strides are the layout's:
 /// pairwise in `order` when given and its steps and intermediates fit, else
 /// as one loop nest, unless that is more work than [`check_work`] allows,
-/// which is an error returned before anything is written. On `Ok` every
+/// which is an error returned before anything is written (checked here
+/// when `order` is given, by the caller before allocating when not). On `Ok` every
 /// output element has been written: the last pairwise step and the nest
 /// each write all of theirs ([`kernel::contract`]).
 ///
@@ -103,9 +104,10 @@ unsafe fn compute<const K: usize, const N: usize>(
             } {
                 return Ok(());
             }
+            // (Without an order, the caller checked.)
+            check_work(spec, layout)?;
         }
     }
-    check_work(spec, layout)?;
     let count = layout.count();
     let axes = layout.axes_mut();
     // SAFETY (both): `resolve` built the layout from the operands' own
@@ -142,7 +144,8 @@ pub(crate) fn plan<const K: usize, const N: usize>(
     ops: &[RawOperand<'_, ()>],
     fixed: &[(u8, usize)],
 ) -> Result<Plan, EinsumError> {
-    let layout = resolve::<K, N>(spec, ops, fixed)?;
+    let mut layout = Layout::<K, N>::EMPTY;
+    resolve(spec, ops, fixed, &mut layout)?;
     let (sizes, masks, out) = order_inputs(&layout);
     let sizes = &sizes[..layout.axes().len()];
     let pairwise = (3..=order::PAIRWISE_MAX).contains(&K) && sizes.iter().all(|&s| s > 0);
@@ -214,7 +217,8 @@ pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
     many: Option<Many<K>>,
 ) -> Result<(), EinsumError> {
     let Call { spec, fixed, cache } = call;
-    let mut layout = resolve::<K, N>(spec, ops, fixed)?;
+    let mut layout = Layout::<K, N>::EMPTY;
+    resolve(spec, ops, fixed, &mut layout)?;
     let (ptr, order) = match dest {
         Dest::New(alloc) => {
             check_allocation(spec.subscripts, layout.out_shape(), kernels.size)?;
@@ -249,6 +253,9 @@ pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
                 ));
             }
             let order = choose(&layout, cache);
+            if order.is_none() {
+                check_work(spec, &layout)?;
+            }
             layout.set_out_strides(strides);
             (ptr, order)
         }

@@ -41,6 +41,24 @@ pub(crate) struct Layout<const K: usize, const N: usize> {
 }
 
 impl<const K: usize, const N: usize> Layout<K, N> {
+    /// No axes, for [`resolve`] to fill in place. (All zero bytes, so that
+    /// making one is a few vector stores rather than a copy of a constant;
+    /// `resolve` sets up each axis it uses.)
+    pub const EMPTY: Self = Layout {
+        axes: [Axis {
+            size: 0,
+            strides: [0; K],
+            out: 0,
+            summed: false,
+        }; N],
+        n: 0,
+        out_axes: [0; N],
+        out_shape: [0; N],
+        out_rank: 0,
+        present: [0; K],
+        count: 0,
+    };
+
     /// The axes, for the kernel to reorder in place.
     pub fn axes_mut(&mut self) -> &mut [Axis<K>] {
         &mut self.axes[..self.n]
@@ -133,12 +151,13 @@ pub(crate) fn resolve<const K: usize, const N: usize>(
     spec: &Spec,
     ops: &[RawOperand<'_, ()>],
     fixed: &[(u8, usize)],
-) -> Result<Layout<K, N>, EinsumError> {
+    layout: &mut Layout<K, N>,
+) -> Result<(), EinsumError> {
     let mut shapes: [(&[usize], &[isize]); K] = [(&[], &[]); K];
     for (s, op) in shapes.iter_mut().zip(ops) {
         *s = (op.shape(), op.strides());
     }
-    resolve_shapes::<K, N>(spec, &shapes[..ops.len().min(K)], fixed)
+    resolve_shapes::<K, N>(spec, &shapes[..ops.len().min(K)], fixed, layout)
 }
 
 /// [`resolve`] over each operand's shape and strides.
@@ -146,7 +165,8 @@ fn resolve_shapes<const K: usize, const N: usize>(
     spec: &Spec,
     ops: &[(&[usize], &[isize])],
     fixed: &[(u8, usize)],
-) -> Result<Layout<K, N>, EinsumError> {
+    layout: &mut Layout<K, N>,
+) -> Result<(), EinsumError> {
     let err = |kind| EinsumError::call(spec.subscripts, kind);
     // `Spec::new` checked the label ids; the operand count is this call's.
     assert_eq!(
@@ -200,7 +220,8 @@ fn resolve_shapes<const K: usize, const N: usize>(
     // for them; with one, it makes room for `MAX_AXES`.
     assert!(n <= N, "einsum: the call site's tables are too small");
 
-    let mut axes = [Axis::<K>::EMPTY; N];
+    let axes = &mut layout.axes;
+    axes[..n].fill(Axis::EMPTY);
     // Where each axis first got a size other than 1 (or its first size).
     let mut source: [Option<AxisRef>; N] = [None; N];
     let mut ids = [0u8; MAX_AXES];
@@ -292,13 +313,11 @@ fn resolve_shapes<const K: usize, const N: usize>(
 
     // Output axes: the labels around the `...`, which stands for the whole
     // frame (and for nothing when no input has an ellipsis).
-    let mut out_axes = [0u8; N];
-    let mut out_shape = [0usize; N];
     let mut out_rank = 0;
     let mut push = |id: usize| {
-        out_axes[out_rank] = id as u8;
-        out_shape[out_rank] = axes[id].size;
-        axes[id].summed = false;
+        layout.out_axes[out_rank] = id as u8;
+        layout.out_shape[out_rank] = layout.axes[id].size;
+        layout.axes[id].summed = false;
         out_rank += 1;
     };
     let out = &spec.output;
@@ -315,15 +334,11 @@ fn resolve_shapes<const K: usize, const N: usize>(
         push(usize::from(id));
     }
 
-    Ok(Layout {
-        axes,
-        n,
-        out_axes,
-        out_shape,
-        out_rank,
-        present,
-        count: ops.len(),
-    })
+    layout.n = n;
+    layout.out_rank = out_rank;
+    layout.present = present;
+    layout.count = ops.len();
+    Ok(())
 }
 
 #[cfg(test)]
@@ -370,7 +385,8 @@ mod tests {
             core::array::from_fn(|k| unsafe {
                 RawOperand::from_parts(arrays[k].as_ptr(), arrays[k].shape(), arrays[k].strides())
             });
-        let layout = resolve::<K, MAX_AXES>(spec, &ops.map(RawOperand::erase), fixed)?;
+        let mut layout = Layout::<K, MAX_AXES>::EMPTY;
+        resolve(spec, &ops.map(RawOperand::erase), fixed, &mut layout)?;
         let axes = layout
             .axes()
             .iter()
