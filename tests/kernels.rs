@@ -368,19 +368,38 @@ fn skinny_kernel() {
     }
 }
 
+/// `"ij,jk->ik"` of an `m`×`k` A and a `k`×`n` B of f64, each a transposed
+/// view when `a_t` or `b_t`, under `t`: its result checked against the
+/// reference, and the kernel paths it took.
+fn product_paths(
+    name: &str,
+    (m, k, n): (usize, usize, usize),
+    (a_t, b_t): (bool, bool),
+    t: Thresholds,
+) -> KernelPaths {
+    let (a_own, b_own) = (
+        values::<f64, _>(if a_t { (k, m) } else { (m, k) }),
+        values::<f64, _>(if b_t { (n, k) } else { (k, n) }),
+    );
+    let a = if a_t { a_own.t() } else { a_own.view() };
+    let b = if b_t { b_own.t() } else { b_own.view() };
+    let ops = [a.into_dyn(), b.into_dyn()];
+    let (got, paths) = forced(t, || einsum!("ij,jk->ik", &a, &b));
+    check(name, "ij,jk->ik", &ops, got.into_dyn());
+    paths
+}
+
 /// From `gemm`'s work, a few rows of A along a long K with B transposed
 /// take the skinny kernel's panels over copies of B's columns. (Native
 /// only: the same panels and copies run under Miri on the shapes above.)
 #[test]
 #[cfg_attr(miri, ignore = "512·100·8 multiply-adds: minutes under Miri")]
 fn few_rows_with_b_transposed_in_panels() {
-    let (a, bt) = (values::<f64, _>((8, 512)), values::<f64, _>((100, 512)));
-    let b = bt.t();
-    let ops = [a.view().into_dyn(), b.view().into_dyn()];
-    let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
-    let want = skinny_path();
-    assert!(paths.has(want) && !paths.has(KernelPath::Gemm), "{paths:?}");
-    check("few rows, B transposed", "ij,jk->ik", &ops, got.into_dyn());
+    let paths = product_paths("few rows, B transposed", (8, 512, 100), (false, true), GEMM);
+    assert!(
+        paths.has(skinny_path()) && !paths.has(KernelPath::Gemm),
+        "{paths:?}"
+    );
 }
 
 /// Below `gemm`'s work, a few rows of A with K in rows of both operands
@@ -391,17 +410,13 @@ fn few_rows_with_b_transposed_in_panels() {
 #[cfg_attr(miri, ignore = "`gemm` does not run under Miri")]
 fn small_products_with_b_transposed_in_gemm() {
     for (m, n) in [(4, 12), (16, 5)] {
-        let (a, bt) = (values::<f64, _>((m, 64)), values::<f64, _>((n, 64)));
-        let b = bt.t();
-        let ops = [a.view().into_dyn(), b.view().into_dyn()];
-        let (got, paths) = forced(RUNTIME, || einsum!("ij,jk->ik", &a, &b));
+        let paths = product_paths("small, B transposed", (m, 64, n), (false, true), RUNTIME);
         assert!(
             paths.has(KernelPath::Gemm)
                 && !paths.has(skinny_path())
                 && !paths.has(KernelPath::Dots),
             "{m}x64·64x{n}: {paths:?}"
         );
-        check("small, B transposed", "ij,jk->ik", &ops, got.into_dyn());
     }
 }
 
@@ -410,15 +425,11 @@ fn small_products_with_b_transposed_in_gemm() {
 #[test]
 #[cfg_attr(miri, ignore = "`gemm` does not run under Miri")]
 fn long_k_with_b_transposed_in_row_chunks() {
-    let (a, bt) = (values::<f64, _>((10, 512)), values::<f64, _>((20, 512)));
-    let b = bt.t();
-    let ops = [a.view().into_dyn(), b.view().into_dyn()];
-    let (got, paths) = forced(RUNTIME, || einsum!("ij,jk->ik", &a, &b));
+    let paths = product_paths("row chunks", (10, 512, 20), (false, true), RUNTIME);
     assert!(
         paths.has(KernelPath::Gemm) && !paths.has(skinny_path()),
         "{paths:?}"
     );
-    check("row chunks", "ij,jk->ik", &ops, got.into_dyn());
 }
 
 /// The same with A transposed too: A is copied into rows first. (Native
@@ -426,17 +437,32 @@ fn long_k_with_b_transposed_in_row_chunks() {
 #[test]
 #[cfg_attr(miri, ignore = "512·17·2 multiply-adds: minutes under Miri")]
 fn long_k_with_both_transposed_after_a_copy() {
-    let (at, bt) = (values::<f64, _>((512, 2)), values::<f64, _>((17, 512)));
-    let (a, b) = (at.t(), bt.t());
-    let ops = [a.view().into_dyn(), b.view().into_dyn()];
-    let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &b));
-    if !cfg!(miri) {
-        assert!(
-            paths.has(KernelPath::Gemm) && !paths.has(skinny_path()),
-            "{paths:?}"
-        );
-    }
-    check("A copied", "ij,jk->ik", &ops, got.into_dyn());
+    let paths = product_paths("A copied", (2, 512, 17), (true, true), GEMM);
+    assert!(
+        paths.has(KernelPath::CopiedA) && paths.has(KernelPath::Gemm) && !paths.has(skinny_path()),
+        "{paths:?}"
+    );
+}
+
+/// The same over a batch: each batch item's A copied into rows in turn.
+#[test]
+#[cfg_attr(miri, ignore = "512·17·2·3 multiply-adds: minutes under Miri")]
+fn batched_long_k_with_both_transposed_after_a_copy() {
+    let (at, bt) = (
+        values::<f64, _>((3, 512, 2)),
+        values::<f64, _>((3, 17, 512)),
+    );
+    let (a, b) = (
+        at.view().permuted_axes([0, 2, 1]),
+        bt.view().permuted_axes([0, 2, 1]),
+    );
+    let ops = [a.into_dyn(), b.into_dyn()];
+    let (got, paths) = forced(GEMM, || einsum!("bij,bjk->bik", &a, &b));
+    assert!(
+        paths.has(KernelPath::CopiedA) && paths.has(KernelPath::Gemm) && !paths.has(skinny_path()),
+        "{paths:?}"
+    );
+    check("A copied, batched", "bij,bjk->bik", &ops, got.into_dyn());
 }
 
 /// A few rows of A along a long K against a large B, K in rows of both:
@@ -444,19 +470,15 @@ fn long_k_with_both_transposed_after_a_copy() {
 #[test]
 #[cfg_attr(miri, ignore = "512·512·2 multiply-adds: minutes under Miri")]
 fn few_rows_against_a_large_transposed_b_in_dot_products() {
-    let (a, bt) = (values::<f64, _>((2, 512)), values::<f64, _>((512, 512)));
-    let b = bt.t();
-    let ops = [a.view().into_dyn(), b.view().into_dyn()];
-    let (got, paths) = forced(RUNTIME, || einsum!("ij,jk->ik", &a, &b));
+    let paths = product_paths(
+        "few rows, large B transposed",
+        (2, 512, 512),
+        (false, true),
+        RUNTIME,
+    );
     assert!(
         paths.has(KernelPath::Dots) && !paths.has(KernelPath::Gemm),
         "{paths:?}"
-    );
-    check(
-        "few rows, large B transposed",
-        "ij,jk->ik",
-        &ops,
-        got.into_dyn(),
     );
 }
 

@@ -48,6 +48,8 @@ pub enum KernelPath {
     Pairwise,
     /// Dot products along K, a row of A against rows of Bᵀ.
     Dots,
+    /// A strided along K copied into rows first, then a GEMM kernel.
+    CopiedA,
 }
 
 /// A set of [`KernelPath`]s.

@@ -226,35 +226,97 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     if !shared_work && !small {
         return false;
     }
-    let Some(mut matrix) = Matrix::of(axes) else {
+    let mut matrix = Matrix::EMPTY;
+    if !matrix.read(axes) {
         return false;
-    };
+    }
     let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
     let native = T::IN_GEMM && !cfg!(miri);
     // A transposed A (strided along K) against B with K in rows, over a
     // few rows of A along a long K: A copied into rows first, so that the
     // kernels for K in rows of both take the product.
-    if native
-        && shared_work
-        && matrix.outer().is_empty()
-        && matrix.k_outer().is_empty()
-        && copy_a_pays(dm, dn, dk)
-    {
-        let (m, k) = (dm.size, dk.size);
-        return with_scratch::<T, _>(m * k, |block| {
-            // SAFETY: every (i, kk) is a point of the caller's nest, whose
-            // every A element is valid for reads; the GEMM has no other
-            // loops.
-            unsafe { rows_of_a(block, a, dm, dk) };
-            matrix.m.a = k as isize;
-            matrix.k.a = 1;
-            // SAFETY: A is the block, M rows of K elements, which outlives
-            // the call; B and C as the caller promised.
-            unsafe { contract_matrix(&matrix, block.as_ptr(), b, c, work) }
-        });
+    if native && matrix.k_outer().is_empty() && copy_a_pays(dm, dn, dk) {
+        let points: usize = matrix.outer().iter().map(|d| d.size).product();
+        // (Each point's product alone large enough for `gemm`.)
+        let point_work = work / points.max(1);
+        if point_work >= limits.gemm_min_work {
+            // SAFETY: the caller's promise, over the same points.
+            return unsafe { with_a_in_rows(&matrix, a, b, c, point_work) };
+        }
     }
     // SAFETY: the caller's promise, over the same points.
     unsafe { contract_matrix(&matrix, a, b, c, work) }
+}
+
+/// [`contract_matrix`] for each outer point of `matrix` (no K blocks) over
+/// a copy of that point's A in rows, each point's product of
+/// `point_work` multiply-adds, one after another. Returns whether the
+/// kernels took the product: they decide alike for every point (the same
+/// dimensions, work and thresholds), so the first point decides, before
+/// any other is written.
+///
+/// # Safety
+/// As [`try_contract`], over the points of `matrix` from `a`, `b` and `c`;
+/// `matrix` has no K blocks.
+unsafe fn with_a_in_rows<T: Scalar>(
+    matrix: &Matrix,
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    point_work: usize,
+) -> bool {
+    let (dm, dk) = (matrix.m, matrix.k);
+    let (m, k) = (dm.size, dk.size);
+    let outer = matrix.outer();
+    let points: usize = outer.iter().map(|d| d.size).product();
+    // One point's GEMM, its A in rows of the block.
+    let mut rows = matrix.one_point();
+    rows.m.a = k as isize;
+    rows.k.a = 1;
+    let run = |point: usize| {
+        let (oa, ob, oc) = point_offsets(outer, point);
+        with_scratch::<T, _>(m * k, |block| {
+            // SAFETY: every (i, kk) of this point is a point of the
+            // caller's nest, whose every A element is valid for reads.
+            unsafe { rows_of_a(block, a.wrapping_offset(oa), dm, dk) };
+            // SAFETY: A is the block, M rows of K elements, which outlives
+            // the call; B and C at this point's offsets, as the caller
+            // promised.
+            unsafe {
+                contract_matrix(
+                    &rows,
+                    block.as_ptr(),
+                    b.wrapping_offset(ob),
+                    c.wrapping_offset(oc),
+                    point_work,
+                )
+            }
+        })
+    };
+    if !run(0) {
+        return false;
+    }
+    mark(KernelPath::CopiedA);
+    for p in 1..points {
+        // (On this thread, whose thresholds decided the first point.)
+        assert!(run(p), "einsum: every point of a GEMM in the same kernel");
+    }
+    true
+}
+
+/// Where outer point `point` of `dims` (the last dimension fastest) starts
+/// in A, B and C, as offsets in elements.
+fn point_offsets(dims: &[Dim], point: usize) -> (isize, isize, isize) {
+    let (mut oa, mut ob, mut oc) = (0isize, 0isize, 0isize);
+    let mut rem = point;
+    for d in dims.iter().rev() {
+        let i = (rem % d.size) as isize;
+        rem /= d.size;
+        oa = oa.wrapping_add(i.wrapping_mul(d.a));
+        ob = ob.wrapping_add(i.wrapping_mul(d.b));
+        oc = oc.wrapping_add(i.wrapping_mul(d.c));
+    }
+    (oa, ob, oc)
 }
 
 /// Copies the `dm.size` × `dk.size` matrix at `a` (strides `dm.a` and
@@ -508,24 +570,15 @@ unsafe fn run_points<T: Scalar>(
     let kpoints: usize = k_outer.iter().map(|d| d.size).product();
     let (a, b, c) = (SendPtr(a), SendPtr(b), SendPtr(c));
     let run = |point: usize| {
-        let (mut pa, mut pb, mut pc) = (a.get(), b.get(), c.get());
-        let mut rem = point;
-        for d in outer.iter().rev() {
-            let i = (rem % d.size) as isize;
-            rem /= d.size;
-            pa = pa.wrapping_offset(i * d.a);
-            pb = pb.wrapping_offset(i * d.b);
-            pc = pc.wrapping_offset(i * d.c);
-        }
+        let (oa, ob, oc) = point_offsets(outer, point);
+        let (pa, pb, pc) = (
+            a.get().wrapping_offset(oa),
+            b.get().wrapping_offset(ob),
+            c.get().wrapping_offset(oc),
+        );
         for kp in 0..kpoints {
-            let (mut qa, mut qb) = (pa, pb);
-            let mut rem = kp;
-            for d in k_outer.iter().rev() {
-                let i = (rem % d.size) as isize;
-                rem /= d.size;
-                qa = qa.wrapping_offset(i * d.a);
-                qb = qb.wrapping_offset(i * d.b);
-            }
+            let (ka, kb, _) = point_offsets(k_outer, kp);
+            let (qa, qb) = (pa.wrapping_offset(ka), pb.wrapping_offset(kb));
             // (f32 and f64 only: `const`, so that no other type
             // instantiates the dot-product and skinny kernels.)
             if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && how.dots {

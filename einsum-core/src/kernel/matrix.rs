@@ -101,6 +101,7 @@ enum Class {
 
 /// A contraction read as GEMM: the merged dimensions `m`, `n` and `k`, and
 /// the dimensions looped over around them.
+#[derive(Clone, Copy)]
 pub(super) struct Matrix {
     /// Batch, and the parts of M and N that did not merge (the outer
     /// points); then the part of K that did not merge (K blocks).
@@ -114,6 +115,16 @@ pub(super) struct Matrix {
 }
 
 impl Matrix {
+    /// The GEMM at one point: the merged dimensions alone.
+    pub(super) fn one_point(&self) -> Matrix {
+        Matrix {
+            m: self.m,
+            n: self.n,
+            k: self.k,
+            ..Matrix::EMPTY
+        }
+    }
+
     /// The dimensions looped over outside each GEMM, each a separate point.
     pub(super) fn outer(&self) -> &[Dim] {
         &self.loops[..self.outer]
@@ -124,11 +135,32 @@ impl Matrix {
         &self.loops[self.outer..self.len]
     }
 
+    /// A GEMM of one point, to read axes into with [`Matrix::read`].
+    pub(super) const EMPTY: Matrix = Matrix {
+        loops: [Dim::UNIT; MAX_GEMM_AXES],
+        outer: 0,
+        len: 0,
+        m: Dim::UNIT,
+        n: Dim::UNIT,
+        k: Dim::UNIT,
+    };
+
     /// The axes of a two-operand contraction (A is operand 0, B operand 1)
     /// read as GEMM, or `None` if they are not GEMM-shaped or too many.
+    #[cfg(test)]
     pub(super) fn of<const K: usize>(axes: &[Axis<K>]) -> Option<Matrix> {
+        let mut matrix = Matrix::EMPTY;
+        matrix.read(axes).then_some(matrix)
+    }
+
+    /// Reads the axes of a two-operand contraction (A is operand 0, B
+    /// operand 1) as GEMM into `self`, in place (the table is a few hundred
+    /// bytes, which a small call would otherwise copy on its way); false,
+    /// with `self` left unspecified, if they are not GEMM-shaped or too
+    /// many.
+    pub(super) fn read<const K: usize>(&mut self, axes: &[Axis<K>]) -> bool {
         if K != 2 || axes.len() > MAX_GEMM_AXES {
-            return None;
+            return false;
         }
         let class = |ax: &Axis<K>| {
             let d = Dim::of(ax);
@@ -142,10 +174,10 @@ impl Matrix {
             }
         };
         if axes.iter().any(|ax| ax.size > 1 && class(ax).is_none()) {
-            return None;
+            return false;
         }
-        // One table, grouped by class: batch, M, N, K.
-        let mut dims = [Dim::UNIT; MAX_GEMM_AXES];
+        // One table, grouped by class: batch, M, N, K; then the dimensions
+        // left unmerged moved down to follow the batch ones.
         let mut ends = [0usize; 4];
         let mut len = 0;
         for (g, want) in [Class::Batch, Class::M, Class::N, Class::K]
@@ -156,35 +188,26 @@ impl Matrix {
                 .iter()
                 .filter(|ax| ax.size > 1 && class(ax) == Some(want))
             {
-                dims[len] = Dim::of(ax);
+                self.loops[len] = Dim::of(ax);
                 len += 1;
             }
             ends[g] = len;
         }
-        let (batch, rest) = dims[..len].split_at_mut(ends[0]);
-        let (m, rest) = rest.split_at_mut(ends[1] - ends[0]);
-        let (n, k) = rest.split_at_mut(ends[2] - ends[1]);
-        let (dm, m_left) = merge_inner(m, |d| (d.a, d.c));
-        let (dn, n_left) = merge_inner(n, |d| (d.b, d.c));
-        let (dk, k_left) = merge_inner(k, |d| (d.a, d.b));
-        let mut matrix = Matrix {
-            loops: [Dim::UNIT; MAX_GEMM_AXES],
-            outer: 0,
-            len: 0,
-            m: dm,
-            n: dn,
-            k: dk,
-        };
-        for d in batch.iter().chain(&m[..m_left]).chain(&n[..n_left]) {
-            matrix.loops[matrix.len] = *d;
-            matrix.len += 1;
-        }
-        matrix.outer = matrix.len;
-        for d in &k[..k_left] {
-            matrix.loops[matrix.len] = *d;
-            matrix.len += 1;
-        }
-        Some(matrix)
+        let dims = &mut self.loops;
+        let (dm, m_left) = merge_inner(&mut dims[ends[0]..ends[1]], |d| (d.a, d.c));
+        let (dn, n_left) = merge_inner(&mut dims[ends[1]..ends[2]], |d| (d.b, d.c));
+        let (dk, k_left) = merge_inner(&mut dims[ends[2]..ends[3]], |d| (d.a, d.b));
+        // Each group's unmerged dimensions are at its front.
+        let mut at = ends[0] + m_left;
+        dims.copy_within(ends[1]..ends[1] + n_left, at);
+        at += n_left;
+        let outer = at;
+        dims.copy_within(ends[2]..ends[2] + k_left, at);
+        at += k_left;
+        self.outer = outer;
+        self.len = at;
+        (self.m, self.n, self.k) = (dm, dn, dk);
+        true
     }
 }
 
