@@ -71,10 +71,11 @@ fn check_work<const K: usize, const N: usize>(
 /// Runs the call over `layout` into `out`, whose strides are the layout's:
 /// pairwise in `order` when given and its steps and intermediates fit, else
 /// as one loop nest, unless that is more work than [`check_work`] allows,
-/// which is an error returned before anything is written (checked here
-/// when `order` is given, by the caller before allocating when not). On `Ok` every
-/// output element has been written: the last pairwise step and the nest
-/// each write all of theirs ([`kernel::contract`]).
+/// which is an error returned before anything is written: checked here
+/// when `order` is given, and when it is not by the caller, before it
+/// allocates a result or writes anything. On `Ok` every output element has
+/// been written: the last pairwise step and the nest each write all of
+/// theirs ([`kernel::contract`]).
 ///
 /// # Safety
 /// The operands and `out` address elements of the type `kernels` was made
