@@ -17,13 +17,21 @@ pub fn clamped_offset<const R: usize>(
     shape: &[usize; R],
     strides: &[isize; R],
 ) -> isize {
-    let mut offset = 0isize;
-    for ((&i, &n), &s) in index.iter().zip(shape).zip(strides) {
+    let term = |r: usize| {
+        let (i, n) = (index[r], shape[r]);
         debug_assert!(i < n, "einsum: index out of bounds");
-        let i = i.min(n - 1);
-        offset = offset.wrapping_add((i as isize).wrapping_mul(s));
+        (i.min(n - 1) as isize).wrapping_mul(strides[r])
+    };
+    // The terms written out rather than a loop over `r`: the compiler
+    // unrolls such a loop only after its passes that prove `i < n` inside
+    // the emitted `for i in 0..n` and drop the clamp, so the clamps stayed.
+    match R {
+        1 => term(0),
+        2 => term(0).wrapping_add(term(1)),
+        3 => term(0).wrapping_add(term(1)).wrapping_add(term(2)),
+        4 => (term(0).wrapping_add(term(1))).wrapping_add(term(2).wrapping_add(term(3))),
+        _ => (0..R).fold(0isize, |offset, r| offset.wrapping_add(term(r))),
     }
-    offset
 }
 
 /// A read-only operand of exactly `R` axes, read at checked indices.
@@ -120,5 +128,37 @@ impl<'a, T: Scalar, const R: usize, const A: usize> Lines<'a, T, R, A> {
         // elements of a view borrowed shared for 'a, which nothing writes
         // while it lives.
         unsafe { core::slice::from_raw_parts(s.ptr.wrapping_offset(offset), s.shape[A]) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamped_offset;
+
+    /// Every rank's written-out arm against the plain sum, indices inside
+    /// the shape and past it.
+    #[test]
+    #[cfg_attr(
+        debug_assertions,
+        ignore = "debug builds assert on the indices past the shape"
+    )]
+    fn offsets_clamp_each_index_at_every_rank() {
+        fn check<const R: usize>() {
+            let shape: [usize; R] = core::array::from_fn(|r| r + 2);
+            let strides: [isize; R] = core::array::from_fn(|r| [7, -3, 1, 11, 5, -2][r]);
+            for seed in 0..50usize {
+                let index: [usize; R] = core::array::from_fn(|r| (seed * (r + 3) + r) % (r + 5));
+                let plain: isize = (0..R)
+                    .map(|r| index[r].min(shape[r] - 1) as isize * strides[r])
+                    .sum();
+                assert_eq!(clamped_offset(index, &shape, &strides), plain, "{index:?}");
+            }
+        }
+        check::<1>();
+        check::<2>();
+        check::<3>();
+        check::<4>();
+        check::<5>();
+        check::<6>();
     }
 }
