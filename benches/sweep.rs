@@ -26,6 +26,7 @@
 //! cargo bench --bench sweep -- --quick           # row-major operands only
 //! cargo bench --bench sweep -- --write-results   # also append to benches/RESULTS.md
 //! cargo bench --bench sweep -- --match "K=2 " --match BT   # cases whose name has each
+//! cargo bench --bench sweep -- --max-work 256    # cases of at most 256 multiply-adds
 //! ```
 
 use std::fmt::Write as _;
@@ -421,11 +422,18 @@ fn main() {
         .filter(|w| w[0] == "--match")
         .map(|w| w[1].as_str())
         .collect();
+    // `--max-work W`: only the cases of at most W multiply-adds.
+    let max_work: usize = args
+        .windows(2)
+        .find(|w| w[0] == "--max-work")
+        .map_or(usize::MAX, |w| {
+            w[1].parse().expect("--max-work takes a number")
+        });
     let all: Vec<Case> = cases(quick)
         .into_iter()
         .filter(|c| {
             let name = format!("{} ", c.name());
-            patterns.iter().all(|p| name.contains(p))
+            patterns.iter().all(|p| name.contains(p)) && c.work() <= max_work
         })
         .collect();
     let rows: Vec<Row> = pool.install(|| {
