@@ -29,6 +29,9 @@ struct Phases<'a, T> {
     tags: [Option<(usize, usize)>; WINDOW_MAX_SLOTS],
     /// The next slot to reuse.
     next: usize,
+    /// Where each K offset starts in `buf` (`window_point`'s table), kept
+    /// here so that it is zeroed once per task rather than per chunk.
+    start: [u32; WINDOW_B],
 }
 
 /// The window kernel's plan for one call: `C[m, n] ← Σ_k A[m, k] · B[k, n]`
@@ -180,6 +183,7 @@ impl<T: Scalar> WindowGemm<T> {
                     buf,
                     tags: [None; WINDOW_MAX_SLOTS],
                     next: 0,
+                    start: [0; WINDOW_B],
                 };
                 for p in points * t / tasks..points * (t + 1) / tasks {
                     one(&mut phases, p);
@@ -251,16 +255,23 @@ unsafe fn window_point<T: Scalar>(plan: &WindowGemm<T>, phases: &mut Phases<'_, 
         // Where K offset kk of K block kp starts in the phases, for the
         // block of rows at 0: phase kk % step, element kk / step, of the
         // block's slot. One table for the chunk, so that the loop below, one
-        // pass over every K offset, divides nothing.
+        // pass over every K offset, divides nothing; counted up here, since
+        // two divisions per entry cost more than the table's use.
         let ks = kpoints * run;
-        let mut start = [0u32; WINDOW_B];
-        for (kb, s) in start[..ks].iter_mut().enumerate() {
-            let (kp, kk) = (kb / run, kb % run);
-            // At most `slots · slot <= WINDOW_PHASES` (`WindowGemm::new`).
-            *s = (slot_of[kp] * plan.slot + (kk % step) * len + kk / step) as u32;
+        let table = phases.start[..ks].chunks_exact_mut(run);
+        for (entries, &slot) in table.zip(&slot_of[..kpoints]) {
+            let (mut phase, mut at) = (0, slot * plan.slot);
+            for s in entries {
+                // At most `slots · slot <= WINDOW_PHASES` (`WindowGemm::new`).
+                *s = (at + phase * len) as u32;
+                phase += 1;
+                if phase == step {
+                    (phase, at) = (0, at + 1);
+                }
+            }
         }
         let pc = pc.wrapping_offset((m0 as isize).wrapping_mul(plan.cm));
-        let (buf, start) = (&*phases.buf, &start[..ks]);
+        let (buf, start) = (&*phases.buf, &phases.start[..ks]);
         // SAFETY (each arm): rows `m0..m0 + rows` of this point, whose
         // phases `start` locates in `buf` (caller); `N` is the plan's
         // column count.
@@ -309,24 +320,39 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
     rows: usize,
 ) {
     let blocks = rows.div_ceil(WINDOW_ROWS);
+    // Every read below checked here, once: a check inside the loop would
+    // keep the accumulators in memory (stored back at every K step, for the
+    // panic's sake) instead of in registers.
+    let padded = blocks * WINDOW_ROWS;
+    assert!(
+        start.iter().all(|&s| s as usize + padded <= buf.len()) && start.len() * N <= WINDOW_B,
+        "einsum: the window kernel's phases cover its rows"
+    );
     for blk in 0..blocks {
         let r0 = blk * WINDOW_ROWS;
         let mut acc = [[T::zero(); WINDOW_ROWS]; N];
         for (kb, &s) in start.iter().enumerate() {
-            {
-                let at = s as usize + r0;
-                let v: &[T; WINDOW_ROWS] = buf[at..at + WINDOW_ROWS].try_into().expect("16 rows");
-                let bk = &plan.b[kb * N..][..N];
-                for (acc, &bv) in acc.iter_mut().zip(bk) {
-                    for (x, &a) in acc.iter_mut().zip(v) {
-                        // Fused in the builds with FMA (as `gemm`'s
-                        // kernels are); the baseline has none.
-                        *x = if isa::fuses(B) {
-                            x.fused_add(a, bv)
-                        } else {
-                            x.add(a.mul(bv))
-                        };
-                    }
+            // SAFETY: `s + r0 + WINDOW_ROWS <= s + padded <= buf.len()` and
+            // `kb · N + N <= start.len() · N <= WINDOW_B`, both checked
+            // above; arrays of `T` have `T`'s alignment.
+            let (v, bk) = unsafe {
+                (
+                    buf.as_ptr()
+                        .add(s as usize + r0)
+                        .cast::<[T; WINDOW_ROWS]>()
+                        .read(),
+                    plan.b.as_ptr().add(kb * N).cast::<[T; N]>().read(),
+                )
+            };
+            for (acc, &bv) in acc.iter_mut().zip(&bk) {
+                for (x, &a) in acc.iter_mut().zip(&v) {
+                    // Fused in the builds with FMA (as `gemm`'s kernels
+                    // are); the baseline has none.
+                    *x = if isa::fuses(B) {
+                        x.fused_add(a, bv)
+                    } else {
+                        x.add(a.mul(bv))
+                    };
                 }
             }
         }
