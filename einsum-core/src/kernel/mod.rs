@@ -26,6 +26,8 @@ mod many;
 mod matrix;
 mod nest;
 mod pack;
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+mod phases512;
 pub(crate) mod pool;
 mod scratch;
 mod skinny;

@@ -3,10 +3,14 @@
 
 use super::isa;
 use super::matrix::{Dim, Matrix, MAX_GEMM_AXES};
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+use super::phases512;
 use super::pool::{for_each_task, pool_threads, SendPtr};
 use super::scratch::with_scratch;
 use crate::element::Scalar;
 use crate::trace::{mark, KernelPath};
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+use core::any::TypeId;
 
 /// Rows of C the window kernel computes at a time (two AVX-512 vectors of
 /// f64).
@@ -464,12 +468,12 @@ unsafe fn deinterleave_block_body<T: Scalar, const B: u8>(
     // SAFETY (each arm): the caller's promise, with `S = step`.
     unsafe {
         match step {
-            1 => deinterleave::<T, 1>(block, base, rows, run, len),
-            2 => deinterleave::<T, 2>(block, base, rows, run, len),
-            3 => deinterleave::<T, 3>(block, base, rows, run, len),
-            4 => deinterleave::<T, 4>(block, base, rows, run, len),
-            6 => deinterleave::<T, 6>(block, base, rows, run, len),
-            8 => deinterleave::<T, 8>(block, base, rows, run, len),
+            1 => deinterleave::<T, 1, B>(block, base, rows, run, len),
+            2 => deinterleave::<T, 2, B>(block, base, rows, run, len),
+            3 => deinterleave::<T, 3, B>(block, base, rows, run, len),
+            4 => deinterleave::<T, 4, B>(block, base, rows, run, len),
+            6 => deinterleave::<T, 6, B>(block, base, rows, run, len),
+            8 => deinterleave::<T, 8, B>(block, base, rows, run, len),
             _ => deinterleave_from(block, base, step, rows, run, len, 0),
         }
     }
@@ -501,7 +505,7 @@ unsafe fn deinterleave_block_portable<T: Scalar>(
 /// `base[S · r + kk]` must be valid for reads for every `r < rows`,
 /// `kk < run`; `block` holds `S · len` elements, `len >= rows + run / S`.
 #[inline(always)]
-unsafe fn deinterleave<T: Scalar, const S: usize>(
+unsafe fn deinterleave<T: Scalar, const S: usize, const B: u8>(
     block: &mut [T],
     base: *const T,
     rows: usize,
@@ -516,7 +520,9 @@ unsafe fn deinterleave<T: Scalar, const S: usize>(
     // Eight groups at a time: 8·S contiguous elements in, one run of eight
     // out per phase, which the compiler does with vector shuffles.
     let eights = whole / 8 * 8;
-    for t0 in (0..eights).step_by(8) {
+    // SAFETY: the groups below `eights` are whole (caller).
+    let done = unsafe { eights_by_intrinsics::<T, S, B>(phases, base, len, eights) };
+    for t0 in (0..eights).step_by(8).filter(|_| !done) {
         // SAFETY: 8·S consecutive elements from S · t0, all in whole groups
         // (t0 + 7 < whole) (caller); `[[T; S]; 8]` has `T`'s alignment.
         let groups: [[T; S]; 8] = unsafe { base.wrapping_add(S * t0).cast::<[[T; S]; 8]>().read() };
@@ -536,6 +542,38 @@ unsafe fn deinterleave<T: Scalar, const S: usize>(
     }
     // SAFETY: the same block and elements (caller), from `whole` on.
     unsafe { deinterleave_from(phases, base, S, rows, run, len, whole) };
+}
+
+/// Groups `0..eights` of [`deinterleave`] for `f64` in the AVX-512 build,
+/// with [`phases512`]; false, having done nothing, for other types, steps
+/// and builds.
+///
+/// # Safety
+/// As [`deinterleave`], and the groups below `eights` are whole.
+#[inline(always)]
+unsafe fn eights_by_intrinsics<T: Scalar, const S: usize, const B: u8>(
+    phases: &mut [T],
+    base: *const T,
+    len: usize,
+    eights: usize,
+) -> bool {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    if B == isa::AVX512
+        && (2..=phases512::MAX_STEP).contains(&S)
+        && TypeId::of::<T>() == TypeId::of::<f64>()
+    {
+        // SAFETY: `T` is `f64`, so the casts keep the types; the AVX-512
+        // build runs only on CPUs that have it (`isa`); the groups below
+        // `eights` are valid for reads (caller), and `phases` holds
+        // `S · len >= (S - 1) · len + eights` elements (`eights <= len`).
+        unsafe {
+            let phases = core::slice::from_raw_parts_mut(phases.as_mut_ptr().cast(), phases.len());
+            phases512::deinterleave::<S>(phases, base.cast(), len, eights);
+        }
+        return true;
+    }
+    let _ = (phases, base, len, eights);
+    false
 }
 
 /// The phases' elements from `t = from` on, one at a time: read where some
