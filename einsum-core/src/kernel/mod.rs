@@ -26,8 +26,6 @@ mod many;
 mod matrix;
 mod nest;
 mod pack;
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-mod phases512;
 pub(crate) mod pool;
 mod scratch;
 mod skinny;
@@ -36,6 +34,8 @@ mod skinny512;
 mod transpose;
 mod walk;
 mod window;
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+mod window512;
 
 pub(crate) use dispatch::{contract, dispatch};
 pub(crate) use many::contract_many_erased;

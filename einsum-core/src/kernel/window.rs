@@ -3,10 +3,10 @@
 
 use super::isa;
 use super::matrix::{Dim, Matrix, MAX_GEMM_AXES};
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-use super::phases512;
 use super::pool::{for_each_task, pool_threads, SendPtr};
 use super::scratch::with_scratch;
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+use super::window512;
 use crate::element::Scalar;
 use crate::trace::{mark, KernelPath};
 #[cfg(all(target_arch = "x86_64", not(miri)))]
@@ -17,6 +17,9 @@ use core::any::TypeId;
 const WINDOW_ROWS: usize = 16;
 /// The widest N the window kernel takes.
 const WINDOW_MAX_N: usize = 8;
+// The AVX-512 build writes C's rows of up to `WINDOW_MAX_N` columns.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+const _: () = assert!(WINDOW_MAX_N <= window512::MAX_STEP);
 /// The largest row step of A (in elements) the window kernel takes.
 const WINDOW_MAX_STEP: isize = 16;
 /// Elements of the window kernel's phase buffer (64 KiB of f64).
@@ -166,6 +169,20 @@ impl<T: Scalar> WindowGemm<T> {
         Some(plan)
     }
 
+    /// Where outer point `point` starts in A and in C (computed with
+    /// wrapping steps: the point after the last is only prefetched).
+    fn point_start(&self, point: usize) -> (*const T, *mut T) {
+        let (mut pa, mut pc) = (self.a.get(), self.c.get());
+        let mut rem = point;
+        for d in self.outer[..self.n_outer].iter().rev() {
+            let i = (rem % d.size) as isize;
+            rem /= d.size;
+            pa = pa.wrapping_offset(i.wrapping_mul(d.a));
+            pc = pc.wrapping_offset(i.wrapping_mul(d.c));
+        }
+        (pa, pc)
+    }
+
     /// Computes every outer point, spread over the pool when `parallel`.
     ///
     /// # Safety
@@ -204,6 +221,58 @@ impl<T: Scalar> WindowGemm<T> {
     }
 }
 
+/// The rows of A the next outer point reads, asked of the memory one cache
+/// line per K step of this point. The next point's new window rows would
+/// otherwise come from memory while it builds their phases: the hardware's
+/// prefetcher stops at each page, and the rows of a batch of images are
+/// megabytes. One line per step keeps the requests from queueing.
+struct Ahead<T> {
+    /// The next point's first element of A.
+    next: *const T,
+    /// Elements of A each K block's rows span.
+    span: usize,
+    /// The K block and element of the next request.
+    kp: usize,
+    at: usize,
+}
+
+impl<T: Scalar> Ahead<T> {
+    /// The requests for the point after `point`.
+    fn new(plan: &WindowGemm<T>, point: usize) -> Self {
+        Ahead {
+            next: plan.point_start(point + 1).0,
+            span: plan.step * (plan.m - 1) + plan.run,
+            kp: 0,
+            at: 0,
+        }
+    }
+
+    /// Asks for the next cache line, if any is left.
+    #[inline(always)]
+    fn line(&mut self, plan: &WindowGemm<T>) {
+        if self.kp == plan.kpoints {
+            return;
+        }
+        let at = self
+            .next
+            .wrapping_offset(plan.a_base[self.kp])
+            .wrapping_add(self.at);
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        // SAFETY: SSE, which the intrinsic needs, is in every x86-64 CPU; a
+        // prefetch reads nothing the program sees and faults on no address
+        // (`at` may be past A's end after the last point).
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(at.cast())
+        };
+        #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+        let _ = at;
+        self.at += (64 / core::mem::size_of::<T>()).max(1);
+        if self.at >= self.span {
+            (self.kp, self.at) = (self.kp + 1, 0);
+        }
+    }
+}
+
 /// One outer point of a [`WindowGemm`] plan: the phases' bookkeeping here,
 /// in one build, and the arithmetic in [`window_rows`], built per column
 /// count and instruction set.
@@ -211,15 +280,9 @@ impl<T: Scalar> WindowGemm<T> {
 /// # Safety
 /// As [`WindowGemm::compute`], for this point.
 unsafe fn window_point<T: Scalar>(plan: &WindowGemm<T>, phases: &mut Phases<'_, T>, point: usize) {
-    let (mut pa, mut pc) = (plan.a.get(), plan.c.get());
-    let mut rem = point;
-    for d in plan.outer[..plan.n_outer].iter().rev() {
-        let i = (rem % d.size) as isize;
-        rem /= d.size;
-        pa = pa.wrapping_offset(i * d.a);
-        pc = pc.wrapping_offset(i * d.c);
-    }
+    let (pa, pc) = plan.point_start(point);
     let (step, run, kpoints) = (plan.step, plan.run, plan.kpoints);
+    let mut ahead = Ahead::new(plan, point);
     for m0 in (0..plan.m).step_by(plan.chunk) {
         let rows = plan.chunk.min(plan.m - m0);
         let blocks = rows.div_ceil(WINDOW_ROWS);
@@ -281,14 +344,14 @@ unsafe fn window_point<T: Scalar>(plan: &WindowGemm<T>, phases: &mut Phases<'_, 
         // column count.
         unsafe {
             match plan.n {
-                1 => window_rows::<T, 1>(plan, buf, start, pc, rows),
-                2 => window_rows::<T, 2>(plan, buf, start, pc, rows),
-                3 => window_rows::<T, 3>(plan, buf, start, pc, rows),
-                4 => window_rows::<T, 4>(plan, buf, start, pc, rows),
-                5 => window_rows::<T, 5>(plan, buf, start, pc, rows),
-                6 => window_rows::<T, 6>(plan, buf, start, pc, rows),
-                7 => window_rows::<T, 7>(plan, buf, start, pc, rows),
-                _ => window_rows::<T, 8>(plan, buf, start, pc, rows),
+                1 => window_rows::<T, 1>(plan, buf, start, pc, rows, &mut ahead),
+                2 => window_rows::<T, 2>(plan, buf, start, pc, rows, &mut ahead),
+                3 => window_rows::<T, 3>(plan, buf, start, pc, rows, &mut ahead),
+                4 => window_rows::<T, 4>(plan, buf, start, pc, rows, &mut ahead),
+                5 => window_rows::<T, 5>(plan, buf, start, pc, rows, &mut ahead),
+                6 => window_rows::<T, 6>(plan, buf, start, pc, rows, &mut ahead),
+                7 => window_rows::<T, 7>(plan, buf, start, pc, rows, &mut ahead),
+                _ => window_rows::<T, 8>(plan, buf, start, pc, rows, &mut ahead),
             }
         }
     }
@@ -308,6 +371,7 @@ unsafe fn window_rows<T: Scalar; const N: usize>(
     start: &[u32],
     pc: *mut T,
     rows: usize,
+    ahead: &mut Ahead<T>,
 ) => window_rows_body, x86_64 baseline window_rows_portable;
 }
 
@@ -322,6 +386,7 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
     start: &[u32],
     pc: *mut T,
     rows: usize,
+    ahead: &mut Ahead<T>,
 ) {
     let blocks = rows.div_ceil(WINDOW_ROWS);
     // Every read below checked here, once: a check inside the loop would
@@ -336,6 +401,7 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
         let r0 = blk * WINDOW_ROWS;
         let mut acc = [[T::zero(); WINDOW_ROWS]; N];
         for (kb, &s) in start.iter().enumerate() {
+            ahead.line(plan);
             // SAFETY: `s + r0 + WINDOW_ROWS <= s + padded <= buf.len()` and
             // `kb · N + N <= start.len() · N <= WINDOW_B`, both checked
             // above; arrays of `T` have `T`'s alignment.
@@ -360,6 +426,19 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
                 }
             }
         }
+        let whole = rows - r0 >= WINDOW_ROWS;
+        // SAFETY: rows r0..r0 + 16 of this point when `whole` (caller).
+        if whole
+            && unsafe {
+                rows_by_intrinsics::<T, N, B>(
+                    plan,
+                    &acc,
+                    pc.wrapping_offset((r0 as isize).wrapping_mul(plan.cm)),
+                )
+            }
+        {
+            continue;
+        }
         for r in 0..WINDOW_ROWS.min(rows - r0) {
             let row = pc.wrapping_offset(((r0 + r) as isize).wrapping_mul(plan.cm));
             for (j, acc) in acc.iter().enumerate() {
@@ -372,6 +451,39 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
             }
         }
     }
+}
+
+/// Sixteen rows of C from `pc` written from `acc` with [`window512`], for
+/// `f64` in the AVX-512 build when C's rows are its `N` columns one after
+/// another; false, having written nothing, otherwise.
+///
+/// # Safety
+/// Rows `0..16` at `pc` and the plan's `N` columns are valid for writes and
+/// written by no other thread.
+#[inline(always)]
+unsafe fn rows_by_intrinsics<T: Scalar, const N: usize, const B: u8>(
+    plan: &WindowGemm<T>,
+    acc: &[[T; WINDOW_ROWS]; N],
+    pc: *mut T,
+) -> bool {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    if B == isa::AVX512
+        && plan.cn == 1
+        && plan.cm == N as isize
+        && TypeId::of::<T>() == TypeId::of::<f64>()
+    {
+        // SAFETY: `T` is `f64`, so the casts keep the types; the AVX-512
+        // build runs only on CPUs that have it (`isa`); with unit column
+        // steps and rows `N` apart, the 16 rows are the `16 · N` elements
+        // from `pc` (caller); `N <= WINDOW_MAX_N = window512::MAX_STEP`.
+        unsafe {
+            let acc = &*(acc as *const [[T; WINDOW_ROWS]; N]).cast::<[[f64; WINDOW_ROWS]; N]>();
+            window512::write_rows::<N>(acc, pc.cast());
+        }
+        return true;
+    }
+    let _ = (plan, acc, pc);
+    false
 }
 
 /// [`window_rows`] on an x86-64 CPU without AVX2: one build for every
@@ -387,6 +499,7 @@ unsafe fn window_rows_portable<T: Scalar, const N: usize>(
     start: &[u32],
     pc: *mut T,
     rows: usize,
+    _ahead: &mut Ahead<T>,
 ) {
     // SAFETY: the caller's promise; `N` is the plan's column count.
     unsafe { window_rows_any(plan, buf, start, pc, rows, N) }
@@ -545,7 +658,7 @@ unsafe fn deinterleave<T: Scalar, const S: usize, const B: u8>(
 }
 
 /// Groups `0..eights` of [`deinterleave`] for `f64` in the AVX-512 build,
-/// with [`phases512`]; false, having done nothing, for other types, steps
+/// with [`window512`]; false, having done nothing, for other types, steps
 /// and builds.
 ///
 /// # Safety
@@ -559,7 +672,7 @@ unsafe fn eights_by_intrinsics<T: Scalar, const S: usize, const B: u8>(
 ) -> bool {
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     if B == isa::AVX512
-        && (2..=phases512::MAX_STEP).contains(&S)
+        && (2..=window512::MAX_STEP).contains(&S)
         && TypeId::of::<T>() == TypeId::of::<f64>()
     {
         // SAFETY: `T` is `f64`, so the casts keep the types; the AVX-512
@@ -568,7 +681,7 @@ unsafe fn eights_by_intrinsics<T: Scalar, const S: usize, const B: u8>(
         // `S · len >= (S - 1) · len + eights` elements (`eights <= len`).
         unsafe {
             let phases = core::slice::from_raw_parts_mut(phases.as_mut_ptr().cast(), phases.len());
-            phases512::deinterleave::<S>(phases, base.cast(), len, eights);
+            window512::deinterleave::<S>(phases, base.cast(), len, eights);
         }
         return true;
     }
