@@ -2060,7 +2060,7 @@ fn permutation_group<D: Dimension, Sh: ndarray::ShapeBuilder<Dim = D>>(
     g.finish();
 }
 
-/// The seed convolution `"bxyijc,ijcd->bxyd"` over `windows_nhwc(x, (4, 4),
+/// The convolution `"bxyijc,ijcd->bxyd"` over `windows_nhwc(x, (4, 4),
 /// (2, 2))`: x (b, 221, 221, 3), f (4, 4, 3, 5), f64.
 fn convolution(bench: &mut Bench, b: usize) {
     let name = format!("conv_b{b}");
