@@ -84,9 +84,10 @@ CASES = [
 
 EINSUM_IDS = ("einsum", "einsum_into")
 # This crate's own rows: never "other Rust" (`einsum_fixed` is `einsum!` with
-# the sizes bound, `einsum_seq` two-operand `einsum!` calls in the cheapest
-# order by hand; both shown in the detailed table).
-OWN_IDS = EINSUM_IDS + ("einsum_fixed", "einsum_seq")
+# the sizes bound, `einsum_into_fixed` `einsum_into!` with them,
+# `einsum_seq` two-operand `einsum!` calls in the cheapest order by hand; all
+# shown in the detailed table).
+OWN_IDS = EINSUM_IDS + ("einsum_fixed", "einsum_into_fixed", "einsum_seq")
 # Other processes' load (CPUs) above which a case's numbers are flagged.
 BUSY = 0.2
 # The ids the bench has, in the order of the detailed table; an id found
@@ -95,6 +96,7 @@ KNOWN_IDS = [
     "einsum",
     "einsum_fixed",
     "einsum_into",
+    "einsum_into_fixed",
     "einsum_seq",
     "ndarray_dot",
     "ndarray",
