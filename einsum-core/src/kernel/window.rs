@@ -226,6 +226,7 @@ impl<T: Scalar> WindowGemm<T> {
 /// otherwise come from memory while it builds their phases: the hardware's
 /// prefetcher stops at each page, and the rows of a batch of images are
 /// megabytes. One line per step keeps the requests from queueing.
+#[derive(Clone, Copy)]
 struct Ahead<T> {
     /// The next point's first element of A.
     next: *const T,
@@ -388,6 +389,8 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
     rows: usize,
     ahead: &mut Ahead<T>,
 ) {
+    // A copy in registers: through the reference, each step stored it back.
+    let mut next = *ahead;
     let blocks = rows.div_ceil(WINDOW_ROWS);
     // Every read below checked here, once: a check inside the loop would
     // keep the accumulators in memory (stored back at every K step, for the
@@ -401,7 +404,7 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
         let r0 = blk * WINDOW_ROWS;
         let mut acc = [[T::zero(); WINDOW_ROWS]; N];
         for (kb, &s) in start.iter().enumerate() {
-            ahead.line(plan);
+            next.line(plan);
             // SAFETY: `s + r0 + WINDOW_ROWS <= s + padded <= buf.len()` and
             // `kb · N + N <= start.len() · N <= WINDOW_B`, both checked
             // above; arrays of `T` have `T`'s alignment.
@@ -451,6 +454,7 @@ unsafe fn window_rows_body<T: Scalar, const N: usize, const B: u8>(
             }
         }
     }
+    *ahead = next;
 }
 
 /// Sixteen rows of C from `pc` written from `acc` with [`window512`], for
