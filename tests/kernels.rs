@@ -166,7 +166,7 @@ fn transposition_in_tiles() {
     check("tiles", "ij->ji", &[a.view().into_dyn()], got.into_dyn());
 }
 
-/// A transposition large enough (8 MiB or more) to be written with
+/// A transposition large enough (more than 8 MiB) to be written with
 /// non-temporal stores, into a new array and into a view starting three
 /// elements into a line; too large for Miri, which runs the same stores
 /// in the transposition's unit tests.

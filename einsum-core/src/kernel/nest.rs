@@ -163,13 +163,13 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
                 .fold(inner.size * core::mem::size_of::<T>(), |b, a| {
                     b.saturating_mul(a.size)
                 });
-            let stream = bytes >= transpose::STREAM_MIN_BYTES;
+            let stream = bytes > transpose::STREAM_ABOVE_BYTES;
             // On the thread that runs this part of the nest.
             mark(KernelPath::Tiles);
             // SAFETY: as above (caller): the tiles cover the same points.
             unsafe {
                 walk_masked(rest, outer, ptrs, out, &mut |p, o| {
-                    transpose::store_tiled(p, o, inner, x, stream)
+                    transpose::store_tiled::<T, K, B>(p, o, inner, x, stream)
                 })
             };
             return;

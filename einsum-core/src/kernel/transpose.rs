@@ -3,6 +3,8 @@
 //! keep both in cache; a large one written around the caches.
 
 use super::inner::product;
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+use super::isa::BASELINE;
 use crate::axes::Axis;
 use crate::element::Scalar;
 
@@ -10,12 +12,13 @@ use crate::element::Scalar;
 /// are 16 KiB, within L1.
 pub(super) const TILE: usize = 32;
 
-/// Outputs of at least this many bytes are written with non-temporal
+/// Outputs of more than this many bytes are written with non-temporal
 /// stores, which skip reading each output line before writing it and leave
-/// the caches to the input. 4000² f64 (128 MB), one core: 13.6 ms against
-/// 27 ms; 1448² (16 MiB) 1.6 ms against 2.8 ms; 1024² (8 MiB) 1.0 ms
-/// either way.
-pub(super) const STREAM_MIN_BYTES: usize = 1 << 23;
+/// the caches to the input. f64, one core, streamed against not: 4000²
+/// (128 MB) 9.1–10.3 ms against 19.1–19.4 ms; 2048² 3.0–3.3 ms against
+/// 3.8–4.6 ms; 1056² (8.5 MiB) 0.37–0.42 ms against 0.73–0.88 ms; 1024²
+/// (8 MiB) 0.70 ms against 0.55 ms.
+pub(super) const STREAM_ABOVE_BYTES: usize = 1 << 23;
 
 /// `o ← Π_k x_k` over the plane of axes `x` (outer) and `y` (inner), tile by
 /// tile, so that a transposition reads and writes whole cache lines; with
@@ -24,7 +27,7 @@ pub(super) const STREAM_MIN_BYTES: usize = 1 << 23;
 /// # Safety
 /// Every point of the plane must be a valid element of each operand for
 /// reads and of the output for writes, the output overlapping no operand.
-pub(super) unsafe fn store_tiled<T: Scalar, const K: usize>(
+pub(super) unsafe fn store_tiled<T: Scalar, const K: usize, const B: u8>(
     ptrs: [*const T; K],
     out: *mut T,
     x: &Axis<K>,
@@ -41,7 +44,7 @@ pub(super) unsafe fn store_tiled<T: Scalar, const K: usize>(
         };
         if c.strides[0] == 1 && r.out == 1 {
             // SAFETY: the caller's promise, for the same plane.
-            unsafe { transpose(ptrs[0], r.strides[0], r.size, out, c.out, c.size, stream) };
+            unsafe { transpose::<T, B>(ptrs[0], r.strides[0], r.size, out, c.out, c.size, stream) };
             return;
         }
     }
@@ -89,19 +92,18 @@ const LINE: usize = 64;
 /// are contiguous, and so are output rows.
 ///
 /// In bands of [`BAND`] output rows; within a band, eight input rows at a
-/// time, in 8×8 blocks read as eight runs and written as eight runs. When
-/// every output row starts at one offset within a cache line, the first
-/// rows up to a line's start go element by element, so that each run
-/// fills whole lines (4000² f64 with the output one element off a line:
-/// 37 ms against 26 ms aligned); with `stream` too, and runs of whole
-/// lines, the runs are non-temporal stores.
+/// time, in 8×8 blocks read as eight runs and written as eight runs, and
+/// the band's last columns a run of eight each. When every output row
+/// starts at one offset within a cache line, the first rows up to a line's
+/// start go element by element, so that each run fills whole lines; with
+/// `stream` too, and runs of whole lines, the runs are non-temporal stores.
 ///
 /// # Safety
 /// Every `x[i · xs + j]` must be a valid element for reads and every
 /// `out[j · os + i]` a valid element for writes, distinct for distinct
 /// `(i, j)`, not overlapping `x`.
 #[inline(always)]
-unsafe fn transpose<T: Scalar>(
+unsafe fn transpose<T: Scalar, const B: u8>(
     x: *const T,
     xs: isize,
     rows: usize,
@@ -141,29 +143,32 @@ unsafe fn transpose<T: Scalar>(
             let h = BLOCK.min(rows - i0);
             let mut j0 = jb;
             if h == BLOCK {
-                while j0 + BLOCK <= je {
-                    // SAFETY: eight runs of eight elements of the input and
-                    // of the output, all within the plane (caller); `[T; 8]`
-                    // has `T`'s alignment. Streamed, each run is whole
-                    // lines from a line's start (`aligned`, `lead`, and
-                    // `streamed`'s size test).
+                let count = (je - j0) / BLOCK;
+                // SAFETY: `count` whole blocks from (i0, j0), all within the
+                // plane (caller); streamed, each run is whole lines from a
+                // line's start (`aligned`, `lead`, and `streamed`'s size
+                // test).
+                unsafe { blocks::<T, B>(src(i0, j0), xs, dst(i0, j0), os, count, streamed) };
+                // The band's last columns, each one run of the block's rows:
+                // whole lines written at once, so a line is not read first
+                // (streamed) or, in cache, written in eight pieces.
+                for j in j0 + count * BLOCK..je {
+                    // SAFETY: column j of the block's rows, within the plane
+                    // (caller); streamed, its run is whole lines from a
+                    // line's start, as above.
                     unsafe {
-                        let block: [[T; BLOCK]; BLOCK] =
-                            core::array::from_fn(|r| src(i0 + r, j0).cast::<[T; BLOCK]>().read());
-                        for c in 0..BLOCK {
-                            let column: [T; BLOCK] = block.map(|row| row[c]);
-                            let run = dst(i0, j0 + c).cast::<[T; BLOCK]>();
-                            if streamed {
-                                write_around_caches(run, column);
-                            } else {
-                                run.write(column);
-                            }
+                        let run: [T; BLOCK] = core::array::from_fn(|r| *src(i0 + r, j));
+                        let at = dst(i0, j).cast::<[T; BLOCK]>();
+                        if streamed {
+                            write_around_caches(at, run);
+                        } else {
+                            at.write(run);
                         }
                     }
-                    j0 += BLOCK;
                 }
+                j0 = je;
             }
-            // The band's edge, or the last rows: element by element.
+            // The last rows: element by element.
             for i in i0..i0 + h {
                 for j in j0..je {
                     // SAFETY: a point of the plane (caller).
@@ -180,6 +185,116 @@ unsafe fn transpose<T: Scalar>(
         unsafe {
             core::arch::x86_64::_mm_sfence()
         };
+    }
+}
+
+/// `count` blocks of [`BLOCK`]² elements side by side: block `b` reads
+/// rows `x[r · xs + BLOCK · b ..][..BLOCK]` for `r < BLOCK` and writes its
+/// columns as runs `out[(BLOCK · b + c) · os ..][..BLOCK]`, with
+/// non-temporal stores when `streamed`. Eight-byte elements in the AVX2 and
+/// AVX-512 builds go through [`blocks_avx2`]; the compiler, left to the
+/// portable loop, moves them one at a time.
+///
+/// # Safety
+/// Every element named above is valid (reads of `x`, writes of `out`), the
+/// output overlapping no input; when `streamed`, every run starts on a
+/// cache line and the size of `[T; BLOCK]` is a multiple of a line.
+#[inline(always)]
+unsafe fn blocks<T: Scalar, const B: u8>(
+    x: *const T,
+    xs: isize,
+    out: *mut T,
+    os: isize,
+    count: usize,
+    streamed: bool,
+) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    if B != BASELINE && core::mem::size_of::<T>() == 8 {
+        // SAFETY: the AVX2 and AVX-512 builds run only on CPUs with AVX2
+        // (`isa`); `T` is eight bytes of any bit pattern (`Pod`), moved
+        // unchanged as `f64` lanes; the rest is the caller's promise.
+        unsafe { blocks_avx2(x.cast(), xs, out.cast(), os, count, streamed) };
+        return;
+    }
+    for b in 0..count {
+        let x = x.wrapping_add(BLOCK * b);
+        let out = out.wrapping_offset((BLOCK * b) as isize * os);
+        // SAFETY: one block of the caller's promise; `[T; 8]` has `T`'s
+        // alignment.
+        unsafe {
+            let block: [[T; BLOCK]; BLOCK] = core::array::from_fn(|r| {
+                x.wrapping_offset(r as isize * xs)
+                    .cast::<[T; BLOCK]>()
+                    .read()
+            });
+            for c in 0..BLOCK {
+                let column: [T; BLOCK] = block.map(|row| row[c]);
+                let run = out.wrapping_offset(c as isize * os).cast::<[T; BLOCK]>();
+                if streamed {
+                    write_around_caches(run, column);
+                } else {
+                    run.write(column);
+                }
+            }
+        }
+    }
+}
+
+/// [`blocks`] for eight-byte elements, 4×4 quarters at a time: two rows'
+/// pairs loaded into one vector, then interleaved into columns.
+///
+/// # Safety
+/// As [`blocks`], for eight-byte elements, and the CPU has AVX2.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn blocks_avx2(
+    x: *const f64,
+    xs: isize,
+    out: *mut f64,
+    os: isize,
+    count: usize,
+    streamed: bool,
+) {
+    use core::arch::x86_64::*;
+    for b in 0..count {
+        let x = x.wrapping_add(BLOCK * b);
+        let out = out.wrapping_offset((BLOCK * b) as isize * os);
+        let row = |r: usize| x.wrapping_offset(r as isize * xs);
+        for c0 in (0..BLOCK).step_by(2) {
+            // Columns c0 and c0 + 1 of rows r0..r0 + 4.
+            let quarter = |r0: usize| {
+                // SAFETY: elements c0 and c0 + 1 of rows r0..r0 + 4 of the
+                // block (caller).
+                unsafe {
+                    let pair = |r: usize, s: usize| {
+                        _mm256_insertf128_pd(
+                            _mm256_castpd128_pd256(_mm_loadu_pd(row(r0 + r).add(c0))),
+                            _mm_loadu_pd(row(r0 + s).add(c0)),
+                            1,
+                        )
+                    };
+                    // Rows r, s: (r[c0], r[c0 + 1], s[c0], s[c0 + 1]).
+                    let (p02, p13) = (pair(0, 2), pair(1, 3));
+                    (_mm256_unpacklo_pd(p02, p13), _mm256_unpackhi_pd(p02, p13))
+                }
+            };
+            let ((even, odd), (even4, odd4)) = (quarter(0), quarter(4));
+            for (c, v, v4) in [(c0, even, even4), (c0 + 1, odd, odd4)] {
+                let at = out.wrapping_offset(c as isize * os);
+                // SAFETY: column c's run, whole (caller); streamed, it
+                // starts on a line, so `at` and `at + 4` are on 32 bytes.
+                unsafe {
+                    if streamed {
+                        _mm256_stream_pd(at, v);
+                        _mm256_stream_pd(at.add(4), v4);
+                    } else {
+                        _mm256_storeu_pd(at, v);
+                        _mm256_storeu_pd(at.add(4), v4);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -215,42 +330,80 @@ mod tests {
     use super::*;
 
     use crate::axes::test_axis as axis;
+    use crate::kernel::isa::{self, Isa, AVX2, BASELINE};
+
+    /// The builds this CPU runs: the baseline, and AVX2 where it has it
+    /// (the intrinsics of eight-byte elements).
+    fn builds() -> Vec<bool> {
+        let wide = isa::isa() != Isa::Baseline;
+        [false].into_iter().chain(wide.then_some(true)).collect()
+    }
+
+    /// [`store_tiled`] in the AVX2 build when `wide`, else the baseline's.
+    ///
+    /// # Safety
+    /// As [`store_tiled`]; `wide` only where the CPU has AVX2.
+    unsafe fn tiled<T: Scalar, const K: usize>(
+        wide: bool,
+        ptrs: [*const T; K],
+        out: *mut T,
+        x: &Axis<K>,
+        y: &Axis<K>,
+        stream: bool,
+    ) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            if wide {
+                store_tiled::<T, K, AVX2>(ptrs, out, x, y, stream)
+            } else {
+                store_tiled::<T, K, BASELINE>(ptrs, out, x, y, stream)
+            }
+        }
+    }
 
     #[test]
     fn tiled_store_transposes() {
-        // Whole blocks, edges in both directions, and more than one band.
+        for wide in builds() {
+            transposes(wide, |v| v as i32);
+            transposes(wide, |v| v);
+        }
+    }
+
+    /// Whole blocks, edges in both directions, and more than one band, for
+    /// four- and eight-byte elements.
+    fn transposes<T: Scalar + core::fmt::Debug>(wide: bool, make: fn(i64) -> T) {
         for (r, c) in [(3, 5), (40, 70), (64, 64), (9, BAND + 3)] {
-            let a: Vec<i32> = (0..(r * c) as i32).collect();
-            let mut o = vec![-1; r * c];
+            let a: Vec<T> = (0..(r * c) as i64).map(make).collect();
+            let mut o = vec![make(-1); r * c];
             // o is (c, r) C-order: o[j, i] = a[i, j]; x walks a's rows' fast
             // axis j (a stride 1, o stride r), y walks i (a stride c, o stride 1).
             let x = axis(c, [1], r as isize);
             let y = axis(r, [c as isize], 1);
             // SAFETY: every (j, i) addresses a[i * c + j] and o[j * r + i].
-            unsafe { store_tiled([a.as_ptr()], o.as_mut_ptr(), &x, &y, false) };
+            unsafe { tiled(wide, [a.as_ptr()], o.as_mut_ptr(), &x, &y, false) };
             for i in 0..r {
                 for j in 0..c {
                     assert_eq!(o[j * r + i], a[i * c + j]);
                 }
             }
             // The same plane with the axes given the other way round.
-            let mut o2 = vec![-1; r * c];
+            let mut o2 = vec![make(-1); r * c];
             // SAFETY: as above.
-            unsafe { store_tiled([a.as_ptr()], o2.as_mut_ptr(), &y, &x, true) };
+            unsafe { tiled(wide, [a.as_ptr()], o2.as_mut_ptr(), &y, &x, true) };
             assert_eq!(o2, o);
         }
         // Two operands take the general tiles: o[j, i] = a[i, j] · b[i, j].
         let (r, c) = (19, 37);
-        let a: Vec<i64> = (0..(r * c) as i64).collect();
-        let b: Vec<i64> = (0..(r * c) as i64).map(|v| 3 - v).collect();
-        let mut o = vec![-1; r * c];
+        let a: Vec<T> = (0..(r * c) as i64).map(make).collect();
+        let b: Vec<T> = (0..(r * c) as i64).map(|v| make(3 - v)).collect();
+        let mut o = vec![make(-1); r * c];
         let x = axis(c, [1, 1], r as isize);
         let y = axis(r, [c as isize, c as isize], 1);
         // SAFETY: as above, for both operands.
-        unsafe { store_tiled([a.as_ptr(), b.as_ptr()], o.as_mut_ptr(), &x, &y, true) };
+        unsafe { tiled(wide, [a.as_ptr(), b.as_ptr()], o.as_mut_ptr(), &x, &y, true) };
         for i in 0..r {
             for j in 0..c {
-                assert_eq!(o[j * r + i], a[i * c + j] * b[i * c + j]);
+                assert_eq!(o[j * r + i], a[i * c + j].mul(b[i * c + j]));
             }
         }
     }
@@ -262,7 +415,10 @@ mod tests {
         // a band's edge; elements around the output untouched.
         // (Under Miri, one band: the band's edge is the test above's.)
         let widths: &[usize] = if cfg!(miri) { &[19] } else { &[19, BAND + 9] };
-        for &c in widths {
+        for (&c, wide) in widths
+            .iter()
+            .flat_map(|c| builds().into_iter().map(move |w| (c, w)))
+        {
             let r = 24;
             let a: Vec<i64> = (0..(r * c) as i64).map(|v| v * 7 - 5).collect();
             for off in 0..8 {
@@ -272,10 +428,23 @@ mod tests {
                     let y = axis(r, [c as isize], 1);
                     // SAFETY: every (j, i) addresses a[i * c + j] and
                     // buf[off + j * r + i], within `buf`.
-                    unsafe { store_tiled([a.as_ptr()], buf.as_mut_ptr().add(off), &x, &y, stream) };
+                    unsafe {
+                        tiled(
+                            wide,
+                            [a.as_ptr()],
+                            buf.as_mut_ptr().add(off),
+                            &x,
+                            &y,
+                            stream,
+                        )
+                    };
                     for i in 0..r {
                         for j in 0..c {
-                            assert_eq!(buf[off + j * r + i], a[i * c + j], "{c} {off} {stream}");
+                            assert_eq!(
+                                buf[off + j * r + i],
+                                a[i * c + j],
+                                "{c} {off} {stream} {wide}"
+                            );
                         }
                     }
                     assert!(buf[..off].iter().all(|&v| v == -1));
