@@ -15,6 +15,12 @@ and a wrong result never counts as the "best other Rust".
 Options: --no-install (do not pip-install missing modules), --rust-only (skip
 the numpy timings), --only SUBSTRING (cases whose group contains it),
 --time SECONDS (target time per numpy measurement, default 0.5).
+
+One core against two threads, with no numpy:
+
+    RAYON_NUM_THREADS=1 cargo bench --bench einsum -- --save-baseline one
+    RAYON_NUM_THREADS=2 cargo bench --bench einsum -- --save-baseline two
+    python3 benches/compare_numpy.py --threads one two
 """
 
 import argparse
@@ -116,6 +122,7 @@ KNOWN_IDS = [
     "ndarray_scaled_add",
     "copy_windows",
     "copy",
+    "copy_pool",
 ]
 
 
@@ -290,8 +297,8 @@ def criterion_dir():
     return target / "criterion"
 
 
-def criterion_median(cdir, group, fid):
-    p = cdir / group / fid / "new" / "estimates.json"
+def criterion_median(cdir, group, fid, baseline="new"):
+    p = cdir / group / fid / baseline / "estimates.json"
     try:
         return json.loads(p.read_text())["median"]["point_estimate"]
     except (OSError, ValueError, KeyError):
@@ -300,26 +307,102 @@ def criterion_median(cdir, group, fid):
 
 def criterion_rate(cdir, group, fid):
     """Work per ns (G per s) of a criterion row, from its median and throughput."""
-    ns = criterion_median(cdir, group, fid)
+    return criterion_rate_at(cdir, group, fid, "new")
+
+
+
+# Multiply-adds from which the crate spreads a step over the pool
+# (`parallel_min_work`).
+SPLIT_WORK = 128**3
+# The two-thread speedup a case that splits is held to.
+SCALING = 1.7
+# The largest pairwise step of the cases of three or more operands, in
+# multiply-adds (each step splits by its own work).
+LARGEST_STEP = {
+    "chain_skinny": 1000 * 10 * 10,
+    "chain_256": 256**3,
+    "network5_32": 32**4,
+    "bilinear_2000": 2000**2,
+}
+
+
+def split_work(group, spec, shapes):
+    """Multiply-adds of a case's largest step: for one or two operands, the
+    product of every label's size."""
+    if group in LARGEST_STEP:
+        return LARGEST_STEP[group]
+    sizes = {}
+    for term, shape in zip(spec.split("->")[0].split(","), shapes):
+        sizes.update(zip(term, shape))
+    work = 1
+    for n in sizes.values():
+        work *= n
+    return work
+
+
+def thread_report(cdir, one, two, cases):
+    """One core against two threads, from the criterion baselines `one` and
+    `two` of the same cases: each case large enough to split either runs
+    `SCALING` times faster on two, or is shown against the copy rate of both
+    cores (`copy_pool`), the machine's limit for memory-bound work."""
+    peak = criterion_rate_at(cdir, "machine_peak", "fma_f64", one)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    print(f"{stamp}, {cpu_model()}, {os.cpu_count()} CPUs; criterion baselines `{one}` and `{two}`")
+    if peak:
+        print(f"(one core's f64 multiply-add peak, `machine_peak`: {peak:.3g} GFLOP/s)")
+    print()
+    print("| case | work | einsum, one core | einsum, two threads | two / one | verdict |")
+    print("|---|---|--:|--:|--:|---|")
+    for group, spec, shapes, _, threads, kind, amount in cases:
+        if threads > 1:
+            continue
+        t1 = best_of(cdir, group, one)
+        t2 = best_of(cdir, group, two)
+        if t1 is None or t2 is None:
+            continue
+        speedup = t1 / t2
+        if split_work(group, spec, shapes) < SPLIT_WORK:
+            verdict = "one thread (too small to split)"
+        elif speedup >= SCALING:
+            verdict = f"≥ {SCALING}×"
+        else:
+            copy2 = criterion_median(cdir, group, "copy_pool", two)
+            if kind == "byte" and copy2:
+                verdict = (
+                    f"memory-bound: {amount / t2:.3g} GB/s, copy on both cores "
+                    f"{amount / copy2:.3g} GB/s ({100 * copy2 / t2:.0f}%)"
+                )
+            else:
+                verdict = f"under {SCALING}×"
+        print(
+            f"| `{spec}` {group} | {fmt_work(kind, amount)} | {fmt_time(t1)} | {fmt_time(t2)} "
+            f"| {speedup:.2f}× | {verdict} |"
+        )
+    print()
+    print(
+        "einsum = the faster of einsum! and einsum_into!. A step of 128³ multiply-adds or more "
+        "is spread over the threads; each case with one either runs "
+        f"{SCALING}× faster on two or, for memory-bound cases, is shown against "
+        "`copy_pool`, the same bytes copied on both cores."
+    )
+
+
+def best_of(cdir, group, baseline):
+    times = [criterion_median(cdir, group, f, baseline) for f in EINSUM_IDS]
+    times = [t for t in times if t is not None]
+    return min(times) if times else None
+
+
+def criterion_rate_at(cdir, group, fid, baseline):
+    """Work per ns (G per s) of a criterion row of `baseline`, from its
+    median and throughput."""
+    ns = criterion_median(cdir, group, fid, baseline)
     try:
-        t = json.loads((cdir / group / fid / "new" / "benchmark.json").read_text())["throughput"]
+        t = json.loads((cdir / group / fid / baseline / "benchmark.json").read_text())["throughput"]
         amount = t.get("Elements", t.get("Bytes"))
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return None
     return amount / ns if ns and amount else None
-
-
-def limit_share(kind, dtype, threads, amount, mine, rust, peaks):
-    """The einsum rate as a share of the machine's limit: of one core's FMA
-    peak (times the threads) for float contractions, of the same group's copy
-    rate for memory-bound rows; None where neither applies."""
-    if mine is None:
-        return None
-    if kind == "flop":
-        peak = peaks.get(dtype)
-        return amount / mine / (peak * threads) if peak else None
-    copy = rust.get("copy")
-    return copy / mine if copy else None
 
 
 def fmt_time(ns):
@@ -373,7 +456,17 @@ def main():
     ap.add_argument("--rust-only", action="store_true")
     ap.add_argument("--only", default="")
     ap.add_argument("--time", type=float, default=0.5)
+    ap.add_argument(
+        "--threads",
+        nargs=2,
+        metavar=("ONE", "TWO"),
+        help="print one core against two threads from two criterion baselines "
+        "(`--save-baseline`) and stop",
+    )
     args = ap.parse_args()
+    if args.threads:
+        thread_report(criterion_dir(), *args.threads, [c for c in CASES if args.only in c[0]])
+        return
 
     cases = [c for c in CASES if args.only in c[0]]
     cdir = criterion_dir()
@@ -491,7 +584,7 @@ def main():
         others = [
             (rust[f], f)
             for f in ALL_IDS
-            if f not in OWN_IDS and f != "copy" and rust[f] is not None and f not in wrong
+            if f not in OWN_IDS and f not in ("copy", "copy_pool") and rust[f] is not None and f not in wrong
         ]
         best = min(others) if others else (None, "")
 

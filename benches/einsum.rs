@@ -23,6 +23,7 @@
 //! | `gemm_permuted` | `gemm::gemm` with `Parallelism::Rayon(0)` after permuting an operand into a matrix (copy timed) |
 //! | `gemm_split2`, `matrixmultiply_split2` | `_2t` only: the single-thread kernel on two halves of the rows, by `rayon::join` |
 //! | `copy` | `copy_from_slice` of as many bytes as the case must move at least |
+//! | `copy_pool` | the same copy split over the rayon pool's threads, run only when the pool has more than one |
 //! | `fma_f64`, `fma_f32` | `machine_peak` only: one core's multiply-add peak, independent chains in the widest vectors the CPU has |
 //!
 //! Inputs are built outside the timed closures. Every way is run once before
@@ -49,6 +50,7 @@ use ndarray::{
     linalg::general_mat_mul, Array, Array0, Array1, Array2, Array3, Array4, Axis, Dimension,
     LinalgScalar,
 };
+use rayon::prelude::*;
 
 // ---------------------------------------------------------------------------
 // Element types
@@ -499,6 +501,7 @@ const IDS: &[&str] = &[
     "ndarray_scaled_add",
     "copy_windows",
     "copy",
+    "copy_pool",
     "fma_f64",
     "fma_f32",
 ];
@@ -570,6 +573,20 @@ fn copy_row(g: &mut BenchmarkGroup<'_, WallTime>, bytes: u64) {
             black_box(&mut dst);
         })
     });
+    // The machine's copy rate on every thread of the pool, which a
+    // memory-bound case run on those threads is held to.
+    let threads = rayon::current_num_threads();
+    if threads > 1 {
+        let chunk = len.div_ceil(threads).max(1);
+        g.bench_function("copy_pool", |b| {
+            b.iter(|| {
+                dst.par_chunks_mut(chunk)
+                    .zip(black_box(&src).par_chunks(chunk))
+                    .for_each(|(d, s)| d.copy_from_slice(s));
+                black_box(&mut dst);
+            })
+        });
+    }
 }
 
 /// A way that writes into a preallocated `out`: run once from zeros and

@@ -232,6 +232,29 @@ fn independent_gemms_split() {
     check("gemm split", "bij,bjk->bik", &ops, got.into_dyn());
 }
 
+/// One product shared by the pool: its output cut into a part per thread
+/// along the longer of M and N, one `gemm` call each, B row-major and
+/// transposed. Native only: `gemm` cannot run under Miri, which takes the
+/// blocked kernel.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn one_product_in_parts() {
+    for (m, k, n) in [(37, 20, 19), (19, 20, 45), (40, 3, 24)] {
+        let (a, b) = (values::<f64, _>((m, k)), values::<f64, _>((n, k)));
+        let bt = b.t();
+        let br = bt.as_standard_layout();
+        for b in [bt.view(), br.view()] {
+            let ops = [a.view().into_dyn(), b.view().into_dyn()];
+            let (got, paths) = forced(split(GEMM), || einsum!("ij,jk->ik", &a, &b));
+            assert!(
+                paths.has(KernelPath::GemmSplit),
+                "{m}×{k}·{k}×{n}: {paths:?}"
+            );
+            check("gemm in parts", "ij,jk->ik", &ops, got.into_dyn());
+        }
+    }
+}
+
 #[test]
 fn b_packed_so_that_k_merges() {
     // c, d step through A as one run of 6, through B as d, c: B is copied

@@ -30,7 +30,8 @@ pub enum KernelPath {
     Tiles,
     /// The `gemm` crate.
     Gemm,
-    /// Independent GEMMs spread over the pool.
+    /// Independent GEMMs spread over the pool: outer points, or parts of one
+    /// product's output.
     GemmSplit,
     /// B copied so that K merges, then one GEMM over the whole K.
     PackedB,
