@@ -154,6 +154,28 @@ fn loop_nest_alone_and_split() {
     );
 }
 
+/// A map over one run splits along it, in chunks a cache line apart (a
+/// length under one line: one chunk); a sum into one run (`ijk->k`) stays
+/// on one thread.
+#[test]
+fn loop_nest_split_along_one_run() {
+    for n in [5, 37, 64] {
+        let (a, b) = (values::<f64, _>(n), values::<f64, _>(n).mapv(|v| v + 0.5));
+        let ops = [a.view().into_dyn(), b.view().into_dyn()];
+        let (got, paths) = forced(split(NEST), || einsum!("i,i->i", &a, &b));
+        assert!(paths.has(KernelPath::NestSplit), "{n}: {paths:?}");
+        check("map split", "i,i->i", &ops, got.into_dyn());
+    }
+    let x = values::<i64, _>((3, 4, 21));
+    let ops = [x.view().into_dyn()];
+    let (got, paths) = forced(split(NEST), || einsum!("ijk->k", &x));
+    assert!(
+        paths.has(KernelPath::Nest) && !paths.has(KernelPath::NestSplit),
+        "{paths:?}"
+    );
+    check("sum into a run", "ijk->k", &ops, got.into_dyn());
+}
+
 #[test]
 fn transposition_in_tiles() {
     let a = values::<f32, _>((3, 9));

@@ -187,7 +187,13 @@ pub(super) unsafe fn zero<T: Scalar, const K: usize>(out: *mut T, axis: &Axis<K>
 }
 
 /// `o[j] += Σ_{t < rows} x[t · step + j]` for `j < len`: a sum of `rows`
-/// contiguous runs into the contiguous run `o`, four runs per pass.
+/// contiguous runs into the contiguous run `o`, one run per pass.
+///
+/// One run at a time reads the input as one stream; four per pass (each
+/// output element loaded and stored a quarter as often) read four, and ran
+/// 2–5× slower, one core, f64: `ijk->k` at 200³ 3.2 ms against 8.0 ms,
+/// 1000×1000×8 3.6 ms against 9.6 ms, 300×300×64 1.5 ms against 7.3 ms,
+/// 100×100×50 (in cache) 62 µs against 136 µs.
 ///
 /// # Safety
 /// Every `x[t · step + j]` must be a valid element for reads and `o[..len]`
@@ -202,24 +208,14 @@ pub(super) unsafe fn add_rows<T: Scalar>(
 ) {
     // SAFETY: the output run is `len` valid elements apart from `x` (caller).
     let o = unsafe { core::slice::from_raw_parts_mut(o, len) };
-    // SAFETY: row `t` is `len` valid elements (caller).
-    let row = |t: usize| unsafe {
-        core::slice::from_raw_parts(x.wrapping_offset(step.wrapping_mul(t as isize)), len)
-    };
-    let mut t = 0;
-    while t + 4 <= rows {
-        let (a, b, c, d) = (row(t), row(t + 1), row(t + 2), row(t + 3));
-        for ((((oj, &aj), &bj), &cj), &dj) in o.iter_mut().zip(a).zip(b).zip(c).zip(d) {
-            *oj = oj.add(aj.add(bj).add(cj.add(dj)));
+    for t in 0..rows {
+        // SAFETY: row `t` is `len` valid elements (caller).
+        let row = unsafe {
+            core::slice::from_raw_parts(x.wrapping_offset(step.wrapping_mul(t as isize)), len)
+        };
+        for (oj, &xj) in o.iter_mut().zip(row) {
+            *oj = oj.add(xj);
         }
-        t += 4;
-    }
-    while t < rows {
-        let a = row(t);
-        for (oj, &aj) in o.iter_mut().zip(a) {
-            *oj = oj.add(aj);
-        }
-        t += 1;
     }
 }
 

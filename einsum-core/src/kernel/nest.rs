@@ -190,12 +190,12 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
                 inner::zero(o, inner)
             });
         }
-        // A sum over outer axes into a contiguous run (`ijk->k`): four
-        // steps of the summed axis per pass over the output run, so the run
-        // is loaded and stored a quarter as often.
+        // A sum over outer axes into a contiguous run (`ijk->k`): the
+        // innermost summed axis's rows added into the run in one loop, the
+        // input read as one stream.
         if let (1, Some((next, outer))) = (K, rest.split_last()) {
             if next.summed && inner.strides[0] == 1 && inner.out == 1 {
-                // SAFETY: as above (caller): the same points, in groups.
+                // SAFETY: as above (caller): the same points, row by row.
                 unsafe {
                     walk(outer, ptrs, out, &mut |p, o| {
                         inner::add_rows(p[0], next.strides[0], next.size, o, inner.size)
