@@ -220,9 +220,9 @@ pub(super) unsafe fn split<T: Scalar, const K: usize, F>(
     if let (true, Some(s)) = (threads > 1 && work >= limits.parallel_min_work, split) {
         let axis = axes[s];
         // The innermost axis (a map over one run, as in `i,i->i`): one chunk
-        // per thread, each starting on a cache line's worth of elements, so
-        // that no two threads write one line. Otherwise four chunks per
-        // thread, to even out their times.
+        // per thread, each starting a multiple of eight elements in, so that
+        // on an output aligned to a cache line no two threads write one
+        // line. Otherwise four chunks per thread, to even out their times.
         let (chunks, align) = if s + 1 == axes.len() {
             (threads.min(axis.size), LINE_ELEMENTS)
         } else {
