@@ -256,12 +256,20 @@ fn independent_gemms_split() {
 
 /// One product shared by the pool: its output cut into a part per thread
 /// along the longer of M and N, one `gemm` call each, B row-major and
-/// transposed. Native only: `gemm` cannot run under Miri, which takes the
-/// blocked kernel.
+/// transposed; with few rows and B row-major, K cut instead, the parts'
+/// sums added into C. Native only: `gemm` cannot run under Miri, which
+/// takes the blocked kernel.
 #[test]
 #[cfg_attr(miri, ignore)]
 fn one_product_in_parts() {
-    for (m, k, n) in [(37, 20, 19), (19, 20, 45), (40, 3, 24)] {
+    for (m, k, n) in [
+        (37, 20, 19),
+        (19, 20, 45),
+        (40, 3, 24),
+        (1, 40, 30),
+        (5, 40, 21),
+        (3, 64, 130),
+    ] {
         let (a, b) = (values::<f64, _>((m, k)), values::<f64, _>((n, k)));
         let bt = b.t();
         let br = bt.as_standard_layout();
