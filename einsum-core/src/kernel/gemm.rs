@@ -635,47 +635,20 @@ unsafe fn run_points<T: Scalar>(
                 continue;
             }
             let accumulate = kp > 0;
-            if how.parts > 1 && k_parts_pay(dm, dn, dk) {
-                mark(KernelPath::GemmSplit);
+            if how.parts > 1 {
                 // SAFETY: this call's operands and C (caller).
-                unsafe { gemm_k_parts(how.parts, dm, dn, dk, pc, qa, qb, accumulate) };
-                continue;
-            }
-            if how.parts > 1 && dm.size.max(dn.size) >= 2 * PART_ALIGN {
-                mark(KernelPath::GemmSplit);
-                let (qa, qb, pc) = (SendPtr(qa), SendPtr(qb), SendPtr(pc));
-                // Parts along the longer of M and N.
-                let along_m = dm.size >= dn.size;
-                let len = if along_m { dm.size } else { dn.size };
-                let part = len.div_ceil(how.parts).next_multiple_of(PART_ALIGN);
-                for_each_task(len.div_ceil(part), &|t| {
-                    let (from, size) = (t * part, part.min(len - t * part));
-                    let at = from as isize;
-                    let (dm, dn, qa, qb, pc) = if along_m {
-                        (
-                            Dim { size, ..dm },
-                            dn,
-                            qa.get().wrapping_offset(at * dm.a),
-                            qb.get(),
-                            pc.get().wrapping_offset(at * dm.c),
-                        )
+                let done = unsafe {
+                    if k_parts_pay(dm, dn, dk) {
+                        gemm_k_parts(how.parts, dm, dn, dk, pc, qa, qb, accumulate);
+                        true
                     } else {
-                        (
-                            dm,
-                            Dim { size, ..dn },
-                            qa.get(),
-                            qb.get().wrapping_offset(at * dn.b),
-                            pc.get().wrapping_offset(at * dn.c),
-                        )
-                    };
-                    // SAFETY: rows (or columns) `from..from + size` of this
-                    // call, within the caller's nest; distinct parts write
-                    // distinct elements of C.
-                    unsafe {
-                        gemm_call(dm, dn, dk, pc, qa, qb, accumulate, gemm::Parallelism::None)
-                    };
-                });
-                continue;
+                        gemm_output_parts(how.parts, dm, dn, dk, pc, qa, qb, accumulate)
+                    }
+                };
+                if done {
+                    mark(KernelPath::GemmSplit);
+                    continue;
+                }
             }
             let rows = if how.row_chunks {
                 GEMM_CHUNK_ROWS
@@ -711,6 +684,58 @@ unsafe fn run_points<T: Scalar>(
     }
 }
 
+/// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) as up to
+/// `parts` single-threaded `gemm` calls over parts of C along the longer of
+/// M and N, [`PART_ALIGN`] apart, run as tasks of the pool; false, having
+/// done nothing, when that length is under two parts.
+///
+/// # Safety
+/// As [`gemm_call`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_output_parts<T: Scalar>(
+    parts: usize,
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    accumulate: bool,
+) -> bool {
+    let along_m = dm.size >= dn.size;
+    let len = if along_m { dm.size } else { dn.size };
+    if len < 2 * PART_ALIGN {
+        return false;
+    }
+    let part = len.div_ceil(parts).next_multiple_of(PART_ALIGN);
+    let (a, b, c) = (SendPtr(a), SendPtr(b), SendPtr(c));
+    for_each_task(len.div_ceil(part), &|t| {
+        let (from, size) = (t * part, part.min(len - t * part));
+        let at = from as isize;
+        let (dm, dn, a, b, c) = if along_m {
+            (
+                Dim { size, ..dm },
+                dn,
+                a.get().wrapping_offset(at * dm.a),
+                b.get(),
+                c.get().wrapping_offset(at * dm.c),
+            )
+        } else {
+            (
+                dm,
+                Dim { size, ..dn },
+                a.get(),
+                b.get().wrapping_offset(at * dn.b),
+                c.get().wrapping_offset(at * dn.c),
+            )
+        };
+        // SAFETY: rows (or columns) `from..from + size` of this product
+        // (caller); distinct parts write distinct elements of C.
+        unsafe { gemm_call(dm, dn, dk, c, a, b, accumulate, gemm::Parallelism::None) };
+    });
+    true
+}
+
 /// Whether a product shared by the pool is cut along K rather than along
 /// its output: too few rows of C to cut along M (under two parts of
 /// [`PART_ALIGN`]), and B's rows along N, which parts along N would read a
@@ -722,7 +747,7 @@ fn k_parts_pay(dm: Dim, dn: Dim, dk: Dim) -> bool {
     dm.size < 2 * PART_ALIGN
         && dk.size >= 2 * PART_ALIGN
         && dn.b.unsigned_abs() < dk.b.unsigned_abs()
-        && dm.size.saturating_mul(dn.size) <= K_PARTS_MAX_OUTPUT
+        && (1..=K_PARTS_MAX_OUTPUT).contains(&dm.size.saturating_mul(dn.size))
 }
 
 /// The most elements of C a product cut along K may have: each part but
@@ -801,16 +826,15 @@ unsafe fn gemm_k_parts<T: Scalar>(
                 unsafe { gemm_call(sm, sn, dk, out, a, b, false, gemm::Parallelism::None) };
             }
         });
-        for t in 1..count {
-            let part = &scratch[(t - 1) * len..t * len];
-            for i in 0..dm.size {
-                for j in 0..dn.size {
+        for part in scratch.chunks_exact(len) {
+            for (i, row) in part.chunks_exact(dn.size).enumerate() {
+                for (j, &x) in row.iter().enumerate() {
                     let at = (i as isize * dm.c).wrapping_add(j as isize * dn.c);
                     // SAFETY: element (i, j) of C (caller), written by no
                     // task any more.
                     unsafe {
                         let o = c.get().wrapping_offset(at);
-                        o.write(o.read().add(part[i * dn.size + j]));
+                        o.write(o.read().add(x));
                     }
                 }
             }

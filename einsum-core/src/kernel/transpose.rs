@@ -158,12 +158,7 @@ unsafe fn transpose<T: Scalar, const B: u8>(
                     // line's start, as above.
                     unsafe {
                         let run: [T; BLOCK] = core::array::from_fn(|r| *src(i0 + r, j));
-                        let at = dst(i0, j).cast::<[T; BLOCK]>();
-                        if streamed {
-                            write_around_caches(at, run);
-                        } else {
-                            at.write(run);
-                        }
+                        write_run(dst(i0, j).cast(), run, streamed);
                     }
                 }
                 j0 = je;
@@ -229,12 +224,11 @@ unsafe fn blocks<T: Scalar, const B: u8>(
             });
             for c in 0..BLOCK {
                 let column: [T; BLOCK] = block.map(|row| row[c]);
-                let run = out.wrapping_offset(c as isize * os).cast::<[T; BLOCK]>();
-                if streamed {
-                    write_around_caches(run, column);
-                } else {
-                    run.write(column);
-                }
+                write_run(
+                    out.wrapping_offset(c as isize * os).cast(),
+                    column,
+                    streamed,
+                );
             }
         }
     }
@@ -298,17 +292,17 @@ unsafe fn blocks_avx2(
     }
 }
 
-/// Writes `v` to `run` with non-temporal stores, 16 bytes at a time (on
-/// x86-64; elsewhere, and under Miri, which runs no inline assembly, with
-/// a plain store).
+/// Writes `v` to `run`: with `streamed`, by non-temporal stores 16 bytes
+/// at a time (on x86-64; elsewhere, and under Miri, which runs no inline
+/// assembly, with a plain store), else by a plain store.
 ///
 /// # Safety
-/// `run` is valid for writes of `[T; BLOCK]` and aligned to 16 bytes, and
-/// the size of `[T; BLOCK]` is a multiple of 16.
+/// `run` is valid for writes of `[T; BLOCK]`; with `streamed`, aligned to
+/// 16 bytes, and the size of `[T; BLOCK]` is a multiple of 16.
 #[inline(always)]
-unsafe fn write_around_caches<T: Scalar>(run: *mut [T; BLOCK], v: [T; BLOCK]) {
+unsafe fn write_run<T: Scalar>(run: *mut [T; BLOCK], v: [T; BLOCK], streamed: bool) {
     #[cfg(all(target_arch = "x86_64", not(miri)))]
-    {
+    if streamed {
         use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
         let from = (&v as *const [T; BLOCK]).cast::<__m128i>();
         for q in 0..core::mem::size_of::<[T; BLOCK]>() / 16 {
@@ -317,12 +311,11 @@ unsafe fn write_around_caches<T: Scalar>(run: *mut [T; BLOCK], v: [T; BLOCK]) {
             // valid (`Pod`), so its bytes may be moved as integers.
             unsafe { _mm_stream_si128(run.cast::<__m128i>().add(q), _mm_loadu_si128(from.add(q))) };
         }
+        return;
     }
-    #[cfg(any(not(target_arch = "x86_64"), miri))]
+    let _ = streamed;
     // SAFETY: the caller's promise.
-    unsafe {
-        run.write(v)
-    };
+    unsafe { run.write(v) };
 }
 
 #[cfg(test)]
