@@ -179,9 +179,9 @@ pub mod __private {
     pub use core::marker::PhantomData;
     pub use einsum_runtime::{
         einsum_into, einsum_owned, einsum_path, einsum_scalar, elem_of, fallback_any,
-        fallback_owned, fallback_scalar, madd, rows_fit, run_rows_into, run_rows_new, small_enough,
-        EinsumError, Lines, Operand, OrderCache, OutputOperand, Plan, RawOperand, RowKernel,
-        RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, MAX_AXES,
+        fallback_owned, fallback_scalar, madd, product_into, product_new, rows_fit, run_rows_into,
+        run_rows_new, small_enough, EinsumError, Lines, Operand, OrderCache, OutputOperand, Plan,
+        RawOperand, RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, MAX_AXES,
     };
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

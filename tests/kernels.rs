@@ -56,6 +56,7 @@ const NO_THREADS: Thresholds = Thresholds {
 const RUNTIME: Thresholds = Thresholds {
     small_max_work: 0,
     rows_min_len: usize::MAX,
+    product_max_work: 0,
     ..NO_THREADS
 };
 
@@ -104,6 +105,123 @@ fn call_site_loops() {
         "ij,jk->ik",
         &[a.view().into_dyn(), b.view().into_dyn()],
         got.into_dyn(),
+    );
+}
+
+/// Matrix products sent from the call site straight to the GEMM kernels:
+/// every part present or missing, a batch, a transposed output, operands
+/// transposed and reversed, a long K over few rows with B transposed (in
+/// `gemm` itself), new results and a strided output whose other elements
+/// stay as they were. Under Miri the same calls take the portable kernels
+/// and the plain loop.
+#[test]
+fn call_site_product() {
+    use einsum::ndarray::{s, Array2};
+    let product = Thresholds {
+        small_max_work: 0,
+        rows_min_len: usize::MAX,
+        product_max_work: usize::MAX,
+        ..NO_THREADS
+    };
+    let run =
+        |what: &str, s: &str, ops: [ArrayViewD<'_, f64>; 2], got: (ArrayD<f64>, KernelPaths)| {
+            assert!(got.1.has(KernelPath::Product), "{what}: {s}: {:?}", got.1);
+            check(what, s, &ops, got.0);
+        };
+    let (a, b) = (values::<f64, _>((3, 4)), values::<f64, _>((4, 5)));
+    let ops = || [a.view().into_dyn(), b.view().into_dyn()];
+    run(
+        "product",
+        "ij,jk->ik",
+        ops(),
+        forced(product, || einsum!("ij,jk->ik", &a, &b).into_dyn()),
+    );
+    run(
+        "output transposed",
+        "ij,jk->ki",
+        ops(),
+        forced(product, || einsum!("ij,jk->ki", &a, &b).into_dyn()),
+    );
+    let (at, br) = (a.t(), b.slice(s![..;-1, ..]));
+    let ops2 = [at.view().into_dyn(), br.view().into_dyn()];
+    run(
+        "A transposed, B reversed",
+        "ji,jk->ik",
+        ops2,
+        forced(product, || einsum!("ji,jk->ik", &at, &br).into_dyn()),
+    );
+
+    // A long K over few rows, B transposed: `gemm` itself.
+    let (a, b) = (values::<f64, _>((4, 20)), values::<f64, _>((5, 20)));
+    let ops = [a.view().into_dyn(), b.view().into_dyn()];
+    let got = forced(product, || einsum!("ij,kj->ik", &a, &b).into_dyn());
+    assert!(
+        !got.1.has(KernelPath::Skinny) && !got.1.has(KernelPath::Dots),
+        "{:?}",
+        got.1
+    );
+    run("long K, B transposed", "ij,kj->ik", ops, got);
+
+    // A batch, B transposed per item; parts missing.
+    let (a, b) = (values::<f64, _>((3, 2, 4)), values::<f64, _>((3, 5, 4)));
+    let bt = b.view().permuted_axes([0, 2, 1]);
+    let ops = [a.view().into_dyn(), bt.view().into_dyn()];
+    run(
+        "batch",
+        "bij,bjk->bik",
+        ops,
+        forced(product, || einsum!("bij,bjk->bik", &a, &bt).into_dyn()),
+    );
+    let (x, y) = (values::<f64, _>((6, 3)), values::<f64, _>(3));
+    let ops = [x.view().into_dyn(), y.view().into_dyn()];
+    run(
+        "no N",
+        "ij,j->i",
+        ops,
+        forced(product, || einsum!("ij,j->i", &x, &y).into_dyn()),
+    );
+    let ops = [y.view().into_dyn(), x.t().into_dyn()];
+    run(
+        "no M",
+        "j,jk->k",
+        ops,
+        forced(product, || einsum!("j,jk->k", &y, &x.t()).into_dyn()),
+    );
+    let z = values::<f64, _>(4);
+    let ops = [y.view().into_dyn(), z.view().into_dyn()];
+    run(
+        "no K",
+        "i,j->ij",
+        ops,
+        forced(product, || einsum!("i,j->ij", &y, &z).into_dyn()),
+    );
+    let (p, q) = (values::<f64, _>((2, 3)), values::<f64, _>((2, 4)));
+    let ops = [p.view().into_dyn(), q.view().into_dyn()];
+    run(
+        "batch, no K",
+        "bi,bj->bij",
+        ops,
+        forced(product, || einsum!("bi,bj->bij", &p, &q).into_dyn()),
+    );
+
+    // Into every other row and column of a larger array.
+    let (a, b) = (values::<f64, _>((3, 4)), values::<f64, _>((4, 5)));
+    let mut big = Array2::from_elem((5, 11), 99.0);
+    let ((), paths) = forced(product, || {
+        einsum_into!(&mut big.slice_mut(s![..;2, 1..;2]), "ij,jk->ik", &a, &b)
+    });
+    assert!(paths.has(KernelPath::Product), "{paths:?}");
+    check(
+        "into",
+        "ij,jk->ik",
+        &[a.view().into_dyn(), b.view().into_dyn()],
+        big.slice(s![..;2, 1..;2]).to_owned().into_dyn(),
+    );
+    let mut rest = big.clone();
+    rest.slice_mut(s![..;2, 1..;2]).fill(99.0);
+    assert!(
+        rest.iter().all(|&v| v == 99.0),
+        "elements outside the view changed"
     );
 }
 

@@ -177,6 +177,7 @@ fn element_types() {
 fn every_integer_type_wraps_as_itself() {
     let nest = Thresholds {
         small_max_work: 0,
+        product_max_work: 0,
         ..Thresholds::DEFAULT
     };
     // Under Miri, which checks the pointer casts of the types computed as

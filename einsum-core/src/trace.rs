@@ -51,6 +51,8 @@ pub enum KernelPath {
     Dots,
     /// A strided along K copied into rows first, then a GEMM kernel.
     CopiedA,
+    /// A matrix product read at the call site, straight to `gemm`.
+    Product,
 }
 
 /// A set of [`KernelPath`]s.

@@ -47,6 +47,10 @@ pub struct Thresholds {
     /// The shortest output rows for which an expression with fixed sizes
     /// runs in the row kernel the macro wrote for it.
     pub rows_min_len: usize,
+    /// Multiply-adds up to which a matrix product the macro read from the
+    /// expression goes from the call site straight to `gemm` (above
+    /// `small_max_work`).
+    pub product_max_work: usize,
 }
 
 impl Thresholds {
@@ -76,6 +80,7 @@ impl Thresholds {
         // 256 to 511, and on 7 of the 40 of 128 to 255 (`benches/sweep.rs`).
         small_max_work: 256,
         rows_min_len: 8,
+        product_max_work: 32 * 32 * 32,
     };
 
     #[cfg(feature = "test-hooks")]
@@ -96,6 +101,7 @@ impl Thresholds {
         transpose_min_len: 2,
         small_max_work: 0,
         rows_min_len: usize::MAX,
+        product_max_work: 0,
     };
 }
 

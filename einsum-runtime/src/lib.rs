@@ -22,6 +22,7 @@ pub mod windows;
 
 pub use callsite::entry::{einsum_into, einsum_owned, einsum_scalar};
 pub use callsite::fallback::{fallback_any, fallback_owned, fallback_scalar};
+pub use callsite::product::{product_into, product_new};
 pub use callsite::rows::{madd, rows_fit, run_rows_into, run_rows_new, RowKernel, RowsOut};
 pub use callsite::small::{small_enough, SmallOut};
 pub use einsum_core::support::plan as einsum_path;

@@ -6,7 +6,8 @@
 //! For each expression and each shape seed, the reference is computed once;
 //! then `einsum!`, `try_einsum!`, `einsum_into!` and `try_einsum_into!` run
 //! with each path forced in turn through `with_thresholds`: the defaults,
-//! the loops the macro writes at the call site, the run-time loop nest alone,
+//! the loops the macro writes at the call site, a matrix product sent from
+//! the call site straight to its GEMM kernels, the run-time loop nest alone,
 //! GEMM on one thread, every run-time kernel eager (GEMM, threads, tiles),
 //! and, for expressions with fixed sizes, the row kernel the macro writes.
 //! Each compared result is one evaluation and must equal the reference
@@ -93,7 +94,7 @@ struct Mode {
 
 const OFF: usize = usize::MAX;
 
-const MODES: [Mode; 7] = [
+const MODES: [Mode; 8] = [
     Mode {
         name: "defaults",
         t: Thresholds::DEFAULT,
@@ -104,6 +105,7 @@ const MODES: [Mode; 7] = [
         t: Thresholds {
             small_max_work: OFF,
             rows_min_len: OFF,
+            product_max_work: 0,
             ..Thresholds::DEFAULT
         },
         fixed_only: false,
@@ -123,6 +125,17 @@ const MODES: [Mode; 7] = [
             transpose_min_len: OFF,
             small_max_work: 0,
             rows_min_len: OFF,
+            product_max_work: 0,
+        },
+        fixed_only: false,
+    },
+    Mode {
+        name: "call-site product",
+        t: Thresholds {
+            small_max_work: 0,
+            rows_min_len: OFF,
+            product_max_work: OFF,
+            ..Thresholds::DEFAULT
         },
         fixed_only: false,
     },
@@ -139,6 +152,7 @@ const MODES: [Mode; 7] = [
             parallel_min_work: OFF,
             small_max_work: 0,
             rows_min_len: OFF,
+            product_max_work: 0,
             ..Thresholds::DEFAULT
         },
         fixed_only: false,
@@ -151,6 +165,7 @@ const MODES: [Mode; 7] = [
             skinny_gather_min_rows: OFF,
             small_max_work: 0,
             rows_min_len: OFF,
+            product_max_work: 0,
             ..Thresholds::DEFAULT
         },
         fixed_only: false,

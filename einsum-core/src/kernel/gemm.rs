@@ -359,7 +359,7 @@ unsafe fn rows_of_a<T: Copy>(block: &mut [T], a: *const T, dm: Dim, dk: Dim) {
 ///
 /// # Safety
 /// As [`try_contract`], over the points of `matrix` from `a`, `b` and `c`.
-unsafe fn contract_matrix<T: Scalar>(
+pub(super) unsafe fn contract_matrix<T: Scalar>(
     matrix: &Matrix,
     a: *const T,
     b: *const T,
@@ -852,7 +852,7 @@ unsafe fn gemm_k_parts<T: Scalar>(
 /// elements; `T` is one of `gemm`'s types.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-unsafe fn gemm_call<T: Scalar>(
+pub(super) unsafe fn gemm_call<T: Scalar>(
     dm: Dim,
     dn: Dim,
     dk: Dim,

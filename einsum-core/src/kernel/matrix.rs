@@ -145,6 +145,24 @@ impl Matrix {
         k: Dim::UNIT,
     };
 
+    /// The GEMM of a product whose parts are known: one batch dimension
+    /// looped over, and M, N and K (a dimension of one element is read as
+    /// the run-time path reads it, with no strides).
+    pub(super) fn of_parts(batch: Dim, m: Dim, n: Dim, k: Dim) -> Matrix {
+        let unit = |d: Dim| if d.size == 1 { Dim::UNIT } else { d };
+        let mut matrix = Matrix {
+            m: unit(m),
+            n: unit(n),
+            k: unit(k),
+            ..Matrix::EMPTY
+        };
+        if batch.size > 1 {
+            matrix.loops[0] = batch;
+            (matrix.outer, matrix.len) = (1, 1);
+        }
+        matrix
+    }
+
     /// The axes of a two-operand contraction (A is operand 0, B operand 1)
     /// read as GEMM, or `None` if they are not GEMM-shaped or too many.
     #[cfg(test)]

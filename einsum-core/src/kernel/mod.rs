@@ -11,7 +11,8 @@
 //!   that overlap, as a convolution's windows do), [`dots`] (K in rows of
 //!   both operands, small products), [`skinny`] and
 //!   `skinny512` (a few output columns), [`blocked`] (integers), and
-//!   [`pack`], B copied so that K is one dimension;
+//!   [`pack`], B copied so that K is one dimension; [`product`]: a
+//!   product the call site read from its expression, straight to `gemm`;
 //! - [`isa`]: a build of each hot kernel per instruction set; [`pool`]
 //!   and [`scratch`]: threads and working memory.
 
@@ -27,6 +28,7 @@ mod matrix;
 mod nest;
 mod pack;
 pub(crate) mod pool;
+pub(crate) mod product;
 mod scratch;
 mod skinny;
 #[cfg(all(target_arch = "x86_64", not(miri)))]

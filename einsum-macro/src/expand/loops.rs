@@ -11,7 +11,7 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::names::{acc, dim_type, fixed, index, out_ref, private, size, small, view};
-use crate::plan::{Loops, Plan, Size, Value};
+use crate::plan::{Loops, Plan, Product, Size, Value};
 
 /// The loops, trying the row kernel `rows` first when there is one; these
 /// loops run when it declines (rows too short, strides not unit).
@@ -33,7 +33,27 @@ pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>) -> TokenStrea
         });
     }
     let sizes = (0..plan.labels.len() as u8).map(size);
-    body.extend(quote!(if !#p::small_enough([#(#sizes),*]) { #none }));
+    let small_work = quote!(#p::small_enough([#(#sizes),*]));
+    match loops.product {
+        // A matrix product goes to the product run where it takes the
+        // call (it decides by the work and the output's size), else to the
+        // loops if the work is small, else to the run-time path.
+        Some(parts) => {
+            let (value, small_flag) = (
+                format_ident!("__einsum_product", span = Span::mixed_site()),
+                format_ident!("__einsum_small_work", span = Span::mixed_site()),
+            );
+            let run = product(plan, &parts);
+            body.extend(quote! {
+                let #small_flag = #small_work;
+                let #value = #run;
+                if ::core::option::Option::is_some(&#value) || !#small_flag {
+                    break #label #value;
+                }
+            });
+        }
+        None => body.extend(quote!(if !#small_work { #none })),
+    }
 
     let product = plan
         .inputs
@@ -146,4 +166,45 @@ fn checked_operands(plan: &Plan, loops: &Loops, none: &TokenStream) -> TokenStre
         });
     }
     body
+}
+
+/// The value of a matrix product: `einsum_runtime`'s product run, or
+/// `None` where it declines. Each
+/// array's axis for each part, batch, M, K, N, is known here.
+fn product(plan: &Plan, parts: &Product) -> TokenStream {
+    let p = private();
+    let axes = |labels: &[u8]| {
+        let axis = |part: Option<u8>| match part.and_then(|l| labels.iter().position(|&x| x == l)) {
+            Some(a) => {
+                let a = Literal::usize_unsuffixed(a);
+                quote!(::core::option::Option::Some(#a))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let (b, m, k, n) = (
+            axis(parts.batch),
+            axis(parts.m),
+            axis(parts.k),
+            axis(parts.n),
+        );
+        quote!([#b, #m, #k, #n])
+    };
+    let (pa, pb, pc) = (
+        axes(&plan.inputs[0].labels),
+        axes(&plan.inputs[1].labels),
+        axes(&plan.output.labels),
+    );
+    let (a, b) = (small(0), small(1));
+    let rank = Literal::usize_unsuffixed(plan.output.labels.len());
+    match plan.value {
+        Value::Array(dim) => {
+            let dim = dim_type(dim);
+            quote!(#p::product_new::<_, #dim, _, _, #rank>(&#a, #pa, &#b, #pb, #pc))
+        }
+        Value::Into => {
+            let out_ref = out_ref();
+            quote!(#p::product_into::<_, _, _, _, #rank>(&mut *#out_ref, &#a, #pa, &#b, #pb, #pc))
+        }
+        Value::Scalar | Value::Path => quote!(<::core::option::Option<_>>::None),
+    }
 }

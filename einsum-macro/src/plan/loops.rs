@@ -60,6 +60,25 @@ pub struct Loops {
     pub summed: Vec<u8>,
     /// The row kernel tried before the loops, if the expression has one.
     pub rows: Option<Rows>,
+    /// The expression's labels as a matrix product's, if it is one: work
+    /// too large for the loops goes straight to a GEMM.
+    pub product: Option<Product>,
+}
+
+/// A two-operand expression read as batched matrix products,
+/// `C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n]`: which label plays each part
+/// (at most one each; a missing one has size 1). Every label is in one of
+/// these parts, once per term; there is a K, or both an M and an N.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Product {
+    /// In both operands and the output.
+    pub batch: Option<u8>,
+    /// In the first operand and the output.
+    pub m: Option<u8>,
+    /// In both operands, summed.
+    pub k: Option<u8>,
+    /// In the second operand and the output.
+    pub n: Option<u8>,
 }
 
 /// The row kernel: the output's last label runs innermost over whole rows,
@@ -139,7 +158,49 @@ pub fn loops(terms: &Terms) -> Option<Loops> {
         output,
         summed,
         rows: rows(terms),
+        product: product(terms),
     })
+}
+
+/// The expression's [`Product`], if it is a (batched) matrix product.
+fn product(terms: &Terms) -> Option<Product> {
+    let [a, b] = &terms.inputs[..] else {
+        return None;
+    };
+    let out = &terms.output.labels;
+    let once = |labels: &[u8]| {
+        labels
+            .iter()
+            .enumerate()
+            .all(|(i, l)| !labels[..i].contains(l))
+    };
+    if !once(&a.labels) || !once(&b.labels) || !once(out) {
+        return None;
+    }
+    let mut p = Product {
+        batch: None,
+        m: None,
+        k: None,
+        n: None,
+    };
+    for l in 0..terms.labels.len() as u8 {
+        let part = match (
+            a.labels.contains(&l),
+            b.labels.contains(&l),
+            out.contains(&l),
+        ) {
+            (true, true, true) => &mut p.batch,
+            (true, false, true) => &mut p.m,
+            (true, true, false) => &mut p.k,
+            (false, true, true) => &mut p.n,
+            // Summed over one operand alone: not a product.
+            _ => return None,
+        };
+        if part.replace(l).is_some() {
+            return None;
+        }
+    }
+    (p.k.is_some() || (p.m.is_some() && p.n.is_some())).then_some(p)
 }
 
 /// The row kernel, when every summed label is bound to an integer literal

@@ -9,7 +9,7 @@
 pub mod loops;
 pub mod terms;
 
-pub use loops::{Loops, Read, Rows, Size};
+pub use loops::{Loops, Product, Read, Rows, Size};
 pub use terms::{stated_output, Bound, Output, PlanTerm, Terms, MAX_STATIC_RANK};
 
 use crate::parse::Subscripts;
@@ -256,6 +256,37 @@ mod tests {
         );
         assert_eq!(loops.output, [0, 1, 4]);
         assert_eq!(loops.summed, [2, 3]);
+    }
+
+    /// Two-operand expressions that are matrix products get their parts;
+    /// any other shape of expression gets none.
+    #[test]
+    fn matrix_products_get_their_parts() {
+        let product = |text: &str| plan(text).loops.expect("loops").product;
+        let p = |batch, m, k, n| Some(Product { batch, m, k, n });
+        assert_eq!(product("ij,jk->ik"), p(None, Some(0), Some(1), Some(2)));
+        assert_eq!(product("ij,jk->ki"), p(None, Some(0), Some(1), Some(2)));
+        assert_eq!(product("bi,oi->bo"), p(None, Some(0), Some(1), Some(2)));
+        assert_eq!(
+            product("bij,bjk->bik"),
+            p(Some(0), Some(1), Some(2), Some(3))
+        );
+        assert_eq!(product("ij,j->i"), p(None, Some(0), Some(1), None));
+        assert_eq!(product("j,jk->k"), p(None, None, Some(0), Some(1)));
+        assert_eq!(product("i,j->ij"), p(None, Some(0), None, Some(1)));
+        assert_eq!(product("bi,bj->bij"), p(Some(0), Some(1), None, Some(2)));
+        // Two labels in one part, a diagonal, a sum over one operand, an
+        // elementwise product, three operands.
+        for other in [
+            "abj,jk->abk",
+            "ii,ik->ik",
+            "ij,k->ik",
+            "ij,ij->ij",
+            "i,i->i",
+            "ij,jk,kl->il",
+        ] {
+            assert_eq!(product(other), None, "{other}");
+        }
     }
 
     /// With `i = 3, j = 3` the kernel is one loop over output rows, and per

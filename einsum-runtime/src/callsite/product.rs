@@ -1,0 +1,148 @@
+//! The matrix product the macro read from an expression, run from the call
+//! site straight in `einsum_core`'s `product`, with no plan: for work past
+//! what the call site's loops do well and short of what the run-time path's
+//! planning pays for.
+//!
+//! The macro names, for each operand and the output, which of its axes
+//! plays each part of `C[b, m, n] = Σ_k A[b, m, k] · B[b, k, n]`; the sizes
+//! and strides are checked and read here.
+
+use ndarray::{Array, ArrayRef, Dimension};
+
+use einsum_core::support::{product, product_pays, BATCH, K};
+use einsum_core::{Scalar, Small};
+
+use crate::alloc;
+
+/// The axis of an array that plays each part (batch, M, K, N in that
+/// order), `None` for a part it does not have.
+pub type Parts = [Option<usize>; 4];
+
+/// The sizes of the parts and the operands' strides along them, when the
+/// parts name distinct axes of each operand, agree on every size, and the
+/// work is one this path takes.
+#[inline(always)]
+fn operands<T: Scalar, const RA: usize, const RB: usize>(
+    a: &Small<'_, T, RA>,
+    pa: Parts,
+    b: &Small<'_, T, RB>,
+    pb: Parts,
+) -> Option<([usize; 4], [isize; 4], [isize; 4])> {
+    if !distinct(&pa, RA) || !distinct(&pb, RB) {
+        return None;
+    }
+    let (mut sizes, mut sa, mut sb) = ([1usize; 4], [0isize; 4], [0isize; 4]);
+    for p in 0..4 {
+        // (`distinct` checked that each axis is below the rank.)
+        let from_a = pa[p].map(|axis| (a.shape[axis], a.strides[axis]));
+        let from_b = pb[p].map(|axis| (b.shape[axis], b.strides[axis]));
+        match (from_a, from_b) {
+            (Some((n, s)), Some((nb, t))) => {
+                if n != nb {
+                    return None;
+                }
+                (sizes[p], sa[p], sb[p]) = (n, s, t);
+            }
+            (Some((n, s)), None) => (sizes[p], sa[p]) = (n, s),
+            (None, Some((n, t))) => (sizes[p], sb[p]) = (n, t),
+            (None, None) => {}
+        }
+    }
+    let work = sizes.iter().try_fold(1usize, |w, &s| w.checked_mul(s))?;
+    let outputs = work / sizes[K];
+    product_pays::<T>(work, outputs, sizes[BATCH]).then_some((sizes, sa, sb))
+}
+
+/// Whether the parts name distinct axes, each below `rank`.
+#[inline(always)]
+fn distinct(parts: &Parts, rank: usize) -> bool {
+    let mut seen = 0u64;
+    for &axis in parts.iter().flatten() {
+        if axis >= rank.min(64) || seen & 1 << axis != 0 {
+            return false;
+        }
+        seen |= 1 << axis;
+    }
+    true
+}
+
+/// The output's parts, if they name each of its `R` axes once and K none.
+fn output_parts<const R: usize>(pc: Parts) -> bool {
+    pc[K].is_none() && pc.iter().flatten().count() == R && distinct(&pc, R)
+}
+
+/// `einsum!` of a product: a new array whose axis `pc[p]` is part `p`, if
+/// the parts fit (else `None`, and the run-time path takes the call).
+#[inline(never)]
+pub fn product_new<T: Scalar, D: Dimension, const RA: usize, const RB: usize, const R: usize>(
+    a: &Small<'_, T, RA>,
+    pa: Parts,
+    b: &Small<'_, T, RB>,
+    pb: Parts,
+    pc: Parts,
+) -> Option<Array<T, D>> {
+    let (sizes, sa, sb) = operands(a, pa, b, pb)?;
+    if !output_parts::<R>(pc) {
+        return None;
+    }
+    let mut shape = [1usize; R];
+    for (p, axis) in pc.iter().enumerate() {
+        if let Some(axis) = *axis {
+            shape[axis] = sizes[p];
+        }
+    }
+    let mut out = alloc::uninit::<T, D>(&shape)?;
+    let sc = pc.map(|axis| axis.map_or(0, |axis| out.strides()[axis]));
+    // SAFETY: every size is at least 1 (each comes from an operand's axis,
+    // and a `Small` has no empty one, or is 1) and `operands` checked
+    // `product_pays`. Each part names a distinct axis of A and of B
+    // (`distinct`) whose length is the part's size, so an index within the
+    // sizes is one within each operand's shape, read through its own
+    // strides: an element of a view that `Small` borrows for reads. The
+    // output's parts name each of its axes once (`output_parts`) with the
+    // parts' sizes, so each (b, m, n) is a distinct element of the fresh
+    // array, which nothing else can see.
+    unsafe {
+        product(
+            sizes,
+            a.ptr,
+            sa,
+            b.ptr,
+            sb,
+            out.as_mut_ptr().cast::<T>(),
+            sc,
+        );
+    }
+    // SAFETY: `product` wrote every (b, m, n), which is every element.
+    Some(unsafe { out.assume_init() })
+}
+
+/// `einsum_into!` of a product: `out` (whose axis `pc[p]` is part `p`)
+/// overwritten, if it has that shape and the parts fit (else `None`, and
+/// the run-time path takes the call).
+#[inline(never)]
+pub fn product_into<T: Scalar, D: Dimension, const RA: usize, const RB: usize, const R: usize>(
+    out: &mut ArrayRef<T, D>,
+    a: &Small<'_, T, RA>,
+    pa: Parts,
+    b: &Small<'_, T, RB>,
+    pb: Parts,
+    pc: Parts,
+) -> Option<()> {
+    let (sizes, sa, sb) = operands(a, pa, b, pb)?;
+    if out.ndim() != R || !output_parts::<R>(pc) {
+        return None;
+    }
+    for (p, axis) in pc.iter().enumerate() {
+        if axis.is_some_and(|axis| out.shape()[axis] != sizes[p]) {
+            return None;
+        }
+    }
+    let sc = pc.map(|axis| axis.map_or(0, |axis| out.strides()[axis]));
+    // SAFETY: as in `product_new` for the operands. The output's parts name
+    // each of its axes once with its length, so each (b, m, n) is an
+    // element of `out`, distinct ones distinct (a mutable array's axes do
+    // not overlap), borrowed `&mut`, so overlapping neither operand.
+    unsafe { product(sizes, a.ptr, sa, b.ptr, sb, out.as_mut_ptr(), sc) };
+    Some(())
+}
