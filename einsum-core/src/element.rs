@@ -172,6 +172,19 @@ mod sealed {
             count: usize,
             out: *mut (),
         );
+        /// `kernel::product::product` over elements of `Self`.
+        ///
+        /// # Safety
+        /// As `kernel::product::product`, the pointers addressing `Self`s.
+        unsafe fn product(
+            sizes: [usize; 4],
+            a: *const (),
+            sa: [isize; 4],
+            b: *const (),
+            sb: [isize; 4],
+            c: *mut (),
+            sc: [isize; 4],
+        );
     }
 }
 

@@ -59,7 +59,7 @@ pub mod support {
     pub use crate::error::WindowFn;
     pub use crate::kernel::isa;
     pub use crate::kernel::pool::{for_each_task, pool_threads};
-    pub use crate::kernel::product::{product, product_pays, BATCH, K, M, N};
+    pub use crate::kernel::product::{product_pays, run_product, BATCH, K, M, N};
     pub use crate::small::clamped_offset;
     pub use crate::trace::{mark, KernelPath};
     pub use crate::tuning::{current as thresholds, Thresholds};

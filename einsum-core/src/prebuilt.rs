@@ -113,6 +113,29 @@ macro_rules! prebuild {
                     )
                 }
             }
+            $(#[$m])?
+            unsafe fn product(
+                sizes: [usize; 4],
+                a: *const (),
+                sa: [isize; 4],
+                b: *const (),
+                sb: [isize; 4],
+                c: *mut (),
+                sc: [isize; 4],
+            ) {
+                // SAFETY: as in `dispatch1`.
+                unsafe {
+                    crate::kernel::product::product::<Self>(
+                        sizes,
+                        a.cast(),
+                        sa,
+                        b.cast(),
+                        sb,
+                        c.cast(),
+                        sc,
+                    )
+                }
+            }
         }
     };
     (@twin $t:ty => $u:ty) => {
@@ -147,6 +170,19 @@ macro_rules! prebuild {
             ) {
                 // SAFETY: as in `dispatch1`.
                 unsafe { <$u as Prebuilt>::many(axes, ptrs, count, out) }
+            }
+            #[inline]
+            unsafe fn product(
+                sizes: [usize; 4],
+                a: *const (),
+                sa: [isize; 4],
+                b: *const (),
+                sb: [isize; 4],
+                c: *mut (),
+                sc: [isize; 4],
+            ) {
+                // SAFETY: as in `dispatch1`.
+                unsafe { <$u as Prebuilt>::product(sizes, a, sa, b, sb, c, sc) }
             }
         }
     };

@@ -65,8 +65,7 @@ fn own_cost(batch: usize) -> usize {
 /// k·sb[K] + n·sb[N]` too, and `c` offset by `b·sc[BATCH] + m·sc[M] +
 /// n·sc[N]` an element valid for writes, distinct `(b, m, n)` distinct
 /// elements of C, C overlapping neither A nor B.
-#[inline(never)]
-pub unsafe fn product<T: Scalar>(
+pub(crate) unsafe fn product<T: Scalar>(
     sizes: [usize; 4],
     a: *const T,
     sa: [isize; 4],
@@ -119,6 +118,26 @@ pub unsafe fn product<T: Scalar>(
             unsafe { gemm_one(dm, dn, dk, a, b, c) }
         }
     }
+}
+
+/// [`product`], through the instance prebuilt for `T` where there is one
+/// (the kernels it chooses among are most of this crate's code: compiled
+/// again in each caller's crate, they would cost its build seconds).
+///
+/// # Safety
+/// As [`product`].
+#[inline]
+pub unsafe fn run_product<T: Scalar>(
+    sizes: [usize; 4],
+    a: *const T,
+    sa: [isize; 4],
+    b: *const T,
+    sb: [isize; 4],
+    c: *mut T,
+    sc: [isize; 4],
+) {
+    // SAFETY: the caller's promise; the pointers address `T`s.
+    unsafe { T::product(sizes, a.cast(), sa, b.cast(), sb, c.cast(), sc) }
 }
 
 /// The shortest K in rows of A, and the most rows, for which a product

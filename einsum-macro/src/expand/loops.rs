@@ -203,7 +203,7 @@ fn product(plan: &Plan, parts: &Product) -> TokenStream {
         }
         Value::Into => {
             let out_ref = out_ref();
-            quote!(#p::product_into::<_, _, _, _, #rank>(&mut *#out_ref, &#a, #pa, &#b, #pb, #pc))
+            quote!(#p::product_into(&mut *#out_ref, &#a, #pa, &#b, #pb, #pc))
         }
         Value::Scalar | Value::Path => quote!(<::core::option::Option<_>>::None),
     }

@@ -9,7 +9,7 @@
 
 use ndarray::{Array, ArrayRef, Dimension};
 
-use einsum_core::support::{product, product_pays, BATCH, K};
+use einsum_core::support::{product_pays, run_product, BATCH, K};
 use einsum_core::{Scalar, Small};
 
 use crate::alloc;
@@ -18,17 +18,37 @@ use crate::alloc;
 /// order), `None` for a part it does not have.
 pub type Parts = [Option<usize>; 4];
 
+/// An operand as the product reads it: a [`Small`]'s first element,
+/// lengths and strides (a live view with no empty axis), its rank erased so
+/// that the code below is built once per element and output type.
+struct Read<'s, T> {
+    ptr: *const T,
+    shape: &'s [usize],
+    strides: &'s [isize],
+}
+
+impl<'s, T: Scalar> Read<'s, T> {
+    #[inline(always)]
+    fn of<const R: usize>(small: &'s Small<'_, T, R>) -> Self {
+        Read {
+            ptr: small.ptr,
+            shape: &small.shape,
+            strides: &small.strides,
+        }
+    }
+}
+
 /// The sizes of the parts and the operands' strides along them, when the
 /// parts name distinct axes of each operand, agree on every size, and the
 /// work is one this path takes.
 #[inline(always)]
-fn operands<T: Scalar, const RA: usize, const RB: usize>(
-    a: &Small<'_, T, RA>,
+fn operands<T: Scalar>(
+    a: &Read<'_, T>,
     pa: Parts,
-    b: &Small<'_, T, RB>,
+    b: &Read<'_, T>,
     pb: Parts,
 ) -> Option<([usize; 4], [isize; 4], [isize; 4])> {
-    if !distinct(&pa, RA) || !distinct(&pb, RB) {
+    if !distinct(&pa, a.shape.len()) || !distinct(&pb, b.shape.len()) {
         return None;
     }
     let (mut sizes, mut sa, mut sb) = ([1usize; 4], [0isize; 4], [0isize; 4]);
@@ -66,14 +86,25 @@ fn distinct(parts: &Parts, rank: usize) -> bool {
     true
 }
 
-/// The output's parts, if they name each of its `R` axes once and K none.
-fn output_parts<const R: usize>(pc: Parts) -> bool {
-    pc[K].is_none() && pc.iter().flatten().count() == R && distinct(&pc, R)
+/// The output's parts, if they name each of its `rank` axes once and K
+/// none.
+fn output_parts(pc: Parts, rank: usize) -> bool {
+    pc[K].is_none() && pc.iter().flatten().count() == rank && distinct(&pc, rank)
+}
+
+/// Whether `T` has a product here at all: a type `gemm` has, or any under
+/// Miri. (Tested in `const`, so that no other type builds the code.)
+macro_rules! has_product {
+    ($t:ty) => {
+        const { <$t as Scalar>::IN_GEMM }
+        || cfg!(miri)
+    };
 }
 
 /// `einsum!` of a product: a new array whose axis `pc[p]` is part `p`, if
-/// the parts fit (else `None`, and the run-time path takes the call).
-#[inline(never)]
+/// the parts fit (else `None`, and the loops or the run-time path take the
+/// call).
+#[inline(always)]
 pub fn product_new<T: Scalar, D: Dimension, const RA: usize, const RB: usize, const R: usize>(
     a: &Small<'_, T, RA>,
     pa: Parts,
@@ -81,29 +112,46 @@ pub fn product_new<T: Scalar, D: Dimension, const RA: usize, const RB: usize, co
     pb: Parts,
     pc: Parts,
 ) -> Option<Array<T, D>> {
-    let (sizes, sa, sb) = operands(a, pa, b, pb)?;
-    if !output_parts::<R>(pc) {
+    if has_product!(T) {
+        new_product(Read::of(a), pa, Read::of(b), pb, pc, R)
+    } else {
+        None
+    }
+}
+
+#[inline(never)]
+fn new_product<T: Scalar, D: Dimension>(
+    a: Read<'_, T>,
+    pa: Parts,
+    b: Read<'_, T>,
+    pb: Parts,
+    pc: Parts,
+    rank: usize,
+) -> Option<Array<T, D>> {
+    let (sizes, sa, sb) = operands(&a, pa, &b, pb)?;
+    if !output_parts(pc, rank) {
         return None;
     }
-    let mut shape = [1usize; R];
+    let mut shape = [1usize; 3];
     for (p, axis) in pc.iter().enumerate() {
         if let Some(axis) = *axis {
             shape[axis] = sizes[p];
         }
     }
-    let mut out = alloc::uninit::<T, D>(&shape)?;
+    let mut out = alloc::uninit::<T, D>(&shape[..rank])?;
     let sc = pc.map(|axis| axis.map_or(0, |axis| out.strides()[axis]));
     // SAFETY: every size is at least 1 (each comes from an operand's axis,
     // and a `Small` has no empty one, or is 1) and `operands` checked
-    // `product_pays`. Each part names a distinct axis of A and of B
-    // (`distinct`) whose length is the part's size, so an index within the
-    // sizes is one within each operand's shape, read through its own
-    // strides: an element of a view that `Small` borrows for reads. The
-    // output's parts name each of its axes once (`output_parts`) with the
-    // parts' sizes, so each (b, m, n) is a distinct element of the fresh
-    // array, which nothing else can see.
+    // `product_pays`, which holds only for `gemm`'s types outside Miri.
+    // Each part names a distinct axis of A and of B (`distinct`) whose
+    // length is the part's size, so an index within the sizes is one
+    // within each operand's shape, read through its own strides: an
+    // element of a view that `Small` borrows for reads. The output's parts
+    // name each of its axes once (`output_parts`) with the parts' sizes,
+    // so each (b, m, n) is a distinct element of the fresh array, which
+    // nothing else can see.
     unsafe {
-        product(
+        run_product(
             sizes,
             a.ptr,
             sa,
@@ -113,15 +161,15 @@ pub fn product_new<T: Scalar, D: Dimension, const RA: usize, const RB: usize, co
             sc,
         );
     }
-    // SAFETY: `product` wrote every (b, m, n), which is every element.
+    // SAFETY: `run_product` wrote every (b, m, n), which is every element.
     Some(unsafe { out.assume_init() })
 }
 
 /// `einsum_into!` of a product: `out` (whose axis `pc[p]` is part `p`)
 /// overwritten, if it has that shape and the parts fit (else `None`, and
-/// the run-time path takes the call).
-#[inline(never)]
-pub fn product_into<T: Scalar, D: Dimension, const RA: usize, const RB: usize, const R: usize>(
+/// the loops or the run-time path take the call).
+#[inline(always)]
+pub fn product_into<T: Scalar, D: Dimension, const RA: usize, const RB: usize>(
     out: &mut ArrayRef<T, D>,
     a: &Small<'_, T, RA>,
     pa: Parts,
@@ -129,8 +177,24 @@ pub fn product_into<T: Scalar, D: Dimension, const RA: usize, const RB: usize, c
     pb: Parts,
     pc: Parts,
 ) -> Option<()> {
-    let (sizes, sa, sb) = operands(a, pa, b, pb)?;
-    if out.ndim() != R || !output_parts::<R>(pc) {
+    if has_product!(T) {
+        into_product(out, Read::of(a), pa, Read::of(b), pb, pc)
+    } else {
+        None
+    }
+}
+
+#[inline(never)]
+fn into_product<T: Scalar, D: Dimension>(
+    out: &mut ArrayRef<T, D>,
+    a: Read<'_, T>,
+    pa: Parts,
+    b: Read<'_, T>,
+    pb: Parts,
+    pc: Parts,
+) -> Option<()> {
+    let (sizes, sa, sb) = operands(&a, pa, &b, pb)?;
+    if !output_parts(pc, out.ndim()) {
         return None;
     }
     for (p, axis) in pc.iter().enumerate() {
@@ -139,10 +203,10 @@ pub fn product_into<T: Scalar, D: Dimension, const RA: usize, const RB: usize, c
         }
     }
     let sc = pc.map(|axis| axis.map_or(0, |axis| out.strides()[axis]));
-    // SAFETY: as in `product_new` for the operands. The output's parts name
+    // SAFETY: as in `new_product` for the operands. The output's parts name
     // each of its axes once with its length, so each (b, m, n) is an
     // element of `out`, distinct ones distinct (a mutable array's axes do
     // not overlap), borrowed `&mut`, so overlapping neither operand.
-    unsafe { product(sizes, a.ptr, sa, b.ptr, sb, out.as_mut_ptr(), sc) };
+    unsafe { run_product(sizes, a.ptr, sa, b.ptr, sb, out.as_mut_ptr(), sc) };
     Some(())
 }
