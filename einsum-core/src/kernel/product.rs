@@ -92,13 +92,15 @@ pub(crate) unsafe fn product<T: Scalar>(
     // The run-time path's choice among its GEMM kernels for these sizes
     // (the skinny and dot-product kernels beat `gemm` on many small
     // products); where it has none, `gemm`, not the loop nest.
-    // Except for a few rows of A with a long K in rows against B strided
-    // along N: there `gemm` beats both the skinny kernel (B copied first)
-    // and dot products (4×24·24×3 with B transposed: 0.19 µs against
-    // 0.06 µs); from 8 rows on, the copy pays.
+    // Except for a matrix times a vector, and a few rows of A with a long
+    // K in rows against B strided along N: there `gemm` beats both the
+    // skinny kernel (B copied first) and dot products (4×24·24×3 with B
+    // transposed: 0.19 µs against 0.06 µs; over the sweep's products with
+    // N = 1, 56–65 against 160 slower than the best other way by more
+    // than 1.25×); from 8 rows on, the copy pays.
     let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
-    let theirs =
-        !(dm.size < FEW_ROWS && dn.b != 1 && dn.size > 1 && dk.a == 1 && dk.size >= LONG_K);
+    let theirs = dn.size > 1
+        && !(dm.size < FEW_ROWS && dn.b != 1 && dk.a == 1 && dk.size >= LONG_K);
     // SAFETY: the caller's promise, for the same points.
     if theirs && unsafe { contract_matrix(&matrix, a, b, c, work) } {
         return;
