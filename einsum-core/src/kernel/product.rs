@@ -99,8 +99,8 @@ pub(crate) unsafe fn product<T: Scalar>(
     // N = 1, 56–65 against 160 slower than the best other way by more
     // than 1.25×); from 8 rows on, the copy pays.
     let (dm, dn, dk) = (matrix.m, matrix.n, matrix.k);
-    let theirs = dn.size > 1
-        && !(dm.size < FEW_ROWS && dn.b != 1 && dk.a == 1 && dk.size >= LONG_K);
+    let theirs =
+        dn.size > 1 && !(dm.size < FEW_ROWS && dn.b != 1 && dk.a == 1 && dk.size >= LONG_K);
     // SAFETY: the caller's promise, for the same points.
     if theirs && unsafe { contract_matrix(&matrix, a, b, c, work) } {
         return;

@@ -9,7 +9,7 @@
 
 use ndarray::{Array, ArrayRef, Dimension};
 
-use einsum_core::support::{product_pays, run_product, BATCH, K};
+use einsum_core::support::{product_pays, run_product, BATCH, K, M, N};
 use einsum_core::{Scalar, Small};
 
 use crate::alloc;
@@ -68,8 +68,8 @@ fn operands<T: Scalar>(
             (None, None) => {}
         }
     }
-    let work = sizes.iter().try_fold(1usize, |w, &s| w.checked_mul(s))?;
-    let outputs = work / sizes[K];
+    let outputs = sizes[BATCH].checked_mul(sizes[M])?.checked_mul(sizes[N])?;
+    let work = outputs.checked_mul(sizes[K])?;
     product_pays::<T>(work, outputs, sizes[BATCH]).then_some((sizes, sa, sb))
 }
 
