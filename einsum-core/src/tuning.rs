@@ -105,6 +105,34 @@ impl Thresholds {
     };
 }
 
+/// Estimated times of the ways to run a call, in picoseconds, for choices
+/// made by cost rather than by a bound on one size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Costs {
+    /// The call site's loops, per output element (a sum started, stored).
+    pub loops_per_output: usize,
+    /// The call site's loops, per multiply-add: a sum's additions cannot
+    /// be reordered, so they run one after another.
+    pub loops_per_madd: usize,
+    /// A matrix product sent from the call site to the GEMM kernels, once
+    /// (the checks, the new array, the kernel's choice)...
+    pub product_once: usize,
+    /// ... and per `gemm` call (per batch index).
+    pub product_per_call: usize,
+}
+
+/// The measured costs. Fitted to the sweep's products of at most 256
+/// multiply-adds and 16 or more outputs, each run in the loops and as a
+/// product (`benches/sweep.rs`): choosing by these, the products took 4%
+/// more than the faster way's total time, where a bound of 16 outputs per
+/// batch index took 9% more.
+pub const COSTS: Costs = Costs {
+    loops_per_output: 2_500,
+    loops_per_madd: 500,
+    product_once: 60_000,
+    product_per_call: 30_000,
+};
+
 #[cfg(feature = "test-hooks")]
 thread_local! {
     static CURRENT: Cell<Thresholds> = const { Cell::new(Thresholds::DEFAULT) };

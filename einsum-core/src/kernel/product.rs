@@ -35,21 +35,20 @@ pub fn product_pays<T: Scalar>(work: usize, outputs: usize, batch: usize) -> boo
         && (work > t.small_max_work || loops_cost(work, outputs) > own_cost(batch))
 }
 
-/// The call site's loops' time for a product, in half-nanoseconds: 2.5 ns
-/// per output element (a sum started, stored) and 0.5 ns per multiply-add
-/// (a sum's chain of additions, one after another).
+/// The call site's loops' time for a product, in picoseconds.
 fn loops_cost(work: usize, outputs: usize) -> usize {
-    outputs.saturating_mul(5).saturating_add(work)
+    let c = tuning::COSTS;
+    outputs
+        .saturating_mul(c.loops_per_output)
+        .saturating_add(work.saturating_mul(c.loops_per_madd))
 }
 
-/// This path's time before the multiply-adds, in half-nanoseconds: 60 ns
-/// once (the checks, the new array, the kernel's choice) and 30 ns per
-/// `gemm` call. Fitted, with [`loops_cost`], to the sweep's products of at
-/// most 256 multiply-adds and 16 or more outputs, run both ways
-/// (`benches/sweep.rs`): the choice came within 4% of the faster way's
-/// total time, where a bound of 16 outputs per batch index came within 9%.
+/// This path's time before the multiply-adds, in picoseconds.
 fn own_cost(batch: usize) -> usize {
-    batch.saturating_mul(60).saturating_add(120)
+    let c = tuning::COSTS;
+    batch
+        .saturating_mul(c.product_per_call)
+        .saturating_add(c.product_once)
 }
 
 /// `C[b, m, n] ← Σ_k A[b, m, k] · B[b, k, n]` for the part sizes `sizes`
