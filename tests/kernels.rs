@@ -432,6 +432,19 @@ fn b_packed_so_that_k_merges() {
     let (got, paths) = forced(GEMM, || einsum!("abcd,dcef->abef", &a, &b));
     assert!(!paths.has(KernelPath::PackedB), "{paths:?}");
     check("K blocks", "abcd,dcef->abef", &ops, got.into_dyn());
+    // One short K block of B transposed (strided along N): copied into
+    // rows; with K of 5, read in place. Native only: the copy is for
+    // `gemm`, which Miri cannot run.
+    if !cfg!(miri) {
+        for (k, copied) in [(2, true), (4, true), (5, false)] {
+            let (a, b) = (values::<f64, _>((16, k)), values::<f64, _>((19, k)));
+            let bt = b.t();
+            let ops = [a.view().into_dyn(), bt.view().into_dyn()];
+            let (got, paths) = forced(GEMM, || einsum!("ij,jk->ik", &a, &bt));
+            assert_eq!(paths.has(KernelPath::PackedB), copied, "K = {k}: {paths:?}");
+            check("short K, B strided", "ij,jk->ik", &ops, got.into_dyn());
+        }
+    }
 }
 
 #[test]
