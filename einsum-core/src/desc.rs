@@ -1,6 +1,7 @@
 //! What one call is, as every layer below the call site sees it: the
 //! expression, its bound sizes and order cache ([`Call`]), and where its
-//! result goes ([`Dest`]).
+//! result goes ([`Dest`]); or, for a matrix product the call site read,
+//! its parts ([`Product`]).
 
 use crate::order::OrderCache;
 use crate::spec::Spec;
@@ -42,4 +43,41 @@ pub struct Call<'a> {
     pub fixed: &'a [(u8, usize)],
     /// The call site's order cache (calls of three or more operands).
     pub cache: Option<&'a OrderCache>,
+}
+
+/// A (batched) matrix product `C[b, m, n] ← Σ_k A[b, m, k] · B[b, k, n]`
+/// as the call site read it: the sizes of its parts, batch, M, K and N in
+/// that order, and each array's first element and strides along them
+/// (any value along a part it lacks: that stride is not stepped along).
+#[derive(Clone, Copy)]
+pub struct Product<T> {
+    /// The sizes of batch, M, K and N.
+    pub sizes: [usize; 4],
+    /// A's first element and strides.
+    pub a: *const T,
+    /// See [`Product::a`].
+    pub sa: [isize; 4],
+    /// B's first element and strides.
+    pub b: *const T,
+    /// See [`Product::a`].
+    pub sb: [isize; 4],
+    /// C's first element and strides.
+    pub c: *mut T,
+    /// See [`Product::a`].
+    pub sc: [isize; 4],
+}
+
+impl<T> Product<T> {
+    /// The same product over elements of type `U` at the same addresses.
+    pub fn cast<U>(self) -> Product<U> {
+        Product {
+            sizes: self.sizes,
+            a: self.a.cast(),
+            sa: self.sa,
+            b: self.b.cast(),
+            sb: self.sb,
+            c: self.c.cast(),
+            sc: self.sc,
+        }
+    }
 }

@@ -73,6 +73,7 @@ pub(crate) use sealed::{Kernels, Many, Prebuilt};
 
 mod sealed {
     use crate::axes::Axis;
+    use crate::desc::Product;
     use crate::limits::MANY_OPERANDS;
 
     /// A kernel entry of one or two operands with the element type erased: as
@@ -176,15 +177,7 @@ mod sealed {
         ///
         /// # Safety
         /// As `kernel::product::product`, the pointers addressing `Self`s.
-        unsafe fn product(
-            sizes: [usize; 4],
-            a: *const (),
-            sa: [isize; 4],
-            b: *const (),
-            sb: [isize; 4],
-            c: *mut (),
-            sc: [isize; 4],
-        );
+        unsafe fn product(p: Product<()>);
     }
 }
 

@@ -57,6 +57,7 @@
 use num_complex::Complex;
 
 use crate::axes::Axis;
+use crate::desc::Product;
 use crate::element::Prebuilt;
 use crate::limits::MANY_OPERANDS;
 
@@ -114,27 +115,9 @@ macro_rules! prebuild {
                 }
             }
             $(#[$m])?
-            unsafe fn product(
-                sizes: [usize; 4],
-                a: *const (),
-                sa: [isize; 4],
-                b: *const (),
-                sb: [isize; 4],
-                c: *mut (),
-                sc: [isize; 4],
-            ) {
+            unsafe fn product(p: Product<()>) {
                 // SAFETY: as in `dispatch1`.
-                unsafe {
-                    crate::kernel::product::product::<Self>(
-                        sizes,
-                        a.cast(),
-                        sa,
-                        b.cast(),
-                        sb,
-                        c.cast(),
-                        sc,
-                    )
-                }
+                unsafe { crate::kernel::product::product::<Self>(p.cast()) }
             }
         }
     };
@@ -172,17 +155,9 @@ macro_rules! prebuild {
                 unsafe { <$u as Prebuilt>::many(axes, ptrs, count, out) }
             }
             #[inline]
-            unsafe fn product(
-                sizes: [usize; 4],
-                a: *const (),
-                sa: [isize; 4],
-                b: *const (),
-                sb: [isize; 4],
-                c: *mut (),
-                sc: [isize; 4],
-            ) {
+            unsafe fn product(p: Product<()>) {
                 // SAFETY: as in `dispatch1`.
-                unsafe { <$u as Prebuilt>::product(sizes, a, sa, b, sb, c, sc) }
+                unsafe { <$u as Prebuilt>::product(p) }
             }
         }
     };

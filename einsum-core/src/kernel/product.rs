@@ -9,6 +9,7 @@
 
 use super::gemm::contract_matrix;
 use super::matrix::{Dim, Matrix};
+use crate::desc::Product;
 use crate::element::Scalar;
 use crate::trace::{mark, KernelPath};
 use crate::tuning;
@@ -51,10 +52,8 @@ fn own_cost(batch: usize) -> usize {
         .saturating_add(c.product_once)
 }
 
-/// `C[b, m, n] ← Σ_k A[b, m, k] · B[b, k, n]` for the part sizes `sizes`
-/// and the strides `sa`, `sb`, `sc` of A, B and C along each part (those of
-/// a part an array lacks are not read), one `gemm` call per batch index,
-/// on the calling thread.
+/// The product `p` on the calling thread: the run-time path's GEMM
+/// kernels, or one `gemm` call per batch index.
 ///
 /// # Safety
 /// Every size is at least 1; `T` is one of `gemm`'s types, or this is
@@ -64,15 +63,16 @@ fn own_cost(batch: usize) -> usize {
 /// k·sb[K] + n·sb[N]` too, and `c` offset by `b·sc[BATCH] + m·sc[M] +
 /// n·sc[N]` an element valid for writes, distinct `(b, m, n)` distinct
 /// elements of C, C overlapping neither A nor B.
-pub(crate) unsafe fn product<T: Scalar>(
-    sizes: [usize; 4],
-    a: *const T,
-    sa: [isize; 4],
-    b: *const T,
-    sb: [isize; 4],
-    c: *mut T,
-    sc: [isize; 4],
-) {
+pub(crate) unsafe fn product<T: Scalar>(p: Product<T>) {
+    let Product {
+        sizes,
+        a,
+        sa,
+        b,
+        sb,
+        c,
+        sc,
+    } = p;
     mark(KernelPath::Product);
     let dim = |p: usize, a: isize, b: isize, c: isize| Dim {
         size: sizes[p],
@@ -128,17 +128,9 @@ pub(crate) unsafe fn product<T: Scalar>(
 /// # Safety
 /// As [`product`].
 #[inline]
-pub unsafe fn run_product<T: Scalar>(
-    sizes: [usize; 4],
-    a: *const T,
-    sa: [isize; 4],
-    b: *const T,
-    sb: [isize; 4],
-    c: *mut T,
-    sc: [isize; 4],
-) {
+pub unsafe fn run_product<T: Scalar>(p: Product<T>) {
     // SAFETY: the caller's promise; the pointers address `T`s.
-    unsafe { T::product(sizes, a.cast(), sa, b.cast(), sb, c.cast(), sc) }
+    unsafe { T::product(p.cast()) }
 }
 
 /// The shortest K in rows of A, and the most rows, for which a product

@@ -9,7 +9,7 @@
 
 use ndarray::{Array, ArrayRef, Dimension};
 
-use einsum_core::support::{product_pays, run_product, BATCH, K, M, N};
+use einsum_core::support::{product_pays, run_product, Product, BATCH, K, M, N};
 use einsum_core::{Scalar, Small};
 
 use crate::alloc;
@@ -151,15 +151,15 @@ fn new_product<T: Scalar, D: Dimension>(
     // so each (b, m, n) is a distinct element of the fresh array, which
     // nothing else can see.
     unsafe {
-        run_product(
+        run_product(Product {
             sizes,
-            a.ptr,
+            a: a.ptr,
             sa,
-            b.ptr,
+            b: b.ptr,
             sb,
-            out.as_mut_ptr().cast::<T>(),
+            c: out.as_mut_ptr().cast::<T>(),
             sc,
-        );
+        });
     }
     // SAFETY: `run_product` wrote every (b, m, n), which is every element.
     Some(unsafe { out.assume_init() })
@@ -207,6 +207,16 @@ fn into_product<T: Scalar, D: Dimension>(
     // each of its axes once with its length, so each (b, m, n) is an
     // element of `out`, distinct ones distinct (a mutable array's axes do
     // not overlap), borrowed `&mut`, so overlapping neither operand.
-    unsafe { run_product(sizes, a.ptr, sa, b.ptr, sb, out.as_mut_ptr(), sc) };
+    unsafe {
+        run_product(Product {
+            sizes,
+            a: a.ptr,
+            sa,
+            b: b.ptr,
+            sb,
+            c: out.as_mut_ptr(),
+            sc,
+        });
+    }
     Some(())
 }
