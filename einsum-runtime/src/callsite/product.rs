@@ -38,7 +38,7 @@ impl<'s, T: Scalar> Read<'s, T> {
     }
 }
 
-/// The sizes of the parts and the operands' strides along them, when the
+/// The product of the operands, its output not yet given (null), when the
 /// parts name distinct axes of each operand, agree on every size, and the
 /// work is one this path takes.
 #[inline(always)]
@@ -47,7 +47,7 @@ fn operands<T: Scalar>(
     pa: Parts,
     b: &Read<'_, T>,
     pb: Parts,
-) -> Option<([usize; 4], [isize; 4], [isize; 4])> {
+) -> Option<Product<T>> {
     if !distinct(&pa, a.shape.len()) || !distinct(&pb, b.shape.len()) {
         return None;
     }
@@ -70,7 +70,15 @@ fn operands<T: Scalar>(
     }
     let outputs = sizes[BATCH].checked_mul(sizes[M])?.checked_mul(sizes[N])?;
     let work = outputs.checked_mul(sizes[K])?;
-    product_pays::<T>(work, outputs, sizes[BATCH]).then_some((sizes, sa, sb))
+    product_pays::<T>(work, outputs, sizes[BATCH]).then_some(Product {
+        sizes,
+        a: a.ptr,
+        sa,
+        b: b.ptr,
+        sb,
+        c: core::ptr::null_mut(),
+        sc: [0; 4],
+    })
 }
 
 /// Whether the parts name distinct axes, each below `rank`.
@@ -128,14 +136,14 @@ fn new_product<T: Scalar, D: Dimension>(
     pc: Parts,
     rank: usize,
 ) -> Option<Array<T, D>> {
-    let (sizes, sa, sb) = operands(&a, pa, &b, pb)?;
+    let p = operands(&a, pa, &b, pb)?;
     if !output_parts(pc, rank) {
         return None;
     }
     let mut shape = [1usize; 3];
-    for (p, axis) in pc.iter().enumerate() {
+    for (part, axis) in pc.iter().enumerate() {
         if let Some(axis) = *axis {
-            shape[axis] = sizes[p];
+            shape[axis] = p.sizes[part];
         }
     }
     let mut out = alloc::uninit::<T, D>(&shape[..rank])?;
@@ -152,13 +160,9 @@ fn new_product<T: Scalar, D: Dimension>(
     // nothing else can see.
     unsafe {
         run_product(Product {
-            sizes,
-            a: a.ptr,
-            sa,
-            b: b.ptr,
-            sb,
             c: out.as_mut_ptr().cast::<T>(),
             sc,
+            ..p
         });
     }
     // SAFETY: `run_product` wrote every (b, m, n), which is every element.
@@ -193,12 +197,12 @@ fn into_product<T: Scalar, D: Dimension>(
     pb: Parts,
     pc: Parts,
 ) -> Option<()> {
-    let (sizes, sa, sb) = operands(&a, pa, &b, pb)?;
+    let p = operands(&a, pa, &b, pb)?;
     if !output_parts(pc, out.ndim()) {
         return None;
     }
-    for (p, axis) in pc.iter().enumerate() {
-        if axis.is_some_and(|axis| out.shape()[axis] != sizes[p]) {
+    for (part, axis) in pc.iter().enumerate() {
+        if axis.is_some_and(|axis| out.shape()[axis] != p.sizes[part]) {
             return None;
         }
     }
@@ -209,14 +213,10 @@ fn into_product<T: Scalar, D: Dimension>(
     // not overlap), borrowed `&mut`, so overlapping neither operand.
     unsafe {
         run_product(Product {
-            sizes,
-            a: a.ptr,
-            sa,
-            b: b.ptr,
-            sb,
             c: out.as_mut_ptr(),
             sc,
-        });
-    }
+            ..p
+        })
+    };
     Some(())
 }
