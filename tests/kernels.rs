@@ -444,6 +444,27 @@ fn b_packed_so_that_k_merges() {
             assert_eq!(paths.has(KernelPath::PackedB), copied, "K = {k}: {paths:?}");
             check("short K, B strided", "ij,jk->ik", &ops, got.into_dyn());
         }
+        // Each batch item its own B: each copied in turn, one thread and
+        // split over the pool.
+        let (a, b) = (values::<f64, _>((3, 16, 2)), values::<f64, _>((3, 19, 2)));
+        let bt = b.view().permuted_axes([0, 2, 1]);
+        let ops = [a.view().into_dyn(), bt.view().into_dyn()];
+        let (got, paths) = forced(GEMM, || einsum!("bij,bjk->bik", &a, &bt));
+        assert!(paths.has(KernelPath::PackedB), "{paths:?}");
+        check(
+            "short K, B strided, batch",
+            "bij,bjk->bik",
+            &ops,
+            got.into_dyn(),
+        );
+        let (got, paths) = forced(split(GEMM), || einsum!("bij,bjk->bik", &a, &bt));
+        assert!(paths.has(KernelPath::GemmSplit), "{paths:?}");
+        check(
+            "short K, B strided, batch split",
+            "bij,bjk->bik",
+            &ops,
+            got.into_dyn(),
+        );
     }
 }
 

@@ -33,7 +33,8 @@ pub enum KernelPath {
     /// Independent GEMMs spread over the pool: outer points, or parts of one
     /// product's output.
     GemmSplit,
-    /// B copied so that K merges, then one GEMM over the whole K.
+    /// B copied so that K merges, then one GEMM over the whole K; or a
+    /// short K of B strided along N copied into rows.
     PackedB,
     /// The portable blocked GEMM (element types `gemm` lacks; Miri).
     Blocked,

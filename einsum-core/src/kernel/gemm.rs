@@ -486,11 +486,16 @@ pub(super) unsafe fn contract_matrix<T: Scalar>(
     if !dots && !skinny && !small_bt && (!shared || (!native && (dn.b != 1 || dn.c != 1))) {
         return false;
     }
+    // A short K of B strided along N: `gemm` reads such a B at about half
+    // its speed on rows (1000×2·2×512 with B transposed: 209 µs against
+    // 97 µs); it is copied into rows, K·N elements for M·N outputs.
+    let short_strided_b = native && dn.b != 1 && dn.size > 1 && dk.size <= PACK_SHORT_K;
     let how = How {
         row_chunks,
         dots,
         skinny,
         skinny512,
+        b_in_rows: short_strided_b && dm.size >= PACK_MIN_ROWS && !dots && !skinny,
         // (Calls over four rows are too small to share.)
         per_call: if row_chunks {
             gemm::Parallelism::None
@@ -509,11 +514,9 @@ pub(super) unsafe fn contract_matrix<T: Scalar>(
     });
     // K steps through A as one run but not through B, over rows enough to
     // pay for a copy of B that B's every point shares: the copy, with K in
-    // A's order, then one GEMM over the whole K. Or one K block of a few
-    // rows of B, each strided along N: `gemm` takes such a B at about half
-    // its speed on rows (1000×2·2×512 with B transposed: 209 µs against
-    // 97 µs), and the copy moves K·N elements for M·N outputs.
-    let short_strided_b = native && dn.b != 1 && dn.size > 1 && dk.size <= PACK_SHORT_K;
+    // A's order, then one GEMM over the whole K. So too a short K of B
+    // strided along N that every point shares (one copy, not one per
+    // point, as `run_points` makes otherwise).
     let packed = (!dots
         && !skinny
         && (kpoints > 1 || short_strided_b)
@@ -563,6 +566,9 @@ struct How {
     skinny: bool,
     /// Their AVX-512 build (only where the CPU has AVX-512).
     skinny512: bool,
+    /// Each point's B, a short K strided along N, copied into rows before
+    /// its `gemm` call.
+    b_in_rows: bool,
     /// Each `gemm` call's own threads.
     per_call: gemm::Parallelism,
     /// Each `gemm` call's output cut into this many parts, run as tasks of
@@ -654,6 +660,11 @@ unsafe fn run_points<T: Scalar>(
                     continue;
                 }
             }
+            if how.b_in_rows && dn.b != 1 && kpoints == 1 {
+                // SAFETY: this call's operands and C (caller).
+                unsafe { gemm_b_in_rows(dm, dn, dk, pc, qa, qb, how.per_call) };
+                continue;
+            }
             let rows = if how.row_chunks {
                 GEMM_CHUNK_ROWS
             } else {
@@ -686,6 +697,43 @@ unsafe fn run_points<T: Scalar>(
     } else {
         (0..points).for_each(run);
     }
+}
+
+/// `C[m, n] ← Σ_k A[m, k] · B[k, n]` in one `gemm` call on a copy of B in
+/// rows, in this thread's scratch memory.
+///
+/// # Safety
+/// As [`gemm_call`].
+unsafe fn gemm_b_in_rows<T: Scalar>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    par: gemm::Parallelism,
+) {
+    mark(KernelPath::PackedB);
+    let (nk, nn) = (dk.size, dn.size);
+    with_scratch::<T, _>(nk * nn, |block| {
+        for (k, row) in block.chunks_exact_mut(nn).enumerate() {
+            let run = b.wrapping_offset((k as isize).wrapping_mul(dk.b));
+            for (n, x) in row.iter_mut().enumerate() {
+                // SAFETY: B[k, n] with k < K and n < N (caller).
+                *x = unsafe { *run.wrapping_offset((n as isize).wrapping_mul(dn.b)) };
+            }
+        }
+        let (dn, dk) = (
+            Dim { b: 1, ..dn },
+            Dim {
+                b: nn as isize,
+                ..dk
+            },
+        );
+        // SAFETY: as the caller's, with B the block: K rows of N elements,
+        // which outlives the call, which only reads it.
+        unsafe { gemm_call(dm, dn, dk, c, a, block.as_ptr(), false, par) };
+    });
 }
 
 /// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) as up to
