@@ -547,7 +547,11 @@ pub(super) unsafe fn contract_matrix<T: Scalar>(
 /// `s`, the stride of a dimension of `size` elements, as `gemm` should see
 /// it: a dimension of one element is given stride 1 (as ndarray gives it)
 /// in place of 0, which `gemm` reads as a layout it has no fast path for.
-/// Eight 10000×2·2×1 products: 208 µs with 0, 25–40 µs with 1.
+/// Eight 10000×2·2×1 products: 208 µs with 0, 25–40 µs with 1. (The
+/// call site's products below 32³ give it a whole run of the other side
+/// instead, `product::gemm_one`; here that was up to 2× faster on some
+/// matrix-vector products and up to 1.4× slower on others, e.g.
+/// 10000×64·64×1.)
 fn gemm_stride(size: usize, s: isize) -> isize {
     if size == 1 {
         1
@@ -914,22 +918,50 @@ pub(super) unsafe fn gemm_call<T: Scalar>(
     accumulate: bool,
     par: gemm::Parallelism,
 ) {
+    let strides = |d: Dim, s: isize| gemm_stride(d.size, s);
+    // SAFETY: the caller's promise.
+    unsafe {
+        gemm_strided(
+            [dm.size, dn.size, dk.size],
+            (c, strides(dm, dm.c), strides(dn, dn.c)),
+            (a, strides(dm, dm.a), strides(dk, dk.a)),
+            (b, strides(dk, dk.b), strides(dn, dn.b)),
+            accumulate,
+            par,
+        )
+    }
+}
+
+/// `gemm`'s `C ← (C if accumulate) + A·B` for sizes `[m, n, k]` and each
+/// matrix as (first element, row stride, column stride).
+///
+/// # Safety
+/// As [`gemm_call`], for these strides.
+#[inline]
+pub(super) unsafe fn gemm_strided<T: Scalar>(
+    [m, n, k]: [usize; 3],
+    (c, c_rs, c_cs): (*mut T, isize, isize),
+    (a, a_rs, a_cs): (*const T, isize, isize),
+    (b, b_rs, b_cs): (*const T, isize, isize),
+    accumulate: bool,
+    par: gemm::Parallelism,
+) {
     // SAFETY: the caller's promise.
     unsafe {
         gemm::gemm(
-            dm.size,
-            dn.size,
-            dk.size,
+            m,
+            n,
+            k,
             c,
-            gemm_stride(dn.size, dn.c),
-            gemm_stride(dm.size, dm.c),
+            c_cs,
+            c_rs,
             accumulate,
             a,
-            gemm_stride(dk.size, dk.a),
-            gemm_stride(dm.size, dm.a),
+            a_cs,
+            a_rs,
             b,
-            gemm_stride(dn.size, dn.b),
-            gemm_stride(dk.size, dk.b),
+            b_cs,
+            b_rs,
             T::one(),
             T::one(),
             false,

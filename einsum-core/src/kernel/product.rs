@@ -7,7 +7,7 @@
 //! with at most one label each, their sizes and every operand's strides
 //! along them given as they are.
 
-use super::gemm::contract_matrix;
+use super::gemm::{contract_matrix, gemm_strided};
 use super::matrix::{Dim, Matrix};
 use crate::desc::Product;
 use crate::element::Scalar;
@@ -167,24 +167,11 @@ unsafe fn gemm_one<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, a: *const T, b: *const 
     // SAFETY: the caller's promise; the strides of a side of one element
     // are never stepped along.
     unsafe {
-        gemm::gemm(
-            dm.size,
-            dn.size,
-            dk.size,
-            c,
-            c_cs,
-            c_rs,
-            false,
-            a,
-            a_cs,
-            a_rs,
-            b,
-            b_cs,
-            b_rs,
-            T::one(),
-            T::one(),
-            false,
-            false,
+        gemm_strided(
+            [dm.size, dn.size, dk.size],
+            (c, c_rs, c_cs),
+            (a, a_rs, a_cs),
+            (b, b_rs, b_cs),
             false,
             gemm::Parallelism::None,
         )
