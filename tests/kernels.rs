@@ -123,86 +123,51 @@ fn call_site_product() {
         product_max_work: usize::MAX,
         ..NO_THREADS
     };
-    let run =
-        |what: &str, s: &str, ops: [ArrayViewD<'_, f64>; 2], got: (ArrayD<f64>, KernelPaths)| {
-            assert!(got.1.has(KernelPath::Product), "{what}: {s}: {:?}", got.1);
-            check(what, s, &ops, got.0);
-        };
+    // One case: the call forced through the product path, its result
+    // against the reference; the kernel paths it took.
+    macro_rules! case {
+        ($what:literal, $s:tt, $x:expr, $y:expr) => {{
+            let ops = [$x.view().into_dyn(), $y.view().into_dyn()];
+            let (got, paths) = forced(product, || einsum!($s, $x, $y).into_dyn());
+            assert!(
+                paths.has(KernelPath::Product),
+                "{}: {}: {paths:?}",
+                $what,
+                $s
+            );
+            check($what, $s, &ops, got);
+            paths
+        }};
+    }
     let (a, b) = (values::<f64, _>((3, 4)), values::<f64, _>((4, 5)));
-    let ops = || [a.view().into_dyn(), b.view().into_dyn()];
-    run(
-        "product",
-        "ij,jk->ik",
-        ops(),
-        forced(product, || einsum!("ij,jk->ik", &a, &b).into_dyn()),
-    );
-    run(
-        "output transposed",
-        "ij,jk->ki",
-        ops(),
-        forced(product, || einsum!("ij,jk->ki", &a, &b).into_dyn()),
-    );
+    case!("product", "ij,jk->ik", &a, &b);
+    case!("output transposed", "ij,jk->ki", &a, &b);
     let (at, br) = (a.t(), b.slice(s![..;-1, ..]));
-    let ops2 = [at.view().into_dyn(), br.view().into_dyn()];
-    run(
-        "A transposed, B reversed",
-        "ji,jk->ik",
-        ops2,
-        forced(product, || einsum!("ji,jk->ik", &at, &br).into_dyn()),
-    );
+    case!("A transposed, B reversed", "ji,jk->ik", &at, &br);
 
     // A long K over few rows, B transposed: `gemm` itself.
     let (a, b) = (values::<f64, _>((4, 20)), values::<f64, _>((5, 20)));
-    let ops = [a.view().into_dyn(), b.view().into_dyn()];
-    let got = forced(product, || einsum!("ij,kj->ik", &a, &b).into_dyn());
+    let paths = case!("long K, B transposed", "ij,kj->ik", &a, &b);
     assert!(
-        !got.1.has(KernelPath::Skinny) && !got.1.has(KernelPath::Dots),
-        "{:?}",
-        got.1
+        !paths.has(KernelPath::Skinny) && !paths.has(KernelPath::Dots),
+        "{paths:?}"
     );
-    run("long K, B transposed", "ij,kj->ik", ops, got);
 
     // A batch, B transposed per item; parts missing.
     let (a, b) = (values::<f64, _>((3, 2, 4)), values::<f64, _>((3, 5, 4)));
     let bt = b.view().permuted_axes([0, 2, 1]);
-    let ops = [a.view().into_dyn(), bt.view().into_dyn()];
-    run(
-        "batch",
-        "bij,bjk->bik",
-        ops,
-        forced(product, || einsum!("bij,bjk->bik", &a, &bt).into_dyn()),
+    case!("batch", "bij,bjk->bik", &a, &bt);
+    let (x, y, z) = (
+        values::<f64, _>((6, 3)),
+        values::<f64, _>(3),
+        values::<f64, _>(4),
     );
-    let (x, y) = (values::<f64, _>((6, 3)), values::<f64, _>(3));
-    let ops = [x.view().into_dyn(), y.view().into_dyn()];
-    run(
-        "no N",
-        "ij,j->i",
-        ops,
-        forced(product, || einsum!("ij,j->i", &x, &y).into_dyn()),
-    );
-    let ops = [y.view().into_dyn(), x.t().into_dyn()];
-    run(
-        "no M",
-        "j,jk->k",
-        ops,
-        forced(product, || einsum!("j,jk->k", &y, &x.t()).into_dyn()),
-    );
-    let z = values::<f64, _>(4);
-    let ops = [y.view().into_dyn(), z.view().into_dyn()];
-    run(
-        "no K",
-        "i,j->ij",
-        ops,
-        forced(product, || einsum!("i,j->ij", &y, &z).into_dyn()),
-    );
+    case!("no N", "ij,j->i", &x, &y);
+    let xt = x.t();
+    case!("no M", "j,jk->k", &y, &xt);
+    case!("no K", "i,j->ij", &y, &z);
     let (p, q) = (values::<f64, _>((2, 3)), values::<f64, _>((2, 4)));
-    let ops = [p.view().into_dyn(), q.view().into_dyn()];
-    run(
-        "batch, no K",
-        "bi,bj->bij",
-        ops,
-        forced(product, || einsum!("bi,bj->bij", &p, &q).into_dyn()),
-    );
+    case!("batch, no K", "bi,bj->bij", &p, &q);
 
     // Into every other row and column of a larger array.
     let (a, b) = (values::<f64, _>((3, 4)), values::<f64, _>((4, 5)));
