@@ -34,7 +34,8 @@ pub enum KernelPath {
     /// product's output.
     GemmSplit,
     /// B copied so that K merges, then one GEMM over the whole K; or a
-    /// short K of B strided along N copied into rows.
+    /// short K of B strided along N copied into rows (marked on the
+    /// thread that copies).
     PackedB,
     /// The portable blocked GEMM (element types `gemm` lacks; Miri).
     Blocked,

@@ -7,7 +7,7 @@ use core::any::TypeId;
 
 use super::isa::BASELINE;
 use super::matrix::{Dim, Matrix};
-use super::pack::{pack, KOrder, PACK_MAX_LEN, PACK_MIN_ROWS, PACK_SHORT_K};
+use super::pack::{pack, KOrder, PACK_MAX_LEN, PACK_MIN_ROWS};
 use super::pool::{for_each_task, pool_threads, SendPtr};
 use super::scratch::with_scratch;
 use super::skinny::SKINNY_N;
@@ -488,8 +488,9 @@ pub(super) unsafe fn contract_matrix<T: Scalar>(
     }
     // A short K of B strided along N: `gemm` reads such a B at about half
     // its speed on rows (1000×2·2×512 with B transposed: 209 µs against
-    // 97 µs); it is copied into rows, K·N elements for M·N outputs.
-    let short_strided_b = native && dn.b != 1 && dn.size > 1 && dk.size <= PACK_SHORT_K;
+    // 97 µs); each point's is copied into rows, K·N elements for M·N
+    // outputs, M at least `PACK_MIN_ROWS`.
+    let short_strided_b = native && dn.b != 1 && dn.size > 1 && dk.size <= SHORT_K;
     let how = How {
         row_chunks,
         dots,
@@ -514,12 +515,10 @@ pub(super) unsafe fn contract_matrix<T: Scalar>(
     });
     // K steps through A as one run but not through B, over rows enough to
     // pay for a copy of B that B's every point shares: the copy, with K in
-    // A's order, then one GEMM over the whole K. So too a short K of B
-    // strided along N that every point shares (one copy, not one per
-    // point, as `run_points` makes otherwise).
+    // A's order, then one GEMM over the whole K.
     let packed = (!dots
         && !skinny
-        && (kpoints > 1 || short_strided_b)
+        && kpoints > 1
         && dm.size >= PACK_MIN_ROWS
         && outer.iter().all(|d| d.b == 0))
     .then(|| KOrder::of(matrix))
@@ -702,6 +701,10 @@ unsafe fn run_points<T: Scalar>(
         (0..points).for_each(run);
     }
 }
+
+/// The longest K for which a B strided along N is copied into rows before
+/// its `gemm` call.
+const SHORT_K: usize = 4;
 
 /// `C[m, n] ← Σ_k A[m, k] · B[k, n]` in one `gemm` call on a copy of B in
 /// rows, in this thread's scratch memory.

@@ -2,8 +2,7 @@
 //! run but not through B (`"abcd,dcef->abef"`: c, d in A's order, d, c in
 //! B's), B is copied into one (K, N) block with K in A's order, so one GEMM
 //! over the whole K runs instead of one per K block, each of which reads
-//! and writes all of C again. A short K of B strided along N is copied into
-//! rows the same way, for `gemm`'s faster reads of rows.
+//! and writes all of C again.
 
 use super::matrix::{Dim, Matrix, MAX_GEMM_AXES};
 use crate::element::Scalar;
@@ -11,10 +10,6 @@ use crate::element::Scalar;
 /// The fewest rows of A for which B is copied: the copy moves K·N
 /// elements, the GEMM does M·K·N multiply-adds.
 pub(super) const PACK_MIN_ROWS: usize = 16;
-
-/// The longest K for which one K block of B strided along N is copied
-/// into rows.
-pub(super) const PACK_SHORT_K: usize = 4;
 
 /// The most elements of B copied (32 MiB of `f64`): the copy stays in the
 /// thread's scratch memory, which keeps its size.
