@@ -77,6 +77,17 @@ pub use num_complex;
 /// assert_eq!(s, 9.0);
 /// ```
 ///
+/// `alpha = x` scales the result (any expression of the element type,
+/// evaluated once); options mix with fixed sizes:
+///
+/// ```
+/// # use einsum::einsum;
+/// # use einsum::ndarray::array;
+/// let a = array![[1.0, 2.0], [3.0, 4.0]];
+/// let half = einsum!("ij->ji", &a; alpha = 0.5);
+/// assert_eq!(half, array![[0.5, 1.5], [1.0, 2.0]]);
+/// ```
+///
 /// # Panics
 /// When the shapes do not fit the subscripts, with the message of the
 /// [`EinsumError`] that [`try_einsum!`] would return.
@@ -114,6 +125,22 @@ pub use einsum_macro::try_einsum;
 /// // Into a transposed mutable view: out[k, i] = a[k, i], a copy.
 /// einsum_into!(&mut out.view_mut().reversed_axes(), "ij->ji", &a);
 /// assert_eq!(out, a);
+/// ```
+///
+/// With `alpha` and `beta` after a `;`, the result is blended in: out ←
+/// alpha·result + beta·out, in place, with no temporary; a `beta` of zero
+/// (the default) never reads `out`:
+///
+/// ```
+/// # use einsum::einsum_into;
+/// # use einsum::ndarray::{array, Array2};
+/// let a = array![[1.0, 2.0], [3.0, 4.0]];
+/// let mut out = Array2::<f64>::ones((2, 2));
+/// einsum_into!(&mut out, "ij,jk->ik", &a, &a; alpha = 2.0, beta = 1.0);
+/// assert_eq!(out, array![[15.0, 21.0], [31.0, 45.0]]);
+/// let mut out = Array2::from_elem((2, 2), f64::NAN);
+/// einsum_into!(&mut out, "ij->ji", &a; alpha = -1.0);
+/// assert_eq!(out, array![[-1.0, -3.0], [-2.0, -4.0]]);
 /// ```
 ///
 /// A read-only view cannot receive a result:
@@ -178,10 +205,11 @@ pub mod __private {
     //! What the macros' expansion names. Not a public API.
     pub use core::marker::PhantomData;
     pub use einsum_runtime::{
-        einsum_into, einsum_owned, einsum_path, einsum_scalar, elem_of, fallback_any,
-        fallback_owned, fallback_scalar, madd, product_into, product_new, rows_fit, run_rows_into,
-        run_rows_new, small_enough, EinsumError, Lines, Operand, OrderCache, OutputOperand, Plan,
-        RawOperand, RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, MAX_AXES,
+        einsum_into, einsum_into_scaled, einsum_owned, einsum_owned_scaled, einsum_path,
+        einsum_scalar, einsum_scalar_scaled, elem_of, fallback_any, fallback_owned,
+        fallback_scalar, madd, product_into, product_new, rows_fit, run_rows_into, run_rows_new,
+        small_enough, EinsumError, Lines, Operand, OrderCache, OutputOperand, Plan, RawOperand,
+        RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, MAX_AXES,
     };
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

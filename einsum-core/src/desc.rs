@@ -33,8 +33,8 @@ pub enum Dest<'a, T> {
 }
 
 /// What a call site gives besides its operands and its output: its
-/// constant [`Spec`], the sizes bound with `; label = size`, and its plan
-/// cache.
+/// constant [`Spec`], the sizes bound with `; label = size`, its plan
+/// cache, and the `alpha` and `beta` it was written with.
 #[derive(Clone, Copy)]
 pub struct Call<'a> {
     /// The expression.
@@ -43,6 +43,21 @@ pub struct Call<'a> {
     pub fixed: &'a [(u8, usize)],
     /// The call site's order cache (calls of three or more operands).
     pub cache: Option<&'a OrderCache>,
+    /// `out ← alpha·result + beta·out`, when the call has `alpha` or
+    /// `beta`; `None` is `out ← result`.
+    pub scale: Option<Scale>,
+}
+
+/// The factors of `out ← alpha·result + beta·out`, with the element type
+/// erased: the addresses of two elements of the call's type, valid for
+/// reads for the whole call. A `beta` equal to zero means `out` is never
+/// read (BLAS's convention: a NaN there does not propagate).
+#[derive(Clone, Copy)]
+pub struct Scale {
+    /// `alpha`.
+    pub alpha: *const (),
+    /// `beta`.
+    pub beta: *const (),
 }
 
 /// A (batched) matrix product `C[b, m, n] ← Σ_k A[b, m, k] · B[b, k, n]`

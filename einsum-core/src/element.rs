@@ -69,23 +69,30 @@ pub trait Scalar:
     }
 }
 
-pub(crate) use sealed::{Kernels, Many, Prebuilt};
+pub(crate) use sealed::{Kernels, Many, Prebuilt, Scaled};
 
 mod sealed {
     use crate::axes::Axis;
-    use crate::desc::Product;
+    use crate::desc::{Product, Scale};
     use crate::limits::MANY_OPERANDS;
 
     /// A kernel entry of one or two operands with the element type erased: as
     /// [`kernel::dispatch`](crate::kernel::dispatch), the pointers addressing
-    /// elements of the type whose [`Kernels`] it came from.
-    pub type Dispatch<const K: usize> = unsafe fn(&mut [Axis<K>], [*const (); K], *mut ());
+    /// elements of the type whose [`Kernels`] it came from, the result
+    /// added into the output when the last argument is true.
+    pub type Dispatch<const K: usize> = unsafe fn(&mut [Axis<K>], [*const (); K], *mut (), bool);
 
     /// The loop nest of three or more operands (room for `K`, of which the
     /// `usize` are the call's) with the element type erased: as
     /// [`kernel::contract_many`](crate::kernel::contract_many), the pointers
     /// addressing elements of the type it was made for.
-    pub type Many<const K: usize> = unsafe fn(&mut [Axis<K>], [*const (); K], usize, *mut ());
+    pub type Many<const K: usize> = unsafe fn(&mut [Axis<K>], [*const (); K], usize, *mut (), bool);
+
+    /// The kernel of a call with `alpha` or `beta` (room for `K` operands,
+    /// of which the `usize` are the call's) with the element type erased:
+    /// as [`kernel::contract_scaled`](crate::kernel::contract_scaled).
+    pub type Scaled<const K: usize> =
+        unsafe fn(&mut [Axis<K>], [*const (); K], usize, *mut (), Scale);
 
     /// What the call layer needs of an element type: its size and those of
     /// its kernels a call runs, behind pointers that take its elements as
@@ -102,6 +109,10 @@ mod sealed {
         pub two: Option<Dispatch<2>>,
         /// `kernel::contract_many` with room for [`MANY_OPERANDS`].
         pub many: Option<Many<MANY_OPERANDS>>,
+        /// `kernel::contract_scaled` for one operand, two, and room for
+        /// [`MANY_OPERANDS`]: present for a call with `alpha` or `beta`
+        /// alone, compiled where such a call is (`entry`).
+        pub scaled: Option<(Scaled<1>, Scaled<2>, Scaled<MANY_OPERANDS>)>,
     }
 
     impl Kernels {
@@ -116,6 +127,7 @@ mod sealed {
                 one: if count == 2 { None } else { Some(T::dispatch1) },
                 two: if count == 1 { None } else { Some(T::dispatch2) },
                 many: if count >= 3 { Some(T::many) } else { None },
+                scaled: None,
             }
         }
     }
@@ -156,12 +168,12 @@ mod sealed {
         ///
         /// # Safety
         /// As `kernel::dispatch`, the pointers addressing `Self`s.
-        unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const (); 1], out: *mut ());
+        unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const (); 1], out: *mut (), add: bool);
         /// `kernel::dispatch` for two operands, over elements of `Self`.
         ///
         /// # Safety
         /// As `kernel::dispatch`, the pointers addressing `Self`s.
-        unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const (); 2], out: *mut ());
+        unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const (); 2], out: *mut (), add: bool);
         /// `kernel::contract_many` with room for `MANY_OPERANDS`, over
         /// elements of `Self`.
         ///
@@ -172,6 +184,7 @@ mod sealed {
             ptrs: [*const (); MANY_OPERANDS],
             count: usize,
             out: *mut (),
+            add: bool,
         );
         /// `kernel::product::product` over elements of `Self`.
         ///

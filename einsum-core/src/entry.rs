@@ -17,13 +17,18 @@ use crate::spec::Spec;
 /// then the computation. `N` is the room for loop axes: the number of
 /// labels, or [`MAX_AXES`](crate::MAX_AXES) when a term has a `...`.
 ///
+/// `SCALED` for a call with `alpha` or `beta` (`call.scale`), whose
+/// kernels it then compiles; `call.scale` is ignored without it.
+///
 /// On `Ok` every element of the output has been written; on an error,
 /// none.
 ///
 /// # Safety
-/// `dest` is as [`Dest`] says.
+/// `dest` is as [`Dest`] says; with `call.scale`, its `alpha` and `beta`
+/// address `T`s, and an output's elements are valid for reads too
+/// (`Dest::Into`) when `beta` is not zero.
 #[inline(always)]
-pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
+pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize, const SCALED: bool>(
     call: Call<'_>,
     ops: [RawOperand<'_, T>; K],
     dest: Dest<'_, T>,
@@ -36,14 +41,14 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
             let mut erased = |shape: &[usize], strides: &mut [isize]| {
                 alloc(shape, strides).map(<*mut T>::cast::<()>)
             };
-            unsafe { run::<T, K, N>(call, &ops, Dest::New(&mut erased)) }
+            unsafe { run::<T, K, N, SCALED>(call, &ops, Dest::New(&mut erased)) }
         }
         Dest::Into {
             ptr,
             shape,
             strides,
         } => unsafe {
-            run::<T, K, N>(
+            run::<T, K, N, SCALED>(
                 call,
                 &ops,
                 Dest::Into {
@@ -63,12 +68,33 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize>(
 /// # Safety
 /// As [`evaluate`], the operands and `dest` addressing `T`s.
 #[inline(always)]
-unsafe fn run<T: Scalar, const K: usize, const N: usize>(
+unsafe fn run<T: Scalar, const K: usize, const N: usize, const SCALED: bool>(
     call: Call<'_>,
     ops: &[RawOperand<'_, ()>],
     dest: Dest<'_, ()>,
 ) -> Result<(), EinsumError> {
-    let kernels = const { &Kernels::of::<T>(K) };
+    // (A constant condition: a call without `alpha` and `beta` does not
+    // instantiate their kernels.)
+    let call = if SCALED {
+        call
+    } else {
+        Call {
+            scale: None,
+            ..call
+        }
+    };
+    let kernels = if const { SCALED } {
+        &Kernels {
+            scaled: Some((
+                kernel::contract_scaled_erased::<T, 1>,
+                kernel::contract_scaled_erased::<T, 2>,
+                kernel::contract_scaled_erased::<T, MANY_OPERANDS>,
+            )),
+            ..const { Kernels::of::<T>(K) }
+        }
+    } else {
+        const { &Kernels::of::<T>(K) }
+    };
     let large = const { N > SMALL_TABLE };
     // Each condition a constant of the instance (`const`), so that the
     // compiler instantiates only the branch taken: the others would be
@@ -83,7 +109,12 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
             call::evaluate_many(call, ops, dest, kernels, large)
         } else {
             let many = kernel::contract_many_erased::<T, K>;
-            call::evaluate::<K, N>(call, ops, dest, kernels, Some(many))
+            let scaled = if const { SCALED } {
+                Some(kernel::contract_scaled_erased::<T, K> as _)
+            } else {
+                None
+            };
+            call::evaluate::<K, N>(call, ops, dest, kernels, Some((many, scaled)))
         }
     }
 }

@@ -54,7 +54,7 @@ pub use spec::{Spec, Term};
 /// the thread pool, the thresholds and the kernel traces. Not a public API.
 #[doc(hidden)]
 pub mod support {
-    pub use crate::desc::{Alloc, Call, Dest, Product};
+    pub use crate::desc::{Alloc, Call, Dest, Product, Scale};
     pub use crate::entry::{evaluate, plan};
     pub use crate::error::WindowFn;
     pub use crate::kernel::isa;

@@ -85,18 +85,31 @@ macro_rules! prebuild {
             const NEST_PER_ISA: bool = $nest;
             const GEMM_PER_ISA: bool = $gemm;
             $(#[$m])?
-            unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const (); 1], out: *mut ()) {
+            unsafe fn dispatch1(
+                axes: &mut [Axis<1>],
+                ptrs: [*const (); 1],
+                out: *mut (),
+                add: bool,
+            ) {
                 // SAFETY: the caller's promise: the pointers address `Self`s.
-                unsafe { crate::kernel::dispatch::<Self, 1>(axes, [ptrs[0].cast()], out.cast()) }
+                unsafe {
+                    crate::kernel::dispatch::<Self, 1>(axes, [ptrs[0].cast()], out.cast(), add)
+                }
             }
             $(#[$m])?
-            unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const (); 2], out: *mut ()) {
+            unsafe fn dispatch2(
+                axes: &mut [Axis<2>],
+                ptrs: [*const (); 2],
+                out: *mut (),
+                add: bool,
+            ) {
                 // SAFETY: as in `dispatch1`.
                 unsafe {
                     crate::kernel::dispatch::<Self, 2>(
                         axes,
                         [ptrs[0].cast(), ptrs[1].cast()],
                         out.cast(),
+                        add,
                     )
                 }
             }
@@ -106,11 +119,12 @@ macro_rules! prebuild {
                 ptrs: [*const (); MANY_OPERANDS],
                 count: usize,
                 out: *mut (),
+                add: bool,
             ) {
                 // SAFETY: as in `dispatch1`.
                 unsafe {
                     crate::kernel::contract_many_erased::<Self, MANY_OPERANDS>(
-                        axes, ptrs, count, out,
+                        axes, ptrs, count, out, add,
                     )
                 }
             }
@@ -135,14 +149,24 @@ macro_rules! prebuild {
             const NEST_PER_ISA: bool = <$u as Prebuilt>::NEST_PER_ISA;
             const GEMM_PER_ISA: bool = <$u as Prebuilt>::GEMM_PER_ISA;
             #[inline]
-            unsafe fn dispatch1(axes: &mut [Axis<1>], ptrs: [*const (); 1], out: *mut ()) {
+            unsafe fn dispatch1(
+                axes: &mut [Axis<1>],
+                ptrs: [*const (); 1],
+                out: *mut (),
+                add: bool,
+            ) {
                 // SAFETY: the caller's promise, read as the twin (above).
-                unsafe { <$u as Prebuilt>::dispatch1(axes, ptrs, out) }
+                unsafe { <$u as Prebuilt>::dispatch1(axes, ptrs, out, add) }
             }
             #[inline]
-            unsafe fn dispatch2(axes: &mut [Axis<2>], ptrs: [*const (); 2], out: *mut ()) {
+            unsafe fn dispatch2(
+                axes: &mut [Axis<2>],
+                ptrs: [*const (); 2],
+                out: *mut (),
+                add: bool,
+            ) {
                 // SAFETY: as in `dispatch1`.
-                unsafe { <$u as Prebuilt>::dispatch2(axes, ptrs, out) }
+                unsafe { <$u as Prebuilt>::dispatch2(axes, ptrs, out, add) }
             }
             #[inline]
             unsafe fn many(
@@ -150,9 +174,10 @@ macro_rules! prebuild {
                 ptrs: [*const (); MANY_OPERANDS],
                 count: usize,
                 out: *mut (),
+                add: bool,
             ) {
                 // SAFETY: as in `dispatch1`.
-                unsafe { <$u as Prebuilt>::many(axes, ptrs, count, out) }
+                unsafe { <$u as Prebuilt>::many(axes, ptrs, count, out, add) }
             }
             #[inline]
             unsafe fn product(p: Product<()>) {

@@ -1,4 +1,5 @@
-//! The macro's arguments: `[out,] "subscripts", operand, … [; label = size, …]`.
+//! The macro's arguments: `[out,] "subscripts", operand, … [; option, …]`,
+//! each option a fixed size `label = size` or `alpha = x`, `beta = y`.
 //!
 //! Operands are kept as token streams, split at the top-level commas, so any
 //! expression can be an operand without parsing Rust expressions (commas
@@ -37,7 +38,24 @@ pub struct Args {
     /// The subscripts: a string literal, or the error for what stood there.
     pub subscripts: Result<LitStr, syn::Error>,
     pub operands: Vec<Arg>,
+    /// The fixed sizes, and any other name written `name = value` that is
+    /// not an option (checked as a label later).
     pub bindings: Vec<Binding>,
+    /// `alpha = x`, `beta = y`.
+    pub scale: Scale,
+}
+
+/// The factors of `out ← alpha·result + beta·out`, as written.
+#[derive(Default)]
+pub struct Scale {
+    pub alpha: Option<Binding>,
+    pub beta: Option<Binding>,
+}
+
+impl Scale {
+    pub fn is_some(&self) -> bool {
+        self.alpha.is_some() || self.beta.is_some()
+    }
 }
 
 /// Splits `tokens` at top-level commas, stopping at a top-level `;`, whose
@@ -154,7 +172,7 @@ fn binding(tokens: Vec<TokenTree>) -> Result<Binding, syn::Error> {
             if value.is_empty() {
                 return Err(syn::Error::new(
                     eq.span(),
-                    "expected a size after `=`, as in `i = 3`",
+                    "expected a value after `=`, as in `i = 3` or `alpha = 2.0`",
                 ));
             }
             Ok(Binding { name, value })
@@ -163,7 +181,7 @@ fn binding(tokens: Vec<TokenTree>) -> Result<Binding, syn::Error> {
             let stream: TokenStream = tokens.into_iter().collect();
             Err(syn::Error::new_spanned(
                 stream,
-                "expected a fixed size `label = size`, as in `i = 3`",
+                "expected an option `name = value`: a fixed size `i = 3`, `alpha = 2.0` or `beta = 1.0`",
             ))
         }
     }
@@ -212,6 +230,7 @@ pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, s
         }
     }
     let mut bindings = Vec::new();
+    let mut scale = Scale::default();
     if let Some(rest) = rest {
         let (parts, more) = split(rest.into_iter().collect());
         if let Some(more) = more {
@@ -223,7 +242,22 @@ pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, s
         }
         for p in parts.into_iter().filter(|p| !p.tokens.is_empty()) {
             match binding(p.tokens) {
-                Ok(b) => bindings.push(b),
+                Ok(b) => {
+                    let option = match b.name.to_string().as_str() {
+                        "alpha" => &mut scale.alpha,
+                        "beta" => &mut scale.beta,
+                        _ => {
+                            bindings.push(b);
+                            continue;
+                        }
+                    };
+                    if option.is_some() {
+                        let message = format!("option `{}` is given more than once", b.name);
+                        push(syn::Error::new(b.name.span(), message));
+                    } else {
+                        *option = Some(b);
+                    }
+                }
                 Err(e) => push(e),
             }
         }
@@ -235,6 +269,7 @@ pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, s
             subscripts,
             operands,
             bindings,
+            scale,
         }),
     }
 }

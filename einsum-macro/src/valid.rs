@@ -124,7 +124,10 @@ fn fixed_sizes(text: &str, subs: &Subscripts, bindings: &[String], out: &mut Vec
             _ => {
                 out.push(Diagnostic {
                     at: At::Binding(b),
-                    message: format!("`{name}` is not a label: a label is one letter of {text:?}"),
+                    message: format!(
+                        "unknown option `{name}`: the options are a label's fixed size \
+                         (one letter of {text:?}, as in `i = 3`), `alpha` and `beta`"
+                    ),
                 });
                 continue;
             }
@@ -239,7 +242,9 @@ mod tests {
                 ),
                 (
                     At::Binding(3),
-                    "`ij` is not a label: a label is one letter of \"ij\"".to_owned()
+                    "unknown option `ij`: the options are a label's fixed size \
+                     (one letter of \"ij\", as in `i = 3`), `alpha` and `beta`"
+                        .to_owned()
                 ),
             ]
         );

@@ -20,7 +20,10 @@ mod callsite;
 mod operand;
 pub mod windows;
 
-pub use callsite::entry::{einsum_into, einsum_owned, einsum_scalar};
+pub use callsite::entry::{
+    einsum_into, einsum_into_scaled, einsum_owned, einsum_owned_scaled, einsum_scalar,
+    einsum_scalar_scaled,
+};
 pub use callsite::fallback::{fallback_any, fallback_owned, fallback_scalar};
 pub use callsite::product::{product_into, product_new};
 pub use callsite::rows::{madd, rows_fit, run_rows_into, run_rows_new, RowKernel, RowsOut};

@@ -10,8 +10,8 @@
 mod pairwise;
 mod resolve;
 
-use crate::desc::{Call, Dest};
-use crate::element::{Kernels, Many};
+use crate::desc::{Call, Dest, Scale};
+use crate::element::{Kernels, Many, Scaled};
 use crate::error::{EinsumError, ErrorKind};
 use crate::kernel;
 use crate::limits::{MANY_OPERANDS, MAX_AXES, MAX_WORK, SMALL_TABLE};
@@ -79,10 +79,15 @@ fn check_work<const K: usize, const N: usize>(
 ///
 /// # Safety
 /// The operands and `out` address elements of the type `kernels` was made
-/// for, and `many` is its nest for `K` operands when `K` is three or more.
+/// for, and `many` is its nest for `K` operands when `K` is three or more,
+/// with its scaled nest when the call has `scale`.
 /// `out` must address, for every index within `layout.out_shape()`, a distinct
 /// element valid for writes under the strides given to
-/// `layout.set_out_strides`, not overlapping any operand.
+/// `layout.set_out_strides`, not overlapping any operand. With `scale`,
+/// the result is blended into `out` (`out ← alpha·result + beta·out`, in
+/// `kernels`' scaled kernels, which it then has), and the elements are
+/// valid for reads too when `beta` is not zero.
+#[allow(clippy::too_many_arguments)]
 unsafe fn compute<const K: usize, const N: usize>(
     spec: &Spec,
     layout: &mut Layout<K, N>,
@@ -90,7 +95,8 @@ unsafe fn compute<const K: usize, const N: usize>(
     out: *mut (),
     order: Option<&Order>,
     kernels: &Kernels,
-    many: Option<Many<K>>,
+    many: Option<(Many<K>, Option<Scaled<K>>)>,
+    scale: Option<Scale>,
 ) -> Result<(), EinsumError> {
     let ptrs = pointers::<K>(ops);
     // (A constant condition, so that calls of one or two operands, which
@@ -101,7 +107,7 @@ unsafe fn compute<const K: usize, const N: usize>(
             // operands within their shapes, writes each output element, and
             // keeps its intermediates in a buffer of its own.
             if unsafe {
-                pairwise::contract_in_order(layout, &ptrs[..ops.len()], order, out, kernels)
+                pairwise::contract_in_order(layout, &ptrs[..ops.len()], order, out, kernels, scale)
             } {
                 return Ok(());
             }
@@ -117,10 +123,14 @@ unsafe fn compute<const K: usize, const N: usize>(
     // the caller vouches for the output and the element type.
     unsafe {
         if const { K <= 2 } {
-            kernel::contract(kernels, axes, ptrs, out);
+            kernel::contract(kernels, axes, ptrs, out, scale);
+        } else if let Some(scale) = scale {
+            let (_, scaled) = many.expect("einsum: the nest of three or more operands");
+            let scaled = scaled.expect("einsum: kernels of alpha and beta");
+            scaled(axes, ptrs, count, out, scale);
         } else {
-            let many = many.expect("einsum: the nest of three or more operands");
-            many(axes, ptrs, count, out);
+            let (many, _) = many.expect("einsum: the nest of three or more operands");
+            many(axes, ptrs, count, out, false);
         }
     }
     Ok(())
@@ -196,7 +206,8 @@ fn too_large(subscripts: &'static str, shape: &[usize]) -> EinsumError {
 /// first, then the computation. `N` is the layout's room for loop axes,
 /// `K` for operands: `ops.len()`, or [`MANY_OPERANDS`] for any count from
 /// three up to it. The element type is erased: `kernels` are its kernels,
-/// and `many` its nest of three or more operands (with room for `K`).
+/// and `many` its nest of three or more operands (with room for `K`), and
+/// the scaled nest when the call has `alpha` or `beta`.
 ///
 /// Built once in this crate for one operand, for two, and for three to
 /// `MANY_OPERANDS` ([`evaluate1`], [`evaluate2`], [`evaluate_many`]), for
@@ -215,9 +226,14 @@ pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
     ops: &[RawOperand<'_, ()>],
     dest: Dest<'_, ()>,
     kernels: &Kernels,
-    many: Option<Many<K>>,
+    many: Option<(Many<K>, Option<Scaled<K>>)>,
 ) -> Result<(), EinsumError> {
-    let Call { spec, fixed, cache } = call;
+    let Call {
+        spec,
+        fixed,
+        cache,
+        scale,
+    } = call;
     let mut layout = Layout::<K, N>::EMPTY;
     resolve(spec, ops, fixed, &mut layout)?;
     let (ptr, order) = match dest {
@@ -264,7 +280,18 @@ pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
     // SAFETY: the output's elements are distinct, valid for writes and
     // apart from the operands (`dest`, caller), with the layout's output
     // shape and the strides given to it.
-    unsafe { compute(spec, &mut layout, ops, ptr, order.as_ref(), kernels, many) }
+    unsafe {
+        compute(
+            spec,
+            &mut layout,
+            ops,
+            ptr,
+            order.as_ref(),
+            kernels,
+            many,
+            scale,
+        )
+    }
 }
 
 /// [`evaluate`]'s instances built in this crate, one non-generic function
@@ -301,5 +328,5 @@ instances! {
     evaluate2: 2, |_: &Kernels| None;
     /// As [`evaluate1`], for three to [`MANY_OPERANDS`] operands: one
     /// instance for every such count.
-    evaluate_many: MANY_OPERANDS, |k: &Kernels| k.many;
+    evaluate_many: MANY_OPERANDS, |k: &Kernels| k.many.map(|m| (m, k.scaled.map(|s| s.2)));
 }

@@ -9,6 +9,7 @@
 
 use super::resolve::Layout;
 use crate::axes::Axis;
+use crate::desc::Scale;
 use crate::element::Kernels;
 use crate::kernel;
 use crate::limits::MAX_WORK;
@@ -72,7 +73,8 @@ fn row_major(sizes: &[usize], keep: u64, id: usize) -> isize {
 /// fit in memory, or a step would have more points than
 /// [`MAX_WORK`]; the caller then runs the one loop nest, if that is not
 /// too much work itself. On `true` every output element has been written,
-/// by the last step's [`kernel::contract`].
+/// by the last step's [`kernel::contract`], which alone is scaled by
+/// `scale`.
 ///
 /// # Safety
 /// As for `kernel::contract` over `layout` in `kernels`: the operands'
@@ -85,6 +87,7 @@ pub(super) unsafe fn contract_in_order<const K: usize, const N: usize>(
     order: &Order,
     out: *mut (),
     kernels: &Kernels,
+    scale: Option<Scale>,
 ) -> bool {
     mark(KernelPath::Pairwise);
     let axes = layout.axes();
@@ -148,10 +151,15 @@ pub(super) unsafe fn contract_in_order<const K: usize, const N: usize>(
         }
     };
     for (t, &Step { a, b, keep }) in steps.iter().enumerate() {
-        let (target, out_stride): (*mut (), &dyn Fn(usize) -> isize) = if t == last {
-            (out, &|id| axes[id].out)
+        // (Only the last step, into the caller's output, is scaled.)
+        let (target, out_stride, scale): (*mut (), &dyn Fn(usize) -> isize, _) = if t == last {
+            (out, &|id| axes[id].out, scale)
         } else {
-            (element(offset[t]), &move |id| row_major(sizes, keep, id))
+            (
+                element(offset[t]),
+                &move |id| row_major(sizes, keep, id),
+                None,
+            )
         };
         let union = union_of(&steps[t]);
         if b == ALONE {
@@ -171,7 +179,7 @@ pub(super) unsafe fn contract_in_order<const K: usize, const N: usize>(
             // shape at its own strides; the target is the caller's output
             // or this step's room in the buffer, which overlaps no
             // intermediate still to be read (`place`) and no operand.
-            unsafe { kernel::contract(kernels, &mut table[..n], [ptr_of(a)], target) };
+            unsafe { kernel::contract(kernels, &mut table[..n], [ptr_of(a)], target, scale) };
         } else {
             let mut table = [Axis::<2>::EMPTY; N];
             let mut n = 0;
@@ -185,7 +193,15 @@ pub(super) unsafe fn contract_in_order<const K: usize, const N: usize>(
                 n += 1;
             }
             // SAFETY: as above, for both operands.
-            unsafe { kernel::contract(kernels, &mut table[..n], [ptr_of(a), ptr_of(b)], target) };
+            unsafe {
+                kernel::contract(
+                    kernels,
+                    &mut table[..n],
+                    [ptr_of(a), ptr_of(b)],
+                    target,
+                    scale,
+                )
+            };
         }
     }
     drop(buffer);

@@ -4,29 +4,36 @@
 use super::walk::{arrange, write_empty};
 use super::{gemm, nest};
 use crate::axes::Axis;
+use crate::desc::Scale;
 use crate::element::{Kernels, Scalar};
 
 /// Computes `out[o] ← Σ_s Π_k in_k[o, s]` over the loop axes `axes`, for
 /// one or two operands (more: [`super::contract_many`]), in the kernels of
-/// `kernels`' element type.
+/// `kernels`' element type; with `scale`, `out[o] ← alpha · Σ_s Π_k
+/// in_k[o, s] + beta · out[o]` instead ([`super::scaled`]), in the kernels
+/// `kernels` has for it.
 ///
 /// `ptrs[k]` is operand `k`'s element at index zero, `out` the output's.
 ///
 /// # Safety
-/// The pointers address elements of the type `kernels` was made for. For
+/// The pointers address elements of the type `kernels` was made for, and
+/// so do `scale`'s. For
 /// every index within the axes' sizes, `ptrs[k]` offset by
 /// `Σ index · strides[k]` must be a valid, initialized element for reads, and
-/// `out` offset by `Σ index · out` valid for writes, distinct for distinct
+/// `out` offset by `Σ index · out` valid for writes (and for reads with
+/// `scale`), distinct for distinct
 /// output indices and not overlapping any operand. `call::resolve` builds
 /// such axes from live views; the output is a unique borrow.
 ///
 /// On return every output element has been written (an empty sum as
-/// zero): a new result may be allocated uninitialized for it.
+/// zero): a new result may be allocated uninitialized for it, when `scale`
+/// has a `beta` of zero.
 pub(crate) unsafe fn contract<const K: usize>(
     kernels: &Kernels,
     axes: &mut [Axis<K>],
     ptrs: [*const (); K],
     out: *mut (),
+    scale: Option<Scale>,
 ) {
     // One and two operands (every pairwise step among them) run in the
     // dispatch built once for the element type: for most types in this
@@ -34,6 +41,10 @@ pub(crate) unsafe fn contract<const K: usize>(
     // More run in `many`.
     assert!(K == 1 || K == 2, "contract: one or two operands");
     let axes: *mut [Axis<K>] = axes;
+    let scaled = scale.map(|s| {
+        let kernels = kernels.scaled.expect("einsum: kernels of alpha and beta");
+        (kernels, s)
+    });
     // SAFETY (each arm): `K` is the arm's number, so `Axis<K>` is that very
     // type and `[*const (); K]` holds exactly its pointers; the rest is the
     // caller's promise.
@@ -41,11 +52,20 @@ pub(crate) unsafe fn contract<const K: usize>(
     // instantiated.)
     unsafe {
         if const { K == 1 } {
+            let axes = &mut *(axes as *mut [Axis<1>]);
+            if let Some(((one, _, _), s)) = scaled {
+                return one(axes, [ptrs[0]], 1, out, s);
+            }
             let one = kernels.one.expect("einsum: kernels of one operand");
-            one(&mut *(axes as *mut [Axis<1>]), [ptrs[0]], out)
+            one(axes, [ptrs[0]], out, false)
         } else {
+            let axes = &mut *(axes as *mut [Axis<2>]);
+            let ptrs = [ptrs[0], ptrs[K - 1]];
+            if let Some(((_, two, _), s)) = scaled {
+                return two(axes, ptrs, 2, out, s);
+            }
             let two = kernels.two.expect("einsum: kernels of two operands");
-            two(&mut *(axes as *mut [Axis<2>]), [ptrs[0], ptrs[K - 1]], out)
+            two(axes, ptrs, out, false)
         }
     }
 }
@@ -53,7 +73,9 @@ pub(crate) unsafe fn contract<const K: usize>(
 /// Picks the kernel for a contraction and runs it: nothing to read when an
 /// axis is empty, else the loop axes ordered and merged ([`nest::arrange`]),
 /// a GEMM kernel when the contraction is GEMM-shaped and large enough
-/// ([`gemm::try_contract`]), the loop nest otherwise.
+/// ([`gemm::try_contract`]), the loop nest otherwise. With `add`, the
+/// result is added into the output (`out[o] += …`, which must then be
+/// valid for reads too) instead of overwriting it.
 ///
 /// Built in the crate that instantiates it: for most element types this
 /// crate, once per type ([`Prebuilt`](crate::element::Prebuilt));
@@ -65,21 +87,22 @@ pub(crate) unsafe fn dispatch<T: Scalar, const K: usize>(
     axes: &mut [Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
+    add: bool,
 ) {
     // SAFETY: the caller's promise.
-    if unsafe { write_empty(axes, ptrs, out) } {
+    if unsafe { write_empty(axes, ptrs, out, add) } {
         return;
     }
     let n = arrange(axes);
     let axes = &axes[..n];
     if const { K == 2 } {
         // SAFETY: the same axes, pointers and promise as this call's (caller).
-        if unsafe { gemm::try_contract(axes, ptrs[0], ptrs[K - 1], out) } {
+        if unsafe { gemm::try_contract(axes, ptrs[0], ptrs[K - 1], out, add) } {
             return;
         }
     }
     // SAFETY: this call's promise (caller), over the same points reordered.
-    unsafe { nest::contract_nest(axes, ptrs, out) }
+    unsafe { nest::contract_nest(axes, ptrs, out, add) }
 }
 
 #[cfg(test)]
@@ -101,6 +124,7 @@ mod tests {
                 axes,
                 ptrs.map(<*const T>::cast),
                 out.cast(),
+                None,
             )
         }
     }

@@ -214,7 +214,8 @@ fn is_real_float<T: 'static>() -> bool {
 }
 
 /// Computes the contraction with `gemm` if it is GEMM-shaped, supported for
-/// `T` and large enough; returns whether it did.
+/// `T` and large enough (added into the output when `add`); returns
+/// whether it did.
 ///
 /// # Safety
 /// As [`super::dispatch`]: every index within the axes' sizes addresses
@@ -226,6 +227,7 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
     a: *const T,
     b: *const T,
     c: *mut T,
+    add: bool,
 ) -> bool {
     let limits = tuning::current();
     let work = axes
@@ -254,11 +256,11 @@ pub(super) unsafe fn try_contract<T: Scalar, const K: usize>(
         let point_work = work / points.max(1);
         if point_work >= limits.gemm_min_work {
             // SAFETY: the caller's promise, over the same points.
-            return unsafe { with_a_in_rows(&matrix, a, b, c, point_work) };
+            return unsafe { with_a_in_rows(&matrix, a, b, c, point_work, add) };
         }
     }
     // SAFETY: the caller's promise, over the same points.
-    unsafe { contract_matrix(&matrix, a, b, c, work) }
+    unsafe { contract_matrix(&matrix, a, b, c, work, add) }
 }
 
 /// [`contract_matrix`] for each outer point of `matrix` (no K blocks) over
@@ -277,6 +279,7 @@ unsafe fn with_a_in_rows<T: Scalar>(
     b: *const T,
     c: *mut T,
     point_work: usize,
+    add: bool,
 ) -> bool {
     let (dm, dk) = (matrix.m, matrix.k);
     let (m, k) = (dm.size, dk.size);
@@ -302,6 +305,7 @@ unsafe fn with_a_in_rows<T: Scalar>(
                     b.wrapping_offset(ob),
                     c.wrapping_offset(oc),
                     point_work,
+                    add,
                 )
             }
         })
@@ -319,7 +323,7 @@ unsafe fn with_a_in_rows<T: Scalar>(
 
 /// Where outer point `point` of `dims` (the last dimension fastest) starts
 /// in A, B and C, as offsets in elements.
-fn point_offsets(dims: &[Dim], point: usize) -> (isize, isize, isize) {
+pub(super) fn point_offsets(dims: &[Dim], point: usize) -> (isize, isize, isize) {
     let (mut oa, mut ob, mut oc) = (0isize, 0isize, 0isize);
     let mut rem = point;
     for d in dims.iter().rev() {
@@ -355,7 +359,7 @@ unsafe fn rows_of_a<T: Copy>(block: &mut [T], a: *const T, dm: Dim, dk: Dim) {
 }
 
 /// [`try_contract`] over the contraction read as GEMM, of `work`
-/// multiply-adds.
+/// multiply-adds, added into C when `add`.
 ///
 /// # Safety
 /// As [`try_contract`], over the points of `matrix` from `a`, `b` and `c`.
@@ -365,6 +369,7 @@ pub(super) unsafe fn contract_matrix<T: Scalar>(
     b: *const T,
     c: *mut T,
     work: usize,
+    add: bool,
 ) -> bool {
     // Element types `gemm` lacks (integers) take the blocked kernel below,
     // and so does everything under Miri, which cannot run `gemm`'s SIMD
@@ -423,7 +428,9 @@ pub(super) unsafe fn contract_matrix<T: Scalar>(
     }
     // (`const`, so that no other type instantiates the window kernel's
     // builds.)
+    // (It overwrites its output: not when adding.)
     if const { T::GEMM_PER_ISA && T::REAL_FLOAT }
+        && !add
         && shared_work
         && long_enough(limits.window_min_len)
     {
@@ -497,6 +504,7 @@ pub(super) unsafe fn contract_matrix<T: Scalar>(
         skinny,
         skinny512,
         b_in_rows: short_strided_b && dm.size >= PACK_MIN_ROWS && !dots && !skinny,
+        add,
         // (Calls over four rows are too small to share.)
         per_call: if row_chunks {
             gemm::Parallelism::None
@@ -579,6 +587,8 @@ struct How {
     parts: usize,
     /// The outer points spread over the pool.
     split: bool,
+    /// C added to (`+=`), not overwritten, from the first K block on.
+    add: bool,
 }
 
 /// The GEMMs of a contraction: one per outer point of `matrix` and K block
@@ -620,13 +630,15 @@ unsafe fn run_points<T: Scalar>(
             if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && how.dots {
                 // SAFETY: as below; K steps by one through A and B
                 // (checked).
-                unsafe { dots::dots(dm, dn, dk, pc, qa, qb, kp > 0) };
+                unsafe { dots::dots(dm, dn, dk, pc, qa, qb, kp > 0 || how.add) };
                 continue;
             }
             if const { T::GEMM_PER_ISA && T::REAL_FLOAT } && how.skinny {
                 // SAFETY: as below; rows of C are contiguous along N
                 // (checked), and AVX-512 only where `isa` found it.
-                unsafe { skinny_panels([dm, dn, dk], pc, qa, qb, kp > 0, how.skinny512) };
+                unsafe {
+                    skinny_panels([dm, dn, dk], pc, qa, qb, kp > 0 || how.add, how.skinny512)
+                };
                 continue;
             }
             if !native {
@@ -635,9 +647,17 @@ unsafe fn run_points<T: Scalar>(
                 // (`Prebuilt::GEMM_PER_ISA`), the baseline one for the others.
                 unsafe {
                     if const { T::GEMM_PER_ISA } {
-                        blocked::blocked(dm, dn, dk, pc, qa, qb, kp > 0)
+                        blocked::blocked(dm, dn, dk, pc, qa, qb, kp > 0 || how.add)
                     } else {
-                        blocked::blocked_body::<T, BASELINE>(dm, dn, dk, pc, qa, qb, kp > 0)
+                        blocked::blocked_body::<T, BASELINE>(
+                            dm,
+                            dn,
+                            dk,
+                            pc,
+                            qa,
+                            qb,
+                            kp > 0 || how.add,
+                        )
                     }
                 };
                 continue;
@@ -647,7 +667,7 @@ unsafe fn run_points<T: Scalar>(
             if const { !T::IN_GEMM } {
                 continue;
             }
-            let accumulate = kp > 0;
+            let accumulate = kp > 0 || how.add;
             if how.parts > 1 {
                 // SAFETY: this call's operands and C (caller).
                 let done = unsafe {
@@ -665,7 +685,7 @@ unsafe fn run_points<T: Scalar>(
             }
             if how.b_in_rows && dn.b != 1 && kpoints == 1 {
                 // SAFETY: this call's operands and C (caller).
-                unsafe { gemm_b_in_rows(dm, dn, dk, pc, qa, qb, how.per_call) };
+                unsafe { gemm_b_in_rows(dm, dn, dk, pc, qa, qb, accumulate, how.per_call) };
                 continue;
             }
             let rows = if how.row_chunks {
@@ -706,11 +726,12 @@ unsafe fn run_points<T: Scalar>(
 /// its `gemm` call.
 const SHORT_K: usize = 4;
 
-/// `C[m, n] ← Σ_k A[m, k] · B[k, n]` in one `gemm` call on a copy of B in
-/// rows, in this thread's scratch memory.
+/// `C[m, n] ← Σ_k A[m, k] · B[k, n]` (`+=` when `accumulate`) in one
+/// `gemm` call on a copy of B in rows, in this thread's scratch memory.
 ///
 /// # Safety
 /// As [`gemm_call`].
+#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_b_in_rows<T: Scalar>(
     dm: Dim,
     dn: Dim,
@@ -718,6 +739,7 @@ unsafe fn gemm_b_in_rows<T: Scalar>(
     c: *mut T,
     a: *const T,
     b: *const T,
+    accumulate: bool,
     par: gemm::Parallelism,
 ) {
     mark(KernelPath::PackedB);
@@ -739,7 +761,7 @@ unsafe fn gemm_b_in_rows<T: Scalar>(
         );
         // SAFETY: as the caller's, with B the block: K rows of N elements,
         // which outlives the call, which only reads it.
-        unsafe { gemm_call(dm, dn, dk, c, a, block.as_ptr(), false, par) };
+        unsafe { gemm_call(dm, dn, dk, c, a, block.as_ptr(), accumulate, par) };
     });
 }
 
@@ -921,6 +943,28 @@ pub(super) unsafe fn gemm_call<T: Scalar>(
     accumulate: bool,
     par: gemm::Parallelism,
 ) {
+    let beta = if accumulate { T::one() } else { T::zero() };
+    // SAFETY: the caller's promise.
+    unsafe { gemm_call_scaled(dm, dn, dk, c, a, b, (T::one(), beta), par) }
+}
+
+/// As [`gemm_call`], computing `C ← alpha·A·B + beta·C` for `(alpha,
+/// beta)`: C is not read when `beta` is zero.
+///
+/// # Safety
+/// As [`gemm_call`].
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) unsafe fn gemm_call_scaled<T: Scalar>(
+    dm: Dim,
+    dn: Dim,
+    dk: Dim,
+    c: *mut T,
+    a: *const T,
+    b: *const T,
+    scale: (T, T),
+    par: gemm::Parallelism,
+) {
     let strides = |d: Dim, s: isize| gemm_stride(d.size, s);
     // SAFETY: the caller's promise.
     unsafe {
@@ -929,14 +973,15 @@ pub(super) unsafe fn gemm_call<T: Scalar>(
             (c, strides(dm, dm.c), strides(dn, dn.c)),
             (a, strides(dm, dm.a), strides(dk, dk.a)),
             (b, strides(dk, dk.b), strides(dn, dn.b)),
-            accumulate,
+            scale,
             par,
         )
     }
 }
 
-/// `gemm`'s `C ← (C if accumulate) + A·B` for sizes `[m, n, k]` and each
-/// matrix as (first element, row stride, column stride).
+/// `gemm`'s `C ← alpha·A·B + beta·C` for sizes `[m, n, k]`, `(alpha,
+/// beta)` and each matrix as (first element, row stride, column stride); C
+/// is not read when `beta` is zero.
 ///
 /// # Safety
 /// As [`gemm_call`], for these strides.
@@ -946,11 +991,14 @@ pub(super) unsafe fn gemm_strided<T: Scalar>(
     (c, c_rs, c_cs): (*mut T, isize, isize),
     (a, a_rs, a_cs): (*const T, isize, isize),
     (b, b_rs, b_cs): (*const T, isize, isize),
-    accumulate: bool,
+    (alpha, beta): (T, T),
     par: gemm::Parallelism,
 ) {
+    let read_c = beta != T::zero();
     // SAFETY: the caller's promise.
     unsafe {
+        // (`gemm` names the factors the other way round: its `alpha`
+        // scales C, its `beta` the product.)
         gemm::gemm(
             m,
             n,
@@ -958,15 +1006,15 @@ pub(super) unsafe fn gemm_strided<T: Scalar>(
             c,
             c_cs,
             c_rs,
-            accumulate,
+            read_c,
             a,
             a_cs,
             a_rs,
             b,
             b_cs,
             b_rs,
-            T::one(),
-            T::one(),
+            if read_c { beta } else { T::one() },
+            alpha,
             false,
             false,
             false,

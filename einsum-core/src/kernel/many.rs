@@ -29,10 +29,11 @@ pub(crate) unsafe fn contract_many<T: Scalar, const K: usize>(
     ptrs: [*const T; K],
     count: usize,
     out: *mut T,
+    add: bool,
 ) {
     assert!((1..=K).contains(&count), "einsum: operands within the room");
     // SAFETY: the caller's promise.
-    if unsafe { write_empty(axes, ptrs, out) } {
+    if unsafe { write_empty(axes, ptrs, out, add) } {
         return;
     }
     let n = arrange(axes);
@@ -41,7 +42,7 @@ pub(crate) unsafe fn contract_many<T: Scalar, const K: usize>(
     // chunk of the split is a part of them.
     unsafe {
         walk::split(axes, ptrs, out, &|axes, ptrs, out| {
-            serial(axes, ptrs, count, out)
+            serial(axes, ptrs, count, out, add)
         })
     }
 }
@@ -57,6 +58,7 @@ pub(crate) unsafe fn contract_many_erased<T: Scalar, const K: usize>(
     ptrs: [*const (); K],
     count: usize,
     out: *mut (),
+    add: bool,
 ) {
     // SAFETY: the caller's promise, with the pointers' own type.
     unsafe {
@@ -65,6 +67,7 @@ pub(crate) unsafe fn contract_many_erased<T: Scalar, const K: usize>(
             ptrs.map(<*const ()>::cast::<T>),
             count,
             out.cast::<T>(),
+            add,
         )
     }
 }
@@ -80,12 +83,14 @@ pub(super) unsafe fn serial_exact<T: Scalar, const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
+    add: bool,
 ) {
     // SAFETY: the caller's promise, for all `K` operands.
-    unsafe { serial(axes, ptrs, K, out) }
+    unsafe { serial(axes, ptrs, K, out, add) }
 }
 
-/// The nest on this thread, over axes ordered by [`arrange`].
+/// The nest on this thread, over axes ordered by [`arrange`]; with `add`,
+/// added into the output, which is not zeroed first.
 ///
 /// # Safety
 /// As [`contract_many`].
@@ -94,19 +99,22 @@ unsafe fn serial<T: Scalar, const K: usize>(
     ptrs: [*const T; K],
     count: usize,
     out: *mut T,
+    add: bool,
 ) {
     let Some((inner, rest)) = axes.split_last() else {
         let mut x = [T::zero()];
         // SAFETY: index zero of each operand and of the output (caller).
         unsafe {
             multiply(&mut x, &ptrs[..count], &[0; K]);
-            out.write(x[0]);
+            out.write(if add { out.read().add(x[0]) } else { x[0] });
         }
         return;
     };
-    // With a summed axis the output is zeroed first and then added to.
+    // With a summed axis the output is zeroed first (unless added to) and
+    // then added to.
     let sums = axes.iter().any(|a| a.summed);
-    if sums {
+    let adds = sums || add;
+    if sums && !add {
         let outputs = walk::mask(axes, |_, a| !a.summed);
         // SAFETY: the output points are valid for writes (caller).
         unsafe {
@@ -137,7 +145,7 @@ unsafe fn serial<T: Scalar, const K: usize>(
                 } else {
                     for (i, &x) in run.iter().enumerate() {
                         let o = o.wrapping_offset(inner.out.wrapping_mul(i as isize));
-                        o.write(if sums { (*o).add(x) } else { x });
+                        o.write(if adds { (*o).add(x) } else { x });
                     }
                 }
                 start += m;
@@ -203,7 +211,7 @@ mod tests {
                 let mut got = vec![-99i64; len];
                 // SAFETY: every index stays inside the 6-element operands
                 // and the `len`-element output.
-                unsafe { contract_many(&mut axes, ops, count, got.as_mut_ptr()) };
+                unsafe { contract_many(&mut axes, ops, count, got.as_mut_ptr(), false) };
                 assert_eq!(got, expect, "count {count}, output strides {outs:?}");
             }
         }
@@ -218,12 +226,12 @@ mod tests {
         let ops = [x.as_ptr(), y.as_ptr(), z.as_ptr()];
         let mut out = vec![0.0; n];
         // SAFETY: `n` elements each, unit strides.
-        unsafe { contract_many(&mut [axis(n, [1; 3], 1)], ops, 3, out.as_mut_ptr()) };
+        unsafe { contract_many(&mut [axis(n, [1; 3], 1)], ops, 3, out.as_mut_ptr(), false) };
         let expect: Vec<f64> = (0..n).map(|i| x[i] * y[i] * z[i]).collect();
         assert_eq!(out, expect);
         let mut sum = [0.0];
         // SAFETY: as above, into one element.
-        unsafe { contract_many(&mut [axis(n, [1; 3], 0)], ops, 3, sum.as_mut_ptr()) };
+        unsafe { contract_many(&mut [axis(n, [1; 3], 0)], ops, 3, sum.as_mut_ptr(), false) };
         // The same products, summed in order.
         assert_eq!(sum[0], expect.iter().fold(0.0, |s, v| s + v));
     }

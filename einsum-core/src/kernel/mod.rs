@@ -13,6 +13,8 @@
 //!   `skinny512` (a few output columns), [`blocked`] (integers), and
 //!   [`pack`], B copied so that K is one dimension; [`product`]: a
 //!   product the call site read from its expression, straight to `gemm`;
+//! - [`scaled`]: a contraction with `alpha` and `beta`, blended into its
+//!   output;
 //! - [`isa`]: a build of each hot kernel per instruction set; [`pool`]
 //!   and [`scratch`]: threads and working memory.
 
@@ -29,6 +31,7 @@ mod nest;
 mod pack;
 pub(crate) mod pool;
 pub(crate) mod product;
+mod scaled;
 mod scratch;
 mod skinny;
 #[cfg(all(target_arch = "x86_64", not(miri)))]
@@ -41,3 +44,4 @@ mod window512;
 
 pub(crate) use dispatch::{contract, dispatch};
 pub(crate) use many::contract_many_erased;
+pub(crate) use scaled::contract_scaled_erased;

@@ -61,11 +61,12 @@ pub(super) unsafe fn contract_nest<T: Scalar, const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
+    add: bool,
 ) {
     // SAFETY: the caller's promise, for each part of the nest.
     unsafe {
         split(axes, ptrs, out, &|axes, ptrs, out| {
-            serial_here(axes, ptrs, out)
+            serial_here(axes, ptrs, out, add)
         })
     }
 }
@@ -83,13 +84,14 @@ unsafe fn serial_here<T: Scalar, const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
+    add: bool,
 ) {
     if const { T::NEST_PER_ISA } {
         // SAFETY: the caller's promise.
-        unsafe { serial(axes, ptrs, out) }
+        unsafe { serial(axes, ptrs, out, add) }
     } else {
         // SAFETY: the caller's promise.
-        unsafe { serial_body::<T, K, BASELINE>(axes, ptrs, out) }
+        unsafe { serial_body::<T, K, BASELINE>(axes, ptrs, out, add) }
     }
 }
 
@@ -110,10 +112,13 @@ unsafe fn serial<T: Scalar; const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
+    add: bool,
 ) => serial_body, x86_64 baseline serial_exact, widest avx2;
 }
 
-/// The body of [`serial`], inlined into each instruction-set build.
+/// The body of [`serial`], inlined into each instruction-set build; with
+/// `add`, each result is added into the output element, which is not
+/// zeroed first.
 ///
 /// # Safety
 /// As [`super::dispatch`].
@@ -122,11 +127,12 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
+    add: bool,
 ) {
     let Some((inner, rest)) = axes.split_last() else {
         // No axis of length above 1: one product.
         // SAFETY: index zero of each operand and of the output (caller).
-        unsafe { out.write(product(ptrs)) };
+        unsafe { out.write(plus(add, out, product(ptrs))) };
         return;
     };
     if inner.summed {
@@ -148,12 +154,13 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
                     });
                     acc
                 };
-                o.write(acc);
+                o.write(plus(add, o, acc));
             });
         }
     } else if rest.iter().all(|a| !a.summed) {
         // Map: every point is an output element, written once.
-        if let Some(x) = transposing_axis(rest, inner) {
+        // (The tiles overwrite: not when adding.)
+        if let Some(x) = transposing_axis(rest, inner).filter(|_| !add) {
             // A transposition: tile the output's and the inputs' fast axes
             // so both stay in cache.
             let outer = mask(rest, |i, _| i != x);
@@ -176,19 +183,28 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
         }
         // SAFETY: as above (caller).
         unsafe {
-            walk(rest, ptrs, out, &mut |p, o| {
-                inner::store::<T, K, false>(p, o, inner)
-            })
+            if add {
+                walk(rest, ptrs, out, &mut |p, o| {
+                    inner::store::<T, K, true>(p, o, inner)
+                })
+            } else {
+                walk(rest, ptrs, out, &mut |p, o| {
+                    inner::store::<T, K, false>(p, o, inner)
+                })
+            }
         };
     } else {
-        // Accumulate: zero, then add with the output's inner axis inside.
-        // The zeros go a run along that axis at a time.
-        let outputs = mask(rest, |_, a| !a.summed);
-        // SAFETY: as above (caller); the output is zeroed before it is read.
-        unsafe {
-            walk_masked(rest, outputs, ptrs, out, &mut |_, o: *mut T| {
-                inner::zero(o, inner)
-            });
+        // Accumulate: zero (unless adding), then add with the output's
+        // inner axis inside. The zeros go a run along that axis at a time.
+        if !add {
+            let outputs = mask(rest, |_, a| !a.summed);
+            // SAFETY: as above (caller); the output is zeroed before it is
+            // read.
+            unsafe {
+                walk_masked(rest, outputs, ptrs, out, &mut |_, o: *mut T| {
+                    inner::zero(o, inner)
+                });
+            }
         }
         // A sum over outer axes into a contiguous run (`ijk->k`): the
         // innermost summed axis's rows added into the run in one loop, the
@@ -215,6 +231,20 @@ unsafe fn serial_body<T: Scalar, const K: usize, const B: u8>(
                 }
             });
         }
+    }
+}
+
+/// `v`, or `v` added to the element at `out` when `add`.
+///
+/// # Safety
+/// With `add`, `out` is valid for reads.
+#[inline(always)]
+unsafe fn plus<T: Scalar>(add: bool, out: *mut T, v: T) -> T {
+    if add {
+        // SAFETY: the caller's promise.
+        unsafe { out.read().add(v) }
+    } else {
+        v
     }
 }
 

@@ -101,7 +101,7 @@ pub(crate) unsafe fn product<T: Scalar>(p: Product<T>) {
     let theirs =
         dn.size > 1 && !(dm.size < FEW_ROWS && dn.b != 1 && dk.a == 1 && dk.size >= LONG_K);
     // SAFETY: the caller's promise, for the same points.
-    if theirs && unsafe { contract_matrix(&matrix, a, b, c, work) } {
+    if theirs && unsafe { contract_matrix(&matrix, a, b, c, work, false) } {
         return;
     }
     for t in 0..db.size as isize {
@@ -172,7 +172,7 @@ unsafe fn gemm_one<T: Scalar>(dm: Dim, dn: Dim, dk: Dim, a: *const T, b: *const 
             (c, c_rs, c_cs),
             (a, a_rs, a_cs),
             (b, b_rs, b_cs),
-            false,
+            (T::one(), T::zero()),
             gemm::Parallelism::None,
         )
     }

@@ -261,7 +261,8 @@ pub(super) unsafe fn split<T: Scalar, const K: usize, F>(
 
 /// When an axis is empty, writes what the contraction is and returns
 /// `true`: nothing when the output is empty, else zeros (a sum over an
-/// empty range). Returns `false`, having written nothing, otherwise.
+/// empty range), or nothing when adding into the output (`add`). Returns
+/// `false`, having written nothing, otherwise.
 ///
 /// # Safety
 /// As [`super::contract`].
@@ -269,13 +270,14 @@ pub(super) unsafe fn write_empty<T: Scalar, const K: usize>(
     axes: &[Axis<K>],
     ptrs: [*const T; K],
     out: *mut T,
+    add: bool,
 ) -> bool {
     assert!(K >= 1, "an einsum has at least one operand");
     assert!(axes.len() <= MAX_AXES, "einsum: at most MAX_AXES loop axes");
     if axes.iter().all(|a| a.size != 0) {
         return false;
     }
-    if axes.iter().all(|a| a.size != 0 || a.summed) {
+    if !add && axes.iter().all(|a| a.size != 0 || a.summed) {
         let outputs = mask(axes, |_, a| !a.summed);
         // SAFETY: the output points are valid for writes (caller).
         unsafe {

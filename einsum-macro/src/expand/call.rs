@@ -5,7 +5,7 @@
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use super::names::{dim_type, fixed, out_ref, private, view};
+use super::names::{alpha, beta, dim_type, fixed, out_ref, private, view};
 use crate::args::Args;
 use crate::plan::{Plan, PlanTerm, Room, Value};
 
@@ -69,8 +69,33 @@ pub fn fixed_lets(plan: &Plan, args: &Args) -> TokenStream {
     lets
 }
 
-/// The call of the run-time entry point, which returns a `Result`.
-pub fn call(plan: &Plan) -> TokenStream {
+/// The factors of a call with `alpha` or `beta`, each evaluated once
+/// where the value is written (so that a type error points at it), the
+/// element type's one and zero where not written; `beta` in the `_into`
+/// forms alone (`into`), the others having no output to blend into.
+pub fn scale_lets(args: &Args, into: bool) -> TokenStream {
+    let p = private();
+    let (a, b) = (alpha(), beta());
+    let value = |binding: &Option<crate::args::Binding>, default: TokenStream| match binding {
+        Some(binding) => {
+            let (value, span) = (&binding.value, binding.name.span());
+            quote_spanned!(span=> #value)
+        }
+        None => default,
+    };
+    let alpha_value = value(&args.scale.alpha, quote!(#p::Scalar::one()));
+    let mut lets = quote!(let #a = #alpha_value;);
+    if into {
+        let beta_value = value(&args.scale.beta, quote!(#p::Scalar::zero()));
+        lets.extend(quote!(let #b = #beta_value;));
+    }
+    lets
+}
+
+/// The call of the run-time entry point, which returns a `Result`; the
+/// entry point's scaled form when the call has `alpha` or `beta`
+/// (`scaled`), given the values [`scale_lets`] evaluated.
+pub fn call(plan: &Plan, scaled: bool) -> TokenStream {
     let p = private();
     let k = Literal::usize_unsuffixed(plan.inputs.len());
     let room = match plan.room {
@@ -94,6 +119,31 @@ pub fn call(plan: &Plan) -> TokenStream {
     } else {
         quote!(::core::option::Option::None)
     };
+    let (a, b) = (alpha(), beta());
+    if scaled {
+        return match plan.value {
+            Value::Path => unreachable!("einsum_path! takes no alpha or beta"),
+            Value::Into => {
+                let out_ref = out_ref();
+                quote! {
+                    #p::einsum_into_scaled::<_, _, #k, #room>(
+                        &#spec, #out_ref, #views, #fixed, #cache, #a, #b,
+                    )
+                }
+            }
+            Value::Scalar => quote! {
+                #p::einsum_scalar_scaled::<_, #k, #room>(&#spec, #views, #fixed, #cache, #a)
+            },
+            Value::Array(rank) => {
+                let dim = dim_type(rank);
+                quote! {
+                    #p::einsum_owned_scaled::<_, #dim, #k, #room>(
+                        &#spec, #views, #fixed, #cache, #a,
+                    )
+                }
+            }
+        };
+    }
     match plan.value {
         Value::Path => quote!(#p::einsum_path::<_, #k, #room>(&#spec, #views, #fixed)),
         Value::Into => {

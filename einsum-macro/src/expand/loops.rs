@@ -10,12 +10,14 @@
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use super::names::{acc, dim_type, fixed, index, out_ref, private, size, small, view};
+use super::names::{acc, alpha, beta, dim_type, fixed, index, out_ref, private, size, small, view};
 use crate::plan::{Loops, Plan, Product, Size, Value};
 
 /// The loops, trying the row kernel `rows` first when there is one; these
-/// loops run when it declines (rows too short, strides not unit).
-pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>) -> TokenStream {
+/// loops run when it declines (rows too short, strides not unit). With
+/// `scaled` (a call with `alpha` or `beta`), each output element is
+/// blended: `alpha` times its value, plus `beta` times what was there.
+pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>, scaled: bool) -> TokenStream {
     let p = private();
     let label = syn::Lifetime::new("'__einsum_small", Span::mixed_site());
     let none = quote!(break #label <::core::option::Option<_>>::None);
@@ -38,7 +40,7 @@ pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>) -> TokenStrea
         // A matrix product goes to the product run where it takes the
         // call (it decides by the work and the output's size), else to the
         // loops if the work is small, else to the run-time path.
-        Some(parts) => {
+        Some(parts) if !scaled => {
             let (value, small_flag) = (
                 format_ident!("__einsum_product", span = Span::mixed_site()),
                 format_ident!("__einsum_small_work", span = Span::mixed_site()),
@@ -52,7 +54,7 @@ pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>) -> TokenStrea
                 }
             });
         }
-        None => body.extend(quote!(if !#small_work { #none })),
+        _ => body.extend(quote!(if !#small_work { #none })),
     }
 
     let product = plan
@@ -90,6 +92,12 @@ pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>) -> TokenStrea
             #acc
         })
     };
+    let (a, b) = (alpha(), beta());
+    let element = if scaled && plan.value != Value::Into {
+        quote!(#p::Scalar::mul(#a, #element))
+    } else {
+        element
+    };
     match plan.value {
         Value::Scalar => {
             body.extend(quote!(::core::option::Option::Some(#element)));
@@ -109,7 +117,12 @@ pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>) -> TokenStrea
         }
         Value::Into => {
             let out_ref = out_ref();
-            let set = nest(outs, quote!(#out.set([#(#out_index),*], #element);));
+            let set = if scaled {
+                quote!(#out.blend([#(#out_index),*], #element, #a, #b);)
+            } else {
+                quote!(#out.set([#(#out_index),*], #element);)
+            };
+            let set = nest(outs, set);
             body.extend(quote! {
                 let ::core::option::Option::Some(mut #out) =
                     #p::SmallOut::borrow(&mut *#out_ref, [#(#out_shape),*])

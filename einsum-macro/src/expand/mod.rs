@@ -84,8 +84,10 @@ pub fn expand(input: TokenStream, form: Form) -> TokenStream {
     let (subs, syntax) = parse::parse(&text);
     let names: Vec<String> = args.bindings.iter().map(|b| b.name.to_string()).collect();
     let checks = valid::check(&text, &subs, args.operands.len(), &names);
-    if !syntax.is_empty() || !checks.is_empty() {
-        let errors = errors(&lit, syntax, checks, &args);
+    let misplaced = misplaced_options(&args, form);
+    if !syntax.is_empty() || !checks.is_empty() || !misplaced.is_empty() {
+        let mut errors = errors(&lit, syntax, checks, &args);
+        errors.extend(misplaced.into_iter().map(|e| e.to_compile_error()));
         return form.fallback(errors, Some(plan::stated_output(&subs)), Some(&args));
     }
     let bindings: Vec<(&str, Option<usize>)> = names
@@ -95,6 +97,33 @@ pub fn expand(input: TokenStream, form: Form) -> TokenStream {
         .collect();
     let plan = Plan::new(&subs, &bindings, form.returns());
     emit(form, &args, &text, &plan)
+}
+
+/// `beta` where there is no output to blend into, and `alpha` or `beta` in
+/// `einsum_path!`, which computes nothing.
+fn misplaced_options(args: &Args, form: Form) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    let (alpha, beta) = (&args.scale.alpha, &args.scale.beta);
+    match form {
+        Form::Path => {
+            for b in [alpha, beta].into_iter().flatten() {
+                let message = format!(
+                    "`einsum_path!` shows the contraction order and takes no `{}`",
+                    b.name
+                );
+                errors.push(syn::Error::new(b.name.span(), message));
+            }
+        }
+        Form::Einsum | Form::TryEinsum => {
+            if let Some(b) = beta {
+                let message = "`beta` blends the result into an existing output: \
+                               write it in `einsum_into!` or `try_einsum_into!`";
+                errors.push(syn::Error::new(b.name.span(), message));
+            }
+        }
+        Form::Into | Form::TryInto => {}
+    }
+    errors
 }
 
 /// The mistakes of the literal and of the checks, each as a compile error
@@ -129,15 +158,25 @@ fn emit(form: Form, args: &Args, text: &str, plan: &Plan) -> TokenStream {
         }
         _ => None,
     };
+    // A call with `alpha` or `beta` runs in the loops (blending each
+    // element) or the run-time path, not the row kernel or the product run.
+    let scaled = args.scale.is_some();
     let small = plan.loops.as_ref().map(|loops| {
-        let rows = loops.rows.as_ref().map(|rows| rows::emit(plan, rows));
-        loops::emit(plan, loops, rows)
+        let rows = loops
+            .rows
+            .as_ref()
+            .filter(|_| !scaled)
+            .map(|rows| rows::emit(plan, rows));
+        loops::emit(plan, loops, rows, scaled)
     });
-    let finish = call::finish(call::call(plan), small, form.is_try());
+    let finish = call::finish(call::call(plan, scaled), small, form.is_try());
 
     let mut items = inputs.items;
     items.extend(call::items(plan, text));
-    let fixed_lets = call::fixed_lets(plan, args);
+    let mut fixed_lets = call::fixed_lets(plan, args);
+    if scaled {
+        fixed_lets.extend(call::scale_lets(args, plan.value == Value::Into));
+    }
     let (out_pattern, out_expr, setup) = match output {
         Some((arg, adapter)) => {
             let (ident, tokens) = (names::out(), &arg.tokens);

@@ -79,3 +79,13 @@ pub fn index(l: u8) -> Ident {
 pub fn acc() -> Ident {
     format_ident!("__einsum_acc", span = Span::mixed_site())
 }
+
+/// `alpha`, evaluated once (the element type's one when not given).
+pub fn alpha() -> Ident {
+    format_ident!("__einsum_alpha", span = Span::mixed_site())
+}
+
+/// `beta`, evaluated once (the element type's zero when not given).
+pub fn beta() -> Ident {
+    format_ident!("__einsum_beta", span = Span::mixed_site())
+}

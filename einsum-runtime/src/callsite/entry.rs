@@ -11,7 +11,7 @@ use core::mem::MaybeUninit;
 
 use ndarray::{Array, ArrayRef, Dimension};
 
-use einsum_core::support::{evaluate, Alloc, Call, Dest};
+use einsum_core::support::{evaluate, Alloc, Call, Dest, Scale};
 use einsum_core::{EinsumError, OrderCache, RawOperand, Scalar, Spec};
 
 use crate::alloc;
@@ -27,10 +27,52 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
 ) -> Result<Array<T, D>, EinsumError> {
+    owned::<T, D, K, N, false>(spec, ops, fixed, cache, T::one())
+}
+
+/// [`einsum_owned`] with `alpha`: the result times `alpha`.
+#[inline(never)]
+pub fn einsum_owned_scaled<T: Scalar, D: Dimension, const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    alpha: T,
+) -> Result<Array<T, D>, EinsumError> {
+    owned::<T, D, K, N, true>(spec, ops, fixed, cache, alpha)
+}
+
+/// The body of [`einsum_owned`] and [`einsum_owned_scaled`]: `alpha` is
+/// read only when `SCALED`.
+#[inline(always)]
+fn owned<T: Scalar, D: Dimension, const K: usize, const N: usize, const SCALED: bool>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    alpha: T,
+) -> Result<Array<T, D>, EinsumError> {
+    // A new result is never read: `beta` is zero.
+    let beta = T::zero();
+    let call = Call {
+        spec,
+        fixed,
+        cache,
+        scale: scale::<T, SCALED>(&alpha, &beta),
+    };
     // SAFETY: `new_result` gives an allocator of fresh arrays, as
-    // `Dest::New` needs.
-    let call = Call { spec, fixed, cache };
-    new_result(&mut |alloc| unsafe { evaluate::<T, K, N>(call, ops, Dest::New(alloc)) })
+    // `Dest::New` needs; `alpha` and `beta` are `T`s that outlive the
+    // call, and with a `beta` of zero the new elements are never read.
+    new_result(&mut |alloc| unsafe { evaluate::<T, K, N, SCALED>(call, ops, Dest::New(alloc)) })
+}
+
+/// The erased `alpha` and `beta` of a call, which reads them as `T`s;
+/// none unless `SCALED`.
+fn scale<T, const SCALED: bool>(alpha: &T, beta: &T) -> Option<Scale> {
+    SCALED.then(|| Scale {
+        alpha: (alpha as *const T).cast(),
+        beta: (beta as *const T).cast(),
+    })
 }
 
 /// A new array of dimension `D`, allocated by `evaluate` (through the
@@ -74,16 +116,47 @@ pub fn einsum_scalar<T: Scalar, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
 ) -> Result<T, EinsumError> {
-    let mut out = T::zero();
+    scalar::<T, K, N, false>(spec, ops, fixed, cache, T::one())
+}
+
+/// [`einsum_scalar`] with `alpha`: the result times `alpha`.
+#[inline(never)]
+pub fn einsum_scalar_scaled<T: Scalar, const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    alpha: T,
+) -> Result<T, EinsumError> {
+    scalar::<T, K, N, true>(spec, ops, fixed, cache, alpha)
+}
+
+/// The body of [`einsum_scalar`] and [`einsum_scalar_scaled`]: `alpha` is
+/// read only when `SCALED`.
+#[inline(always)]
+fn scalar<T: Scalar, const K: usize, const N: usize, const SCALED: bool>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    alpha: T,
+) -> Result<T, EinsumError> {
+    let (mut out, beta) = (T::zero(), T::zero());
     let dest = Dest::Into {
         ptr: &mut out,
         shape: &[],
         strides: &[],
     };
+    let call = Call {
+        spec,
+        fixed,
+        cache,
+        scale: scale::<T, SCALED>(&alpha, &beta),
+    };
     // SAFETY: the output has no axes, so its only element is `out`, a local
-    // the operands cannot overlap.
-    let call = Call { spec, fixed, cache };
-    unsafe { evaluate::<T, K, N>(call, ops, dest) }?;
+    // the operands cannot overlap; `alpha` and `beta` are `T`s that
+    // outlive the call.
+    unsafe { evaluate::<T, K, N, SCALED>(call, ops, dest) }?;
     Ok(out)
 }
 
@@ -99,15 +172,53 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
 ) -> Result<(), EinsumError> {
+    into::<T, D, K, N, false>(spec, out, ops, fixed, cache, T::one(), T::zero())
+}
+
+/// [`einsum_into`] with `alpha` and `beta`: `out ← alpha·result +
+/// beta·out`, `out` not read when `beta` is zero.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub fn einsum_into_scaled<T: Scalar, D: Dimension, const K: usize, const N: usize>(
+    spec: &Spec,
+    out: &mut ArrayRef<T, D>,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    alpha: T,
+    beta: T,
+) -> Result<(), EinsumError> {
+    into::<T, D, K, N, true>(spec, out, ops, fixed, cache, alpha, beta)
+}
+
+/// The body of [`einsum_into`] and [`einsum_into_scaled`]: `alpha` and
+/// `beta` are read only when `SCALED`.
+#[inline(always)]
+fn into<T: Scalar, D: Dimension, const K: usize, const N: usize, const SCALED: bool>(
+    spec: &Spec,
+    out: &mut ArrayRef<T, D>,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    alpha: T,
+    beta: T,
+) -> Result<(), EinsumError> {
     let ptr = out.as_mut_ptr();
     let dest = Dest::Into {
         ptr,
         shape: out.shape(),
         strides: out.strides(),
     };
-    // SAFETY: the elements of a `&mut ArrayRef` are distinct and valid for
-    // writes at its shape and strides, and its unique borrow keeps every
-    // operand from overlapping it. On an error nothing has been written.
-    let call = Call { spec, fixed, cache };
-    unsafe { evaluate::<T, K, N>(call, ops, dest) }
+    let call = Call {
+        spec,
+        fixed,
+        cache,
+        scale: scale::<T, SCALED>(&alpha, &beta),
+    };
+    // SAFETY: the elements of a `&mut ArrayRef` are distinct, initialized
+    // and valid for reads and writes at its shape and strides, and its
+    // unique borrow keeps every operand from overlapping it; `alpha` and
+    // `beta` are `T`s that outlive the call. On an error nothing has been
+    // written.
+    unsafe { evaluate::<T, K, N, SCALED>(call, ops, dest) }
 }

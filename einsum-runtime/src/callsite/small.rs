@@ -114,6 +114,26 @@ impl<'a, T: Scalar, D: Dimension, const R: usize> SmallOut<'a, T, D, R> {
         // valid for writes.
         unsafe { self.ptr.wrapping_offset(offset).write(value) }
     }
+
+    /// Writes `alpha · value + beta · old` at `index` (each index clamped
+    /// to its axis), `old` the element there, not read when `beta` is zero.
+    ///
+    /// # Panics
+    /// In debug builds, when `index` is outside the shape.
+    #[inline(always)]
+    pub fn blend(&mut self, index: [usize; R], value: T, alpha: T, beta: T) {
+        let offset = clamped_offset(index, &self.shape, &self.strides);
+        let at = self.ptr.wrapping_offset(offset);
+        // SAFETY: as in `set`; an element of an array is initialized, so
+        // valid for reads too.
+        unsafe {
+            if beta == T::zero() {
+                at.write(alpha.mul(value))
+            } else {
+                at.write(alpha.mul(value).add(beta.mul(at.read())))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
