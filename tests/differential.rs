@@ -726,6 +726,170 @@ fn other_element_types() {
 }
 
 // ---------------------------------------------------------------------------
+// `alpha` and `beta`: out ← alpha·result + beta·out
+// ---------------------------------------------------------------------------
+
+/// Runs one expression with `alpha` and `beta` over `g.seeds` random cases:
+/// `einsum!` and `try_einsum!` with `alpha`, the `_into` forms with both
+/// into an output holding random values (expected: `alpha` times the
+/// reference plus `beta` times those values), and with a `beta` of zero
+/// into an output holding `poison` (never read, so it leaves no trace), each
+/// with the default thresholds and the eager ones (every kernel on small
+/// shapes).
+#[allow(clippy::too_many_arguments)]
+fn run_scaled<T, P, Q, I, J>(
+    c: &mut Checker,
+    s: &'static str,
+    g: &Gen,
+    poison: T,
+    plain: P,
+    tried: Q,
+    into: I,
+    try_into: J,
+) where
+    T: RefScalar,
+    P: Fn(&[ArrayViewD<'_, T>], T) -> ArrayD<T>,
+    Q: Fn(&[ArrayViewD<'_, T>], T) -> Result<ArrayD<T>, EinsumError>,
+    I: Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>], T, T),
+    J: Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>], T, T) -> Result<(), EinsumError>,
+{
+    c.exprs += 1;
+    for seed in 0..g.seeds {
+        let mut rng = SmallRng::seed_from_u64(case_seed(s, seed) ^ 0xa1fa);
+        let ops = random_case_with::<T>(s, &mut rng, g);
+        let views: Vec<ArrayViewD<'_, T>> = ops.iter().map(|o| o.view()).collect();
+        let result = reference(s, &views);
+        let (alpha, beta) = (T::small(&mut rng, 3), T::small(&mut rng, 3));
+        let scaled = result.mapv(|x| alpha.mul(x));
+        let ctx = || {
+            format!(
+                "{s:?} alpha {alpha:?} beta {beta:?} seed {seed} ({}) operands {}",
+                T::NAME,
+                describe_all(&ops)
+            )
+        };
+        for thresholds in [Thresholds::EAGER, Thresholds::DEFAULT] {
+            let eager = |f: &mut dyn FnMut()| with_thresholds(thresholds, f);
+            c.evals += 2;
+            let mut got = None;
+            eager(&mut || got = Some(catch_unwind(AssertUnwindSafe(|| plain(&views, alpha)))));
+            match got.expect("ran") {
+                Ok(got) if got == scaled => {}
+                Ok(got) => c.fail(format!("einsum! {}: got {got:?}", ctx())),
+                Err(p) => c.fail(format!("einsum! {}: panicked: {}", ctx(), panic_message(p))),
+            }
+            let mut got = None;
+            eager(&mut || got = Some(catch_unwind(AssertUnwindSafe(|| tried(&views, alpha)))));
+            match got.expect("ran") {
+                Ok(Ok(got)) if got == scaled => {}
+                other => c.fail(format!("try_einsum! {}: got {other:?}", ctx())),
+            }
+            // Into an output of random values, and into poison with beta 0.
+            for (beta, fill) in [(beta, None), (T::zero(), Some(poison))] {
+                for tried_form in [false, true] {
+                    c.evals += 1;
+                    let mut out = random_out::<T>(result.shape(), &mut rng);
+                    let mut values = SmallRng::seed_from_u64(seed);
+                    out.view_mut()
+                        .mapv_inplace(|_| fill.unwrap_or_else(|| T::small(&mut values, 3)));
+                    let old = out.view().to_owned();
+                    let mut want = scaled.clone();
+                    if fill.is_none() {
+                        want.zip_mut_with(&old, |w, &o| *w = w.add(beta.mul(o)));
+                    }
+                    let octx = out.describe();
+                    let mut ran = None;
+                    eager(&mut || {
+                        ran = Some(catch_unwind(AssertUnwindSafe(|| {
+                            if tried_form {
+                                try_into(&mut out.view_mut(), &views, alpha, beta)
+                            } else {
+                                into(&mut out.view_mut(), &views, alpha, beta);
+                                Ok(())
+                            }
+                        })))
+                    });
+                    let form = if tried_form {
+                        "try_einsum_into!"
+                    } else {
+                        "einsum_into!"
+                    };
+                    match ran.expect("ran") {
+                        Ok(Ok(())) => {
+                            if let Err(e) = check_out(&out, &want) {
+                                c.fail(format!("{form} {} beta {beta:?} out {octx}: {e}", ctx()));
+                            }
+                        }
+                        Ok(Err(e)) => c.fail(format!("{form} {} out {octx}: Err({e})", ctx())),
+                        Err(p) => c.fail(format!(
+                            "{form} {} out {octx}: panicked: {}",
+                            ctx(),
+                            panic_message(p)
+                        )),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `scaled!(checker, type T, poison, gen, "subscripts", [operand indices])`:
+/// [`run_scaled`] through the four forms, `alpha` and `beta` given as
+/// run-time values.
+macro_rules! scaled {
+    ($c:expr, type $t:ty, $poison:expr, $g:expr, $s:literal, [$($i:tt)*]) => {
+        run_scaled::<$t, _, _, _, _>(
+            $c,
+            $s,
+            &$g,
+            $poison,
+            |v: &[ArrayViewD<'_, $t>], a: $t| einsum!($s, $(&v[$i]),*; alpha = a).to_dyn(),
+            |v: &[ArrayViewD<'_, $t>], a: $t| {
+                try_einsum!($s, $(v[$i].clone()),*; alpha = a).map(ToDyn::to_dyn)
+            },
+            |o: &mut ArrayViewMutD<'_, $t>, v: &[ArrayViewD<'_, $t>], a: $t, b: $t| {
+                einsum_into!(&mut *o, $s, $(&v[$i]),*; alpha = a, beta = b)
+            },
+            |o: &mut ArrayViewMutD<'_, $t>, v: &[ArrayViewD<'_, $t>], a: $t, b: $t| {
+                try_einsum_into!(&mut *o, $s, $(v[$i].view()),*; beta = b, alpha = a)
+            },
+        )
+    };
+}
+
+#[test]
+fn alpha_and_beta() {
+    let c = &mut Checker::new("alpha_and_beta");
+    macro_rules! subset {
+        ($t:ty, $poison:expr, $g:expr) => {
+            scaled!(c, type $t, $poison, $g, "ij,jk->ik", [0 1]);
+            scaled!(c, type $t, $poison, $g, "bij,bjk->bik", [0 1]);
+            scaled!(c, type $t, $poison, $g, "bi,oi->bo", [0 1]);
+            scaled!(c, type $t, $poison, $g, "i,i->", [0 1]);
+            scaled!(c, type $t, $poison, $g, "i,j->ij", [0 1]);
+            scaled!(c, type $t, $poison, $g, "ij,ij->ij", [0 1]);
+            scaled!(c, type $t, $poison, $g, "ij->ji", [0]);
+            scaled!(c, type $t, $poison, $g, "ijk->k", [0]);
+            scaled!(c, type $t, $poison, $g, "ijk->ki", [0]);
+            scaled!(c, type $t, $poison, $g, "ii->i", [0]);
+            scaled!(c, type $t, $poison, $g, "ijk,jil->kl", [0 1]);
+            scaled!(c, type $t, $poison, $g, "...ij,...jk->...ik", [0 1]);
+            scaled!(c, type $t, $poison, $g, "ab,bc,cd->ad", [0 1 2]);
+            scaled!(c, type $t, $poison, $g, "i,i,i->i", [0 1 2]);
+            scaled!(c, type $t, $poison, $g, "ab,bc,cd,de->ae", [0 1 2 3]);
+            scaled!(c, type $t, $poison, $g, "a,b,c,d,e,f,g->", [0 1 2 3 4 5 6]);
+        };
+    }
+    subset!(f64, f64::NAN, Gen::default());
+    subset!(f64, f64::NAN, Gen::large(8, 48, 300_000, 2));
+    subset!(f32, f32::NAN, Gen::small_work(4000));
+    subset!(i64, 77, Gen::wide());
+    subset!(u8, 77, Gen::wide());
+    subset!(Complex<f64>, Complex::new(f64::NAN, 0.0), Gen::default());
+    c.finish();
+}
+
+// ---------------------------------------------------------------------------
 // Statically ranked operands, slices, vectors, owned arrays
 // ---------------------------------------------------------------------------
 

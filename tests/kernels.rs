@@ -696,3 +696,94 @@ fn pairwise_with_every_step_kernel() {
         check(name, "ij,jk,kl->il", &ops, got.into_dyn());
     }
 }
+
+/// `alpha` and `beta` in each kernel: the plain kernels overwriting or
+/// adding into the output (`alpha` one or `beta` zero, with a pass that
+/// scales the output before or after), and the kernels that blend each
+/// element (both other), on the nest, its split, the GEMM kernels (the
+/// blocked one under Miri and for integers), dot products, three operands
+/// in one nest and in pairwise steps; into a transposed output whose
+/// values `beta` reads.
+#[test]
+fn alpha_and_beta_in_each_kernel() {
+    let (a, b, d) = (
+        values::<i64, _>((3, 4)),
+        values::<i64, _>((4, 5)),
+        values::<i64, _>((5, 2)),
+    );
+    let (x, y) = (values::<i64, _>((3, 4)), values::<i64, _>((3, 4)));
+    let paths = [
+        ("nest", NEST),
+        ("nest split", split(NEST)),
+        ("gemm", GEMM),
+        ("gemm split", split(GEMM)),
+        ("dots", DOTS),
+    ];
+    for (alpha, beta) in [(1, 0), (1, 1), (1, -2), (3, 0), (2, 3)] {
+        for (name, t) in paths {
+            // `out` transposed, holding values for `beta` to read.
+            let blend =
+                |s: &str, ops: &[ArrayViewD<'_, i64>], run: &(dyn Fn(&mut ArrayD<i64>) + Sync)| {
+                    let want = reference(s, ops);
+                    let shape: Vec<usize> = want.shape().iter().rev().copied().collect();
+                    let mut out = values::<i64, _>(shape).into_dyn().reversed_axes();
+                    let old = out.clone();
+                    let ((), _) = forced(t, || run(&mut out));
+                    let want = want.mapv(|v| alpha * v) + old.mapv(|v| beta * v);
+                    assert_eq!(out, want, "{name}: {s} alpha {alpha} beta {beta}");
+                };
+            blend(
+                "ij,jk->ik",
+                &[a.view().into_dyn(), b.view().into_dyn()],
+                &|o| einsum_into!(o, "ij,jk->ik", &a, &b; alpha = alpha, beta = beta),
+            );
+            blend(
+                "ij,ij->ij",
+                &[x.view().into_dyn(), y.view().into_dyn()],
+                &|o| einsum_into!(o, "ij,ij->ij", &x, &y; alpha = alpha, beta = beta),
+            );
+            blend(
+                "ij->j",
+                &[x.view().into_dyn()],
+                &|o| einsum_into!(o, "ij->j", &x; alpha = alpha, beta = beta),
+            );
+            let ops3 = [
+                a.view().into_dyn(),
+                b.view().into_dyn(),
+                d.view().into_dyn(),
+            ];
+            blend(
+                "ij,jk,kl->il",
+                &ops3,
+                &|o| einsum_into!(o, "ij,jk,kl->il", &a, &b, &d; alpha = alpha, beta = beta),
+            );
+            let ops3 = [
+                x.view().into_dyn(),
+                y.view().into_dyn(),
+                x.view().into_dyn(),
+            ];
+            blend(
+                "ij,ij,ij->ij",
+                &ops3,
+                &|o| einsum_into!(o, "ij,ij,ij->ij", &x, &y, &x; alpha = alpha, beta = beta),
+            );
+        }
+    }
+    // f64 through `gemm` itself natively (the blended case in `gemm` with
+    // its own factors), the blocked kernel under Miri.
+    let (a, b) = (values::<f64, _>((3, 2)), values::<f64, _>((2, 17)));
+    let want = reference("ij,jk->ik", &[a.view().into_dyn(), b.view().into_dyn()]);
+    let mut out = values::<f64, _>((3, 17)).into_dyn();
+    let old = out.clone();
+    let ((), paths) = forced(
+        GEMM,
+        || einsum_into!(&mut out, "ij,jk->ik", &a, &b; alpha = 2.0, beta = 0.5),
+    );
+    let want_path = if cfg!(miri) {
+        KernelPath::Nest
+    } else {
+        KernelPath::Gemm
+    };
+    assert!(paths.has(want_path), "{paths:?}");
+    assert_eq!(out, want.mapv(|v| 2.0 * v) + old.mapv(|v| 0.5 * v));
+}
