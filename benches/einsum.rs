@@ -499,6 +499,9 @@ const IDS: &[&str] = &[
     "gemm_pretransposed",
     "gemm_permuted",
     "ndarray_scaled_add",
+    "einsum_plus_temporary",
+    "ndarray_general_mat_mul",
+    "ndarray_zip",
     "copy_windows",
     "copy",
     "copy_pool",
@@ -2422,6 +2425,130 @@ fn bilinear(bench: &mut Bench) {
     g.finish();
 }
 
+// ---------------------------------------------------------------------------
+// Accumulation: `beta = 1.0` into an existing output
+
+/// `out += x·wᵀ` (a dense layer's weight gradient summed over batches has
+/// this form), `out += a ⊙ b` and a 24³ product (small enough for the loop
+/// nest): `einsum_into!` with `beta = 1.0`, against `out += &einsum!(…)`
+/// (a temporary per call) and ndarray's own. Each way is checked once from
+/// the same start, then timed adding on.
+fn accumulate(bench: &mut Bench) {
+    let (nb, ni, no) = (64usize, 784usize, 128usize);
+    let name = "accumulate_dense_64_784_128";
+    if let Some(mut g) = bench.group(name, flops(2 * (nb * ni * no) as u64)) {
+        let x: Array2<f64> = array((nb, ni), 1);
+        let w: Array2<f64> = array((no, ni), 2);
+        let start: Array2<f64> = array((nb, no), 3);
+        let want: Vec<f64> = (&start + &x.dot(&w.t())).iter().copied().collect();
+        let mut out = start.clone();
+        einsum_into!(&mut out, "bi,oi->bo", &x, &w; beta = 1.0);
+        check(name, "einsum_into", out.iter().copied(), &want);
+        g.bench_function("einsum_into", |bch| {
+            bch.iter(|| {
+                einsum_into!(&mut out, "bi,oi->bo", black_box(&x), black_box(&w); beta = 1.0);
+                black_box(&mut out);
+            })
+        });
+        let mut out = start.clone();
+        out += &einsum!("bi,oi->bo", &x, &w);
+        check(name, "einsum_plus_temporary", out.iter().copied(), &want);
+        g.bench_function("einsum_plus_temporary", |bch| {
+            bch.iter(|| {
+                out += &einsum!("bi,oi->bo", black_box(&x), black_box(&w));
+                black_box(&mut out);
+            })
+        });
+        let mut out = start.clone();
+        general_mat_mul(1.0, &x, &w.t(), 1.0, &mut out);
+        check(name, "ndarray_general_mat_mul", out.iter().copied(), &want);
+        g.bench_function("ndarray_general_mat_mul", |bch| {
+            bch.iter(|| {
+                general_mat_mul(1.0, black_box(&x), &black_box(&w).t(), 1.0, &mut out);
+                black_box(&mut out);
+            })
+        });
+    }
+    let n = 1000usize;
+    let name = "accumulate_hadamard_1000";
+    // Three arrays read and one written per call.
+    if let Some(mut g) = bench.group(name, bytes(4 * 8 * (n * n) as u64)) {
+        let a: Array2<f64> = array((n, n), 1);
+        let b: Array2<f64> = array((n, n), 2);
+        let start: Array2<f64> = array((n, n), 3);
+        let want: Vec<f64> = (&start + &(&a * &b)).iter().copied().collect();
+        let mut out = start.clone();
+        einsum_into!(&mut out, "ij,ij->ij", &a, &b; beta = 1.0);
+        check(name, "einsum_into", out.iter().copied(), &want);
+        g.bench_function("einsum_into", |bch| {
+            bch.iter(|| {
+                einsum_into!(&mut out, "ij,ij->ij", black_box(&a), black_box(&b); beta = 1.0);
+                black_box(&mut out);
+            })
+        });
+        let mut out = start.clone();
+        out += &einsum!("ij,ij->ij", &a, &b);
+        check(name, "einsum_plus_temporary", out.iter().copied(), &want);
+        g.bench_function("einsum_plus_temporary", |bch| {
+            bch.iter(|| {
+                out += &einsum!("ij,ij->ij", black_box(&a), black_box(&b));
+                black_box(&mut out);
+            })
+        });
+        let mut out = start.clone();
+        let zip = |out: &mut Array2<f64>, a: &Array2<f64>, b: &Array2<f64>| {
+            ndarray::Zip::from(out)
+                .and(a)
+                .and(b)
+                .for_each(|o, &x, &y| *o += x * y)
+        };
+        zip(&mut out, &a, &b);
+        check(name, "ndarray_zip", out.iter().copied(), &want);
+        g.bench_function("ndarray_zip", |bch| {
+            bch.iter(|| {
+                zip(&mut out, black_box(&a), black_box(&b));
+                black_box(&mut out);
+            })
+        });
+        copy_row(&mut g, 4 * 8 * (n * n) as u64);
+    }
+    let n = 24usize;
+    let name = "accumulate_matmul_24";
+    if let Some(mut g) = bench.group(name, flops(2 * (n as u64).pow(3))) {
+        let a: Array2<f64> = array((n, n), 1);
+        let b: Array2<f64> = array((n, n), 2);
+        let start: Array2<f64> = array((n, n), 3);
+        let want: Vec<f64> = (&start + &a.dot(&b)).iter().copied().collect();
+        let mut out = start.clone();
+        einsum_into!(&mut out, "ij,jk->ik", &a, &b; beta = 1.0);
+        check(name, "einsum_into", out.iter().copied(), &want);
+        g.bench_function("einsum_into", |bch| {
+            bch.iter(|| {
+                einsum_into!(&mut out, "ij,jk->ik", black_box(&a), black_box(&b); beta = 1.0);
+                black_box(&mut out);
+            })
+        });
+        let mut out = start.clone();
+        out += &einsum!("ij,jk->ik", &a, &b);
+        check(name, "einsum_plus_temporary", out.iter().copied(), &want);
+        g.bench_function("einsum_plus_temporary", |bch| {
+            bch.iter(|| {
+                out += &einsum!("ij,jk->ik", black_box(&a), black_box(&b));
+                black_box(&mut out);
+            })
+        });
+        let mut out = start.clone();
+        general_mat_mul(1.0, &a, &b, 1.0, &mut out);
+        check(name, "ndarray_general_mat_mul", out.iter().copied(), &want);
+        g.bench_function("ndarray_general_mat_mul", |bch| {
+            bch.iter(|| {
+                general_mat_mul(1.0, black_box(&a), black_box(&b), 1.0, &mut out);
+                black_box(&mut out);
+            })
+        });
+    }
+}
+
 fn main() {
     let c = Criterion::default()
         .sample_size(10)
@@ -2459,6 +2586,7 @@ fn main() {
     chain(&mut bench, "chain_256", (256, 256));
     network(&mut bench);
     bilinear(&mut bench);
+    accumulate(&mut bench);
     bench.close();
     merge_json("checks.json", &CHECKS.lock().unwrap());
     merge_json("load.json", &bench.load);
