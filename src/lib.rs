@@ -208,8 +208,9 @@ pub mod __private {
         einsum_into, einsum_into_scaled, einsum_owned, einsum_owned_scaled, einsum_path,
         einsum_scalar, einsum_scalar_scaled, elem_of, fallback_any, fallback_owned,
         fallback_scalar, madd, product_into, product_new, rows_fit, run_rows_into, run_rows_new,
-        small_enough, EinsumError, Lines, Operand, OrderCache, OutputOperand, Plan, RawOperand,
-        RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term, MAX_AXES,
+        small_enough, BlendOutput, Blended, EinsumError, Lines, Operand, OrderCache, OutputOperand,
+        Plan, RawOperand, RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term,
+        MAX_AXES,
     };
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

@@ -4,8 +4,11 @@
 
 use einsum::__test_hooks::{with_thresholds, Thresholds};
 use einsum::ndarray::{s, Array, Array2, Array4};
-use einsum::windows::{sliding_window_view, windows2, windows_nhwc};
-use einsum::{einsum, einsum_into, try_einsum, ErrorKind};
+use einsum::windows::{
+    sliding_window_view, sliding_window_view_mut, windows2, windows2_mut, windows_nhwc,
+    windows_nhwc_mut,
+};
+use einsum::{einsum, einsum_into, try_einsum, try_einsum_into, ErrorKind};
 
 fn image(h: usize, w: usize) -> Array2<i64> {
     Array::from_shape_fn((h, w), |(i, j)| ((i * 7 + j * 3) % 11) as i64 - 5)
@@ -183,4 +186,142 @@ fn convolutions_of_many_shapes() {
         let eager = with_thresholds(Thresholds::EAGER, || einsum!("bxyijc,ijcd->bxyd", &w, &f));
         assert_eq!(eager, want, "{shape:?}, every kernel forced");
     }
+}
+
+/// `dst[b, x·sh + i, y·sw + j, c] += alpha · Σ_d dy[b, x, y, d] · f[i, j, c, d]`:
+/// a convolution's input gradient, scatter-added by a plain loop.
+fn col2im_loop(
+    dst: &mut Array4<i64>,
+    dy: &Array4<i64>,
+    f: &Array4<i64>,
+    (sh, sw): (usize, usize),
+    alpha: i64,
+) {
+    let (kh, kw, c, d) = f.dim();
+    let (b, oh, ow, _) = dy.dim();
+    for n in 0..b {
+        for x in 0..oh {
+            for y in 0..ow {
+                for i in 0..kh {
+                    for j in 0..kw {
+                        for ch in 0..c {
+                            let v: i64 = (0..d).map(|o| dy[[n, x, y, o]] * f[[i, j, ch, o]]).sum();
+                            dst[[n, x * sh + i, y * sw + j, ch]] += alpha * v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Windows as the destination add into the array they view: overlapping
+/// windows (stride under the window) add up, elements no window reaches
+/// (stride over it) keep their values, into a base array with a reversed
+/// axis and one that is a strided slice; by value and `&mut`; with
+/// `alpha`; the GEMM kernels and the split nest forced by thresholds (the
+/// split results equal to one thread's).
+#[test]
+fn windows_as_the_destination_scatter_add() {
+    let dy_of = |shape| {
+        Array::from_shape_fn(shape, |(n, x, y, o)| {
+            ((n * 5 + x * 3 + y + o * 7) % 9) as i64 - 4
+        })
+    };
+    let f = Array::from_shape_fn((3, 2, 2, 3), |(i, j, c, o)| {
+        ((i * 4 + j * 2 + c * 3 + o) % 7) as i64 - 3
+    });
+    for (stride, (h, w)) in [((1, 1), (6, 5)), ((2, 1), (7, 6)), ((4, 3), (7, 8))] {
+        let oh = (h - 3) / stride.0 + 1;
+        let ow = (w - 2) / stride.1 + 1;
+        let dy = dy_of((2, oh, ow, 3));
+        let start =
+            Array::from_shape_fn((2, h, w, 2), |(n, x, y, c)| (n + x * 2 + y * 3 + c) as i64);
+        let mut want = start.clone();
+        col2im_loop(&mut want, &dy, &f, stride, 1);
+        for t in [
+            Thresholds::DEFAULT,
+            Thresholds::EAGER,
+            Thresholds {
+                gemm_min_work: usize::MAX,
+                skinny_min_work: usize::MAX,
+                dots_max_work: 0,
+                parallel_min_work: 0,
+                small_max_work: 0,
+                ..Thresholds::DEFAULT
+            },
+        ] {
+            let mut dx = start.clone();
+            with_thresholds(
+                t,
+                || einsum_into!(windows_nhwc_mut(&mut dx, (3, 2), stride).unwrap(), "bxyd,ijcd->bxyijc", &dy, &f; beta = 1),
+            );
+            assert_eq!(dx, want, "stride {stride:?}");
+            // `&mut` windows, twice: the sums add up again.
+            let mut windows = windows_nhwc_mut(&mut dx, (3, 2), stride).unwrap();
+            assert_eq!(windows.shape(), &[2, oh, ow, 3, 2, 2]);
+            with_thresholds(
+                t,
+                || einsum_into!(&mut windows, "bxyd,ijcd->bxyijc", &dy, &f; beta = 1, alpha = 2),
+            );
+            let mut twice = want.clone();
+            col2im_loop(&mut twice, &dy, &f, stride, 2);
+            assert_eq!(dx, twice, "stride {stride:?}, alpha 2");
+        }
+        // Into a base whose rows run backwards: window coordinates count in
+        // the view's own order.
+        let mut flipped = start.clone();
+        flipped.invert_axis(einsum::ndarray::Axis(1));
+        let mut want_flipped = flipped.clone();
+        col2im_loop(&mut want_flipped, &dy, &f, stride, 1);
+        einsum_into!(windows_nhwc_mut(&mut flipped, (3, 2), stride).unwrap(), "bxyd,ijcd->bxyijc", &dy, &f; beta = 1);
+        assert_eq!(flipped, want_flipped, "reversed rows, stride {stride:?}");
+    }
+    // windows2_mut into every other column of a wider image: the columns
+    // between are not in the view and keep their values.
+    let mut img = Array2::from_elem((5, 9), 7i64);
+    let ones = Array2::<i64>::ones((4, 3));
+    let k = Array::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as i64);
+    einsum_into!(windows2_mut(&mut img.slice_mut(s![.., ..;2]), (2, 3), (1, 1)).unwrap(), "xy,ij->xyij", &ones, &k; beta = 1);
+    let mut want = Array2::from_elem((5, 9), 7i64);
+    for x in 0..4 {
+        for y in 0..3 {
+            for i in 0..2 {
+                for j in 0..3 {
+                    want[[x + i, 2 * (y + j)]] += k[[i, j]];
+                }
+            }
+        }
+    }
+    assert_eq!(img, want);
+    // numpy's sliding_window_view layout: the window offsets last.
+    let mut v = Array::from_elem(7, 1.0f64);
+    let ones = Array::from_elem(3, 1.0f64);
+    let taps = einsum::ndarray::arr1(&[1.0, 10.0, 100.0]);
+    einsum_into!(sliding_window_view_mut(&mut v, &[0], &[3], &[2]).unwrap(), "x,i->xi", &ones, &taps; beta = 1.0);
+    assert_eq!(
+        v,
+        einsum::ndarray::arr1(&[2.0, 11.0, 102.0, 11.0, 102.0, 11.0, 101.0])
+    );
+}
+
+/// Windows take only `beta = 1`: any other is an error before anything is
+/// written, as is a shape that does not fit.
+#[test]
+fn windows_destination_errors_write_nothing() {
+    let mut img = image(6, 6);
+    let start = img.clone();
+    let ones = Array2::<i64>::ones((4, 4));
+    let k = Array2::<i64>::ones((3, 3));
+    for beta in [0, 2] {
+        let e = try_einsum_into!(windows2_mut(&mut img, (3, 3), (1, 1)).unwrap(), "xy,ij->xyij", &ones, &k; beta = beta)
+            .unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::WindowsNeedBetaOne), "{e}");
+        assert_eq!(img, start);
+    }
+    let wrong = Array2::<i64>::ones((3, 4));
+    let e = try_einsum_into!(windows2_mut(&mut img, (3, 3), (1, 1)).unwrap(), "xy,ij->xyij", &wrong, &k; beta = 1)
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::OutputShape { .. }), "{e}");
+    assert_eq!(img, start);
 }

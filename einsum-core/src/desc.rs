@@ -30,6 +30,21 @@ pub enum Dest<'a, T> {
         /// The output's strides.
         strides: &'a [isize],
     },
+    /// Windows over an existing array, added into (`beta` one): as
+    /// [`Dest::Into`], but elements may repeat across the axes
+    /// `windows`, the offsets inside a window. With every such axis at a
+    /// fixed index, the other axes address distinct elements. Each is
+    /// valid for reads and writes, and overlaps no operand.
+    Windows {
+        /// The first element.
+        ptr: *mut T,
+        /// The window view's shape.
+        shape: &'a [usize],
+        /// The window view's strides.
+        strides: &'a [isize],
+        /// The axes of the offsets inside a window.
+        windows: &'a [usize],
+    },
 }
 
 /// What a call site gives besides its operands and its output: its

@@ -26,7 +26,8 @@ use crate::spec::Spec;
 /// # Safety
 /// `dest` is as [`Dest`] says; with `call.scale`, its `alpha` and `beta`
 /// address `T`s, and an output's elements are valid for reads too
-/// (`Dest::Into`) when `beta` is not zero.
+/// (`Dest::Into`) when `beta` is not zero. `Dest::Windows` is an error
+/// unless `SCALED` with a `beta` of one.
 #[inline(always)]
 pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize, const SCALED: bool>(
     call: Call<'_>,
@@ -55,6 +56,32 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize, const SCALED: 
                     ptr: ptr.cast(),
                     shape,
                     strides,
+                },
+            )
+        },
+        Dest::Windows {
+            ptr,
+            shape,
+            strides,
+            windows,
+        } => unsafe {
+            // Windows overlap: only adding into them is defined.
+            let beta = call
+                .scale
+                .filter(|_| SCALED)
+                .map(|s| s.beta.cast::<T>().read());
+            if beta != Some(T::one()) {
+                let kind = crate::error::ErrorKind::WindowsNeedBetaOne;
+                return Err(EinsumError::call(call.spec.subscripts, kind));
+            }
+            run::<T, K, N, SCALED>(
+                call,
+                &ops,
+                Dest::Windows {
+                    ptr: ptr.cast(),
+                    shape,
+                    strides,
+                    windows,
                 },
             )
         },

@@ -261,6 +261,9 @@ pub enum ErrorKind {
         /// The shape of the array that was passed.
         found: Vec<usize>,
     },
+    /// A window view (`WindowsMut`) was the destination of a call whose
+    /// `beta` is not one: it can only add into the array it views.
+    WindowsNeedBetaOne,
     /// An operand, or the expression as a whole (labels plus `...`
     /// dimensions), has more axes than an einsum supports.
     TooManyAxes {
@@ -444,6 +447,11 @@ impl fmt::Display for ErrorKind {
             ErrorKind::OutputShape { expected, found } => write!(
                 f,
                 "the output array has shape {found:?} but the result has shape {expected:?}"
+            ),
+            ErrorKind::WindowsNeedBetaOne => write!(
+                f,
+                "a window view as the output adds into the array it views, where windows \
+                 overlap: write `beta = 1` (`1.0` for floats), the only `beta` it takes"
             ),
             ErrorKind::TooManyAxes {
                 operand: Some(k),

@@ -33,4 +33,4 @@ pub use einsum_core::{
     elem_of, hooks, AxisRef, EinsumError, ErrorKind, Lines, OrderCache, Plan, PlanStep, RawOperand,
     SameElem, Scalar, Small, Spec, Term, MAX_AXES,
 };
-pub use operand::{from_array, Operand, OutputOperand};
+pub use operand::{from_array, BlendOutput, Blended, Operand, OutputOperand, WindowsMut};

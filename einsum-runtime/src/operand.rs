@@ -1,6 +1,8 @@
 //! Operand adapters: everything an einsum operand may be, seen as a strided
 //! view read in place.
 
+use core::marker::PhantomData;
+
 use einsum_core::RawOperand;
 use ndarray::{ArrayBase, ArrayRef, Data, DataMut, Dimension, Ix1};
 
@@ -97,7 +99,8 @@ impl<O: Operand + ?Sized> Operand for &mut O {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot receive an einsum result",
     label = "expected `&mut` an array or a mutable view",
-    note = "the output of `einsum_into!` is `&mut ArrayBase<S, D>` with `S: DataMut`, such as `&mut Array2<f64>` or `&mut ArrayViewMut2<f64>`"
+    note = "the output of `einsum_into!` is `&mut ArrayBase<S, D>` with `S: DataMut`, such as `&mut Array2<f64>` or `&mut ArrayViewMut2<f64>`",
+    note = "windows from `windows2_mut`, `windows_nhwc_mut` or `sliding_window_view_mut` are added into: write `beta = 1.0` (`beta = 1` for integers)"
 )]
 pub trait OutputOperand<'a> {
     /// The element type.
@@ -127,6 +130,124 @@ impl<'a, A, D: Dimension> OutputOperand<'a> for &'a mut ArrayRef<A, D> {
     #[inline]
     fn einsum_output(self) -> &'a mut ArrayRef<A, D> {
         self
+    }
+}
+
+/// Windows over an array, to add an einsum's result into: the destination
+/// of `einsum_into!` with `beta = 1.0` that scatter-adds, each element of
+/// the window view added into the element of the array it views, so that
+/// overlapping windows add up (numpy: `np.add.at` through `as_strided`
+/// windows). Made by `windows2_mut`, `windows_nhwc_mut` and
+/// `sliding_window_view_mut`, with the shape and axis order of their
+/// read-only counterparts.
+///
+/// Not an `ArrayViewMut`: its elements overlap, which a mutable view must
+/// not. It can only be an einsum's destination, by value or `&mut`.
+pub struct WindowsMut<'a, A, D> {
+    ptr: *mut A,
+    shape: Vec<usize>,
+    strides: Vec<isize>,
+    /// The axes of the offsets inside a window.
+    windows: Vec<usize>,
+    life: PhantomData<(&'a mut A, D)>,
+}
+
+impl<'a, A, D: Dimension> WindowsMut<'a, A, D> {
+    /// A window view at `ptr` of this shape and strides, whose offsets
+    /// inside a window are the axes `windows`.
+    ///
+    /// # Safety
+    /// Every index within the shape addresses an element valid for reads
+    /// and writes, borrowed uniquely for `'a`; with every axis of
+    /// `windows` at a fixed index, the other axes address distinct
+    /// elements. `shape` has `D`'s rank when `D` has a fixed one.
+    pub(crate) unsafe fn from_parts(
+        ptr: *mut A,
+        shape: Vec<usize>,
+        strides: Vec<isize>,
+        windows: Vec<usize>,
+    ) -> Self {
+        WindowsMut {
+            ptr,
+            shape,
+            strides,
+            windows,
+            life: PhantomData,
+        }
+    }
+
+    /// The window view's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The same windows, borrowed for a shorter time.
+    pub fn reborrow(&mut self) -> WindowsMut<'_, A, D> {
+        WindowsMut {
+            ptr: self.ptr,
+            shape: self.shape.clone(),
+            strides: self.strides.clone(),
+            windows: self.windows.clone(),
+            life: PhantomData,
+        }
+    }
+
+    /// The first element, the strides and the window axes, for the
+    /// run-time path.
+    pub(crate) fn parts(&mut self) -> (*mut A, &[usize], &[isize], &[usize]) {
+        (self.ptr, &self.shape, &self.strides, &self.windows)
+    }
+}
+
+/// Where a call with `alpha` or `beta` puts its result: an array it
+/// blends into, or windows it adds into.
+pub enum Blended<'a, A, D> {
+    /// `&mut` an array or a mutable view.
+    Array(&'a mut ArrayRef<A, D>),
+    /// Windows over an array ([`WindowsMut`]).
+    Windows(WindowsMut<'a, A, D>),
+}
+
+/// A value that can receive, in place, the result of a call with `alpha`
+/// or `beta`: what [`OutputOperand`] takes, and [`WindowsMut`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot receive an einsum result",
+    label = "expected `&mut` an array, a mutable view, or windows from `windows2_mut`, `windows_nhwc_mut` or `sliding_window_view_mut`",
+    note = "the output of `einsum_into!` is `&mut ArrayBase<S, D>` with `S: DataMut`, such as `&mut Array2<f64>`, or, with `beta = 1.0`, a `WindowsMut`"
+)]
+pub trait BlendOutput<'a> {
+    /// The element type.
+    type Elem;
+    /// The dimension type.
+    type Dim: Dimension;
+    /// The destination, borrowed uniquely and in place.
+    fn einsum_blended(self) -> Blended<'a, Self::Elem, Self::Dim>;
+}
+
+impl<'a, O: OutputOperand<'a>> BlendOutput<'a> for O {
+    type Elem = O::Elem;
+    type Dim = O::Dim;
+    #[inline]
+    fn einsum_blended(self) -> Blended<'a, O::Elem, O::Dim> {
+        Blended::Array(self.einsum_output())
+    }
+}
+
+impl<'a, A, D: Dimension> BlendOutput<'a> for WindowsMut<'a, A, D> {
+    type Elem = A;
+    type Dim = D;
+    #[inline]
+    fn einsum_blended(self) -> Blended<'a, A, D> {
+        Blended::Windows(self)
+    }
+}
+
+impl<'a, 'b, A, D: Dimension> BlendOutput<'a> for &'a mut WindowsMut<'b, A, D> {
+    type Elem = A;
+    type Dim = D;
+    #[inline]
+    fn einsum_blended(self) -> Blended<'a, A, D> {
+        Blended::Windows(self.reborrow())
     }
 }
 

@@ -26,7 +26,9 @@
 //! window view is often built far from the einsum that reads it.
 
 use ndarray::{ArrayRef, ArrayView, ArrayView4, ArrayView6, ArrayViewD, Axis, Dimension};
-use ndarray::{Ix2, Ix4, IxDyn, ShapeBuilder, Slice};
+use ndarray::{Ix2, Ix4, Ix6, IxDyn, ShapeBuilder, Slice};
+
+pub use crate::operand::WindowsMut;
 
 use einsum_core::support::WindowFn;
 pub use einsum_core::WindowCall;
@@ -64,6 +66,103 @@ pub fn windows_nhwc<A>(
     // numpy's layout is (B, H', W', C, kh, kw); the channels go last.
     let w = w.permuted_axes(IxDyn(&[0, 1, 2, 4, 5, 3]));
     Ok(w.into_dimensionality().expect("six axes"))
+}
+
+/// [`windows2`]'s windows, to add into: the destination of `einsum_into!`
+/// with `beta = 1.0`, which adds each element of the result into the
+/// pixel of `img` it views (overlapping windows add up).
+///
+/// ```
+/// use einsum::einsum_into;
+/// use einsum::ndarray::{array, Array2};
+/// use einsum::windows::windows2_mut;
+///
+/// // Each 2×2 window of a 3×3 image adds its value `k` times the filter.
+/// let mut img = Array2::<f64>::zeros((3, 3));
+/// let k = array![[1.0, 2.0], [3.0, 4.0]];
+/// let ones = Array2::<f64>::ones((2, 2));
+/// einsum_into!(windows2_mut(&mut img, (2, 2), (1, 1))?, "xy,ij->xyij", &ones, &k; beta = 1.0);
+/// assert_eq!(img, array![[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]);
+/// # Ok::<(), einsum::EinsumError>(())
+/// ```
+///
+/// # Errors
+/// As [`windows2`].
+pub fn windows2_mut<A>(
+    img: &mut ArrayRef<A, Ix2>,
+    (kh, kw): (usize, usize),
+    (sh, sw): (usize, usize),
+) -> Result<WindowsMut<'_, A, Ix4>, EinsumError> {
+    windows_mut(
+        img,
+        |a| windows2(a, (kh, kw), (sh, sw)).map(|w| w.into_dyn()),
+        &[2, 3],
+    )
+}
+
+/// [`windows_nhwc`]'s windows, `(B, H', W', kh, kw, C)`, to add into: the
+/// destination of `einsum_into!` with `beta = 1.0`. A convolution's input
+/// gradient, with no column array and no copy:
+/// `einsum_into!(windows_nhwc_mut(&mut dx, (4, 4), (2, 2))?, "bxyd,ijcd->bxyijc", &dy, &f; beta = 1.0)`.
+///
+/// # Errors
+/// As [`windows_nhwc`].
+pub fn windows_nhwc_mut<A>(
+    x: &mut ArrayRef<A, Ix4>,
+    (kh, kw): (usize, usize),
+    (sh, sw): (usize, usize),
+) -> Result<WindowsMut<'_, A, Ix6>, EinsumError> {
+    windows_mut(
+        x,
+        |a| windows_nhwc(a, (kh, kw), (sh, sw)).map(|w| w.into_dyn()),
+        &[3, 4],
+    )
+}
+
+/// [`sliding_window_view`]'s windows, to add into: the destination of
+/// `einsum_into!` with `beta = 1.0`. The offsets inside a window are the
+/// last `axes.len()` axes, as in the read-only view.
+///
+/// # Errors
+/// As [`sliding_window_view`].
+pub fn sliding_window_view_mut<'a, A, D: Dimension>(
+    a: &'a mut ArrayRef<A, D>,
+    axes: &[usize],
+    window: &[usize],
+    step: &[usize],
+) -> Result<WindowsMut<'a, A, IxDyn>, EinsumError> {
+    let offsets: Vec<usize> = (a.ndim()..a.ndim() + axes.len()).collect();
+    windows_mut(a, |a| sliding_window_view(a, axes, window, step), &offsets)
+}
+
+/// The windows `view` makes of `a`, as [`WindowsMut`] over `a`'s own
+/// elements, the offsets inside a window on the axes `offsets`.
+fn windows_mut<'a, A, D: Dimension, E: Dimension>(
+    a: &'a mut ArrayRef<A, D>,
+    view: impl for<'v> Fn(&'v ArrayRef<A, D>) -> Result<ArrayViewD<'v, A>, EinsumError>,
+    offsets: &[usize],
+) -> Result<WindowsMut<'a, A, E>, EinsumError> {
+    let base = a.as_mut_ptr();
+    let w = view(a)?;
+    // The view's first element, as an offset from `a`'s, applied to the
+    // pointer `a` lends for writing.
+    let size = core::mem::size_of::<A>().max(1) as isize;
+    let first = (w.as_ptr() as isize).wrapping_sub(a.as_ptr() as isize) / size;
+    let (shape, strides) = (w.shape().to_vec(), w.strides().to_vec());
+    // SAFETY: the view addresses elements of `a` (the read-only window
+    // view's own promise), here through the pointer of the unique borrow
+    // of `a`, held for 'a; with the offsets inside a window fixed, a window
+    // view steps through distinct elements (each window position and each
+    // other axis a distinct element of `a`, steps being at least one); the
+    // rank is the view's, which is `E`'s.
+    Ok(unsafe {
+        WindowsMut::from_parts(
+            base.wrapping_offset(first),
+            shape,
+            strides,
+            offsets.to_vec(),
+        )
+    })
 }
 
 /// numpy's `sliding_window_view(a, window, axis)` with a step per axis: for

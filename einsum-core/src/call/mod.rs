@@ -10,6 +10,7 @@
 mod pairwise;
 mod resolve;
 
+use crate::axes::Axis;
 use crate::desc::{Call, Dest, Scale};
 use crate::element::{Kernels, Many, Scaled};
 use crate::error::{EinsumError, ErrorKind};
@@ -175,6 +176,102 @@ pub(crate) fn plan<const K: usize, const N: usize>(
     ))
 }
 
+/// Refuses an output array whose shape is not the result's.
+fn check_shape<const K: usize, const N: usize>(
+    spec: &Spec,
+    layout: &Layout<K, N>,
+    shape: &[usize],
+) -> Result<(), EinsumError> {
+    // (Element by element: a slice comparison is a call of the C
+    // library's `memcmp`, a tenth of a small call's time.)
+    let want = layout.out_shape();
+    if shape.len() != want.len() || shape.iter().zip(want).any(|(a, b)| a != b) {
+        return Err(EinsumError::call(
+            spec.subscripts,
+            ErrorKind::OutputShape {
+                expected: want.to_vec(),
+                found: shape.to_vec(),
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Adds the call's result into a window view (`Dest::Windows`), one index
+/// of its window axes (and of one other output axis) at a time: at each,
+/// the other axes address distinct elements, so each step is a
+/// contraction that adds into an output of distinct elements (split over
+/// the pool as any other), and no two threads ever add into one element at
+/// once. The steps run in a fixed order, so the sums are the same for the
+/// same number of threads.
+///
+/// # Safety
+/// As [`compute`] with `scale`, whose `beta` is one, except that `out`'s
+/// elements repeat across the output axes `windows`; at any fixed index of
+/// those, the others address distinct elements valid for reads and writes.
+unsafe fn scatter<const K: usize, const N: usize>(
+    layout: &Layout<K, N>,
+    ops: &[RawOperand<'_, ()>],
+    out: *mut (),
+    windows: &[usize],
+    kernels: &Kernels,
+    many: Option<(Many<K>, Option<Scaled<K>>)>,
+    scale: Option<Scale>,
+) -> Result<(), EinsumError> {
+    let scale = scale.expect("einsum: a window destination adds, with beta one");
+    let ptrs = pointers::<K>(ops);
+    let axes = layout.axes();
+    let ids = layout.out_ids();
+    // The steps go over the window axes inside the output axis of the
+    // largest stride (a batch's images one by one), so that each image's
+    // operands and output stay in cache over its window offsets.
+    let outer = (0..ids.len())
+        .filter(|w| !windows.contains(w))
+        .max_by_key(|&w| axes[usize::from(ids[w])].out.unsigned_abs());
+    let mut stepped = [0usize; MAX_AXES];
+    let mut n = 0;
+    for w in outer.into_iter().chain(windows.iter().copied()) {
+        stepped[n] = usize::from(ids[w]);
+        n += 1;
+    }
+    let stepped = &stepped[..n];
+    let steps = stepped.iter().map(|&id| axes[id].size).product::<usize>();
+    let size = kernels.size as isize;
+    let at =
+        |p: *const (), offset: isize| p.cast::<u8>().wrapping_offset(offset * size).cast::<()>();
+    for step in 0..steps {
+        let mut table = [Axis::<K>::EMPTY; N];
+        table[..axes.len()].copy_from_slice(axes);
+        let (mut p, mut o) = (ptrs, out.cast_const());
+        let mut rest = step;
+        for &id in stepped.iter().rev() {
+            let axis = axes[id];
+            let i = (rest % axis.size) as isize;
+            rest /= axis.size;
+            table[id].size = 1;
+            for (p, &s) in p.iter_mut().zip(&axis.strides) {
+                *p = at(*p, i.wrapping_mul(s));
+            }
+            o = at(o, i.wrapping_mul(axis.out));
+        }
+        let table = &mut table[..axes.len()];
+        let o = o.cast_mut();
+        // SAFETY: this step's points are the caller's with the window axes
+        // fixed, whose output elements are distinct (caller); the scaled
+        // kernels add into them.
+        unsafe {
+            if const { K <= 2 } {
+                kernel::contract(kernels, table, p, o, Some(scale));
+            } else {
+                let (_, scaled) = many.expect("einsum: the nest of three or more operands");
+                let scaled = scaled.expect("einsum: kernels of alpha and beta");
+                scaled(table, p, layout.count(), o, scale);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Refuses shapes whose element count or byte size overflows `isize`, which
 /// ndarray would panic on.
 fn check_allocation(
@@ -257,24 +354,27 @@ pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
             shape,
             strides,
         } => {
-            // (Element by element: a slice comparison is a call of the C
-            // library's `memcmp`, a tenth of a small call's time.)
-            let want = layout.out_shape();
-            if shape.len() != want.len() || shape.iter().zip(want).any(|(a, b)| a != b) {
-                return Err(EinsumError::call(
-                    spec.subscripts,
-                    ErrorKind::OutputShape {
-                        expected: layout.out_shape().to_vec(),
-                        found: shape.to_vec(),
-                    },
-                ));
-            }
+            check_shape(spec, &layout, shape)?;
             let order = choose(&layout, cache);
             if order.is_none() {
                 check_work(spec, &layout)?;
             }
             layout.set_out_strides(strides);
             (ptr, order)
+        }
+        Dest::Windows {
+            ptr,
+            shape,
+            strides,
+            windows,
+        } => {
+            check_shape(spec, &layout, shape)?;
+            check_work(spec, &layout)?;
+            layout.set_out_strides(strides);
+            // SAFETY: at each index of the window axes, the others address
+            // distinct elements, valid for reads and writes and apart from
+            // the operands (`dest`, caller).
+            return unsafe { scatter(&layout, ops, ptr, windows, kernels, many, scale) };
         }
     };
     // SAFETY: the output's elements are distinct, valid for writes and

@@ -117,16 +117,20 @@ pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>, scaled: bool)
         }
         Value::Into => {
             let out_ref = out_ref();
-            let set = if scaled {
-                quote!(#out.blend([#(#out_index),*], #element, #a, #b);)
+            let (set, borrow) = if scaled {
+                (
+                    quote!(#out.blend([#(#out_index),*], #element, #a, #b);),
+                    quote!(#p::SmallOut::blended(&mut #out_ref, [#(#out_shape),*])),
+                )
             } else {
-                quote!(#out.set([#(#out_index),*], #element);)
+                (
+                    quote!(#out.set([#(#out_index),*], #element);),
+                    quote!(#p::SmallOut::borrow(&mut *#out_ref, [#(#out_shape),*])),
+                )
             };
             let set = nest(outs, set);
             body.extend(quote! {
-                let ::core::option::Option::Some(mut #out) =
-                    #p::SmallOut::borrow(&mut *#out_ref, [#(#out_shape),*])
-                else {
+                let ::core::option::Option::Some(mut #out) = #borrow else {
                     #none
                 };
                 #set

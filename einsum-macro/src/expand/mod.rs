@@ -154,7 +154,7 @@ fn emit(form: Form, args: &Args, text: &str, plan: &Plan) -> TokenStream {
     let output = match plan.value {
         Value::Into => {
             let out = args.out.as_ref().expect("the _into forms have an output");
-            Some((out, operands::output(plan, out, text)))
+            Some((out, operands::output(plan, out, text, args.scale.is_some())))
         }
         _ => None,
     };

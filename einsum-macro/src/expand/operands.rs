@@ -102,7 +102,7 @@ pub fn inputs(plan: &Plan, args: &Args, text: &str) -> Adapter {
 
 /// The adapter of the `_into` forms' output `out`, bound as [`out`]: it
 /// binds [`out_ref`], a `&mut ArrayRef` of the first operand's element type.
-pub fn output(plan: &Plan, arg: &Arg, text: &str) -> Adapter {
+pub fn output(plan: &Plan, arg: &Arg, text: &str, scaled: bool) -> Adapter {
     let p = private();
     let check = format_ident!("check_output", span = arg.span);
     let n = plan.output.labels.len();
@@ -118,26 +118,52 @@ pub fn output(plan: &Plan, arg: &Arg, text: &str) -> Adapter {
         ellipsis,
         &message,
         "an output of dynamic rank (`IxDyn`) is checked when the call runs",
-        quote!(<O as #p::OutputOperand<'a>>::Dim),
+        if scaled {
+            quote!(<O as #p::BlendOutput<'a>>::Dim)
+        } else {
+            quote!(<O as #p::OutputOperand<'a>>::Dim)
+        },
     );
-    items.extend(quote! {
-        #[inline(always)]
-        fn #check<'a, T, O: #p::OutputOperand<'a, Elem = T>>(
-            _first: #p::PhantomData<T>,
-            out: O,
-        ) -> &'a mut #p::ArrayRef<T, <O as #p::OutputOperand<'a>>::Dim>
-        where
-            #rank
-        {
-            #p::OutputOperand::einsum_output(out)
+    // A call with `alpha` or `beta` also takes windows to add into
+    // (`Blended`); the others, an array.
+    items.extend(if scaled {
+        quote! {
+            #[inline(always)]
+            fn #check<'a, T, O: #p::BlendOutput<'a, Elem = T>>(
+                _first: #p::PhantomData<T>,
+                out: O,
+            ) -> #p::Blended<'a, T, <O as #p::BlendOutput<'a>>::Dim>
+            where
+                #rank
+            {
+                #p::BlendOutput::einsum_blended(out)
+            }
+        }
+    } else {
+        quote! {
+            #[inline(always)]
+            fn #check<'a, T, O: #p::OutputOperand<'a, Elem = T>>(
+                _first: #p::PhantomData<T>,
+                out: O,
+            ) -> &'a mut #p::ArrayRef<T, <O as #p::OutputOperand<'a>>::Dim>
+            where
+                #rank
+            {
+                #p::OutputOperand::einsum_output(out)
+            }
         }
     });
     let (elem, out, out_ref) = (elem(), out(), out_ref());
     let out_view = quote_spanned!(arg.span=> #check(#elem, #out));
-    Adapter {
-        items,
-        lets: quote!(let #out_ref = #out_view;),
-    }
+    let lets = if scaled {
+        quote! {
+            #[allow(unused_mut)]
+            let mut #out_ref = #out_view;
+        }
+    } else {
+        quote!(let #out_ref = #out_view;)
+    };
+    Adapter { items, lets }
 }
 
 /// A local trait implemented by the dimension types whose rank fits a term

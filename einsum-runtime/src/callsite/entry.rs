@@ -15,6 +15,7 @@ use einsum_core::support::{evaluate, Alloc, Call, Dest, Scale};
 use einsum_core::{EinsumError, OrderCache, RawOperand, Scalar, Spec};
 
 use crate::alloc;
+use crate::operand::Blended;
 
 /// `einsum!` and `try_einsum!` with an array result of dimension `D`.
 ///
@@ -176,19 +177,45 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
 }
 
 /// [`einsum_into`] with `alpha` and `beta`: `out ← alpha·result +
-/// beta·out`, `out` not read when `beta` is zero.
+/// beta·out`, `out` not read when `beta` is zero; into windows
+/// ([`WindowsMut`](crate::WindowsMut)), added into the array they view,
+/// `beta` one (else an error, before anything is written).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn einsum_into_scaled<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     spec: &Spec,
-    out: &mut ArrayRef<T, D>,
+    out: Blended<'_, T, D>,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
     alpha: T,
     beta: T,
 ) -> Result<(), EinsumError> {
-    into::<T, D, K, N, true>(spec, out, ops, fixed, cache, alpha, beta)
+    let mut windows = match out {
+        Blended::Array(out) => {
+            return into::<T, D, K, N, true>(spec, out, ops, fixed, cache, alpha, beta)
+        }
+        Blended::Windows(windows) => windows,
+    };
+    let (ptr, shape, strides, windows) = windows.parts();
+    let dest = Dest::Windows {
+        ptr,
+        shape,
+        strides,
+        windows,
+    };
+    let call = Call {
+        spec,
+        fixed,
+        cache,
+        scale: scale::<T, true>(&alpha, &beta),
+    };
+    // SAFETY: a `WindowsMut` addresses elements of an array it borrows
+    // uniquely (so no operand overlaps them), valid for reads and writes,
+    // distinct at any fixed index of its window axes; `alpha` and `beta`
+    // are `T`s that outlive the call. On an error nothing has been
+    // written.
+    unsafe { evaluate::<T, K, N, true>(call, ops, dest) }
 }
 
 /// The body of [`einsum_into`] and [`einsum_into_scaled`]: `alpha` and

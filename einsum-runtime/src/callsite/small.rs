@@ -20,6 +20,8 @@ use ndarray::{Array, ArrayRef, Dimension};
 use einsum_core::support::{clamped_offset, thresholds};
 use einsum_core::Scalar;
 
+use crate::operand::Blended;
+
 /// Whether work of these label sizes is small enough for the emitted loops
 /// (their product, the number of multiply-adds, is at most
 /// [`Thresholds::small_max_work`](crate::Thresholds)).
@@ -99,6 +101,17 @@ impl<'a, T: Scalar, D: Dimension, const R: usize> SmallOut<'a, T, D, R> {
             shape,
             strides,
         })
+    }
+
+    /// The caller's output of a call with `alpha` or `beta`, if it is an
+    /// array (windows are left to the run-time path) of exactly `shape` with
+    /// no length zero.
+    #[inline(always)]
+    pub fn blended(out: &'a mut Blended<'_, T, D>, shape: [usize; R]) -> Option<Self> {
+        match out {
+            Blended::Array(out) => Self::borrow(out, shape),
+            Blended::Windows(_) => None,
+        }
     }
 
     /// Writes `value` at `index` (each index clamped to its axis).
