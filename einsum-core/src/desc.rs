@@ -75,6 +75,12 @@ pub struct Scale {
     pub beta: *const (),
 }
 
+// SAFETY: the two addresses are only read, for the call, whose tasks end
+// before it returns; the element types are all `Sync`.
+unsafe impl Send for Scale {}
+// SAFETY: as above.
+unsafe impl Sync for Scale {}
+
 /// A (batched) matrix product `C[b, m, n] ← Σ_k A[b, m, k] · B[b, k, n]`
 /// as the call site read it: the sizes of its parts, batch, M, K and N in
 /// that order, and each array's first element and strides along them

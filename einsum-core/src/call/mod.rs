@@ -15,10 +15,12 @@ use crate::desc::{Call, Dest, Scale};
 use crate::element::{Kernels, Many, Scaled};
 use crate::error::{EinsumError, ErrorKind};
 use crate::kernel;
+use crate::kernel::pool::{for_each_task, pool_threads, SendPtr};
 use crate::limits::{MANY_OPERANDS, MAX_AXES, MAX_WORK, SMALL_TABLE};
 use crate::operand::RawOperand;
 use crate::order::{self, Order, OrderCache, Plan};
 use crate::spec::Spec;
+use crate::tuning;
 use resolve::{resolve, Layout};
 
 /// The operands' first elements, in room for `K`: the ones past the
@@ -239,10 +241,12 @@ unsafe fn scatter<const K: usize, const N: usize>(
     let size = kernels.size as isize;
     let at =
         |p: *const (), offset: isize| p.cast::<u8>().wrapping_offset(offset * size).cast::<()>();
-    for step in 0..steps {
+    let count = layout.count();
+    let (ptrs, out) = (SendPtr(ptrs), SendPtr(out.cast_const()));
+    let step = |step: usize| {
         let mut table = [Axis::<K>::EMPTY; N];
         table[..axes.len()].copy_from_slice(axes);
-        let (mut p, mut o) = (ptrs, out.cast_const());
+        let (mut p, mut o) = (ptrs.get(), out.get());
         let mut rest = step;
         for &id in stepped.iter().rev() {
             let axis = axes[id];
@@ -265,9 +269,40 @@ unsafe fn scatter<const K: usize, const N: usize>(
             } else {
                 let (_, scaled) = many.expect("einsum: the nest of three or more operands");
                 let scaled = scaled.expect("einsum: kernels of alpha and beta");
-                scaled(table, p, layout.count(), o, scale);
+                scaled(table, p, count, o, scale);
             }
         }
+    };
+    // The images over the pool, each with all its window offsets, when no
+    // two of them share an element: the outer axis's stride reaches past
+    // every element the other axes address from one index of it.
+    let disjoint = outer.is_some_and(|w| {
+        let id = usize::from(ids[w]);
+        let span: usize = axes
+            .iter()
+            .enumerate()
+            .filter(|&(other, a)| other != id && !a.summed)
+            .map(|(_, a)| {
+                a.size
+                    .saturating_sub(1)
+                    .saturating_mul(a.out.unsigned_abs())
+            })
+            .fold(0usize, usize::saturating_add);
+        axes[id].out.unsigned_abs() > span
+    });
+    let limits = tuning::current();
+    let parallel = pool_threads() > 1 && layout.points() >= limits.parallel_min_work as u128;
+    match outer {
+        Some(w) if disjoint && parallel => {
+            let images = axes[usize::from(ids[w])].size;
+            let per_image = steps / images.max(1);
+            // Distinct images add into distinct elements; each image's
+            // steps run in order on one thread.
+            for_each_task(images, &|image| {
+                (image * per_image..(image + 1) * per_image).for_each(step)
+            });
+        }
+        _ => (0..steps).for_each(step),
     }
     Ok(())
 }
