@@ -500,6 +500,10 @@ const IDS: &[&str] = &[
     "gemm_permuted",
     "ndarray_scaled_add",
     "einsum_plus_temporary",
+    "einsum_forward",
+    "einsum_slices",
+    "einsum_columns_loop",
+    "einsum_dilated",
     "ndarray_general_mat_mul",
     "ndarray_zip",
     "copy_windows",
@@ -2549,6 +2553,191 @@ fn accumulate(bench: &mut Bench) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// A convolution's gradients
+
+/// The gradients of the (b, 221, 221, 3)·(4, 4, 3, 5) stride-2 layer. The
+/// input gradient adds each window's column into overlapping places of
+/// `dx`: `einsum_into!` through `windows_nhwc_mut` with `beta = 1.0`,
+/// against the safe ways without it (16 calls added into strided slices;
+/// a 6-D column array and a loop; a full convolution of the dilated
+/// gradient) and the forward pass on the same shapes. The filter
+/// gradient: one `einsum!` against `gemm` per image on the windows.
+fn conv_gradients(bench: &mut Bench, b: usize) {
+    use einsum::windows::{windows_nhwc, windows_nhwc_mut};
+    use ndarray::s;
+    let (h, c, d, k, st) = (221usize, 3usize, 5usize, 4usize, 2usize);
+    let o = (h - k) / st + 1;
+    let work = 2 * (b * o * o * d * k * k * c) as u64;
+    let x: Array4<f64> = array((b, h, h, c), 1);
+    let f: Array4<f64> = array((k, k, c, d), 2);
+    let dy: Array4<f64> = array((b, o, o, d), 3);
+    let name = format!("conv_dx_scatter_b{b}");
+    if let Some(mut g) = bench.group(&name, flops(work)) {
+        let name = name.as_str();
+        // The plain loop, the reference.
+        let mut want = Array4::<f64>::zeros((b, h, h, c));
+        for n in 0..b {
+            for p in 0..o {
+                for q in 0..o {
+                    for i in 0..k {
+                        for j in 0..k {
+                            for ch in 0..c {
+                                let mut acc = 0.0;
+                                for e in 0..d {
+                                    acc += dy[[n, p, q, e]] * f[[i, j, ch, e]];
+                                }
+                                want[[n, p * st + i, q * st + j, ch]] += acc;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let want: Vec<f64> = want.iter().copied().collect();
+        let mut dx = Array4::<f64>::zeros((b, h, h, c));
+        let scatter = |dx: &mut Array4<f64>, dy: &Array4<f64>, f: &Array4<f64>| einsum_into!(windows_nhwc_mut(dx, (k, k), (st, st)).unwrap(), "bxyd,ijcd->bxyijc", dy, f; beta = 1.0);
+        scatter(&mut dx, &dy, &f);
+        check(name, "einsum_into", dx.iter().copied(), &want);
+        g.bench_function("einsum_into", |bch| {
+            bch.iter(|| {
+                dx.fill(0.0);
+                scatter(&mut dx, black_box(&dy), black_box(&f));
+                black_box(&mut dx);
+            })
+        });
+        // Safe Rust without windows to add into: one einsum per window
+        // offset, its result added into the strided slice it belongs to.
+        let slices = |dx: &mut Array4<f64>, dy: &Array4<f64>, f: &Array4<f64>| {
+            for i in 0..k {
+                for j in 0..k {
+                    let mut part = dx.slice_mut(
+                        s![.., i..i + st * (o - 1) + 1;st, j..j + st * (o - 1) + 1;st, ..],
+                    );
+                    part += &einsum!("bxyd,cd->bxyc", dy, f.slice(s![i, j, .., ..]));
+                }
+            }
+        };
+        dx.fill(0.0);
+        slices(&mut dx, &dy, &f);
+        check(name, "einsum_slices", dx.iter().copied(), &want);
+        g.bench_function("einsum_slices", |bch| {
+            bch.iter(|| {
+                dx.fill(0.0);
+                slices(&mut dx, black_box(&dy), black_box(&f));
+                black_box(&mut dx);
+            })
+        });
+        // The 6-D column array, then a loop adding it into place.
+        let columns = |dx: &mut Array4<f64>, dy: &Array4<f64>, f: &Array4<f64>| {
+            let cols = einsum!("bxyd,ijcd->bxyijc", dy, f);
+            for ((n, p, q, i, j, ch), v) in cols.indexed_iter() {
+                dx[[n, p * st + i, q * st + j, ch]] += v;
+            }
+        };
+        dx.fill(0.0);
+        columns(&mut dx, &dy, &f);
+        check(name, "einsum_columns_loop", dx.iter().copied(), &want);
+        g.bench_function("einsum_columns_loop", |bch| {
+            bch.iter(|| {
+                dx.fill(0.0);
+                columns(&mut dx, black_box(&dy), black_box(&f));
+                black_box(&mut dx);
+            })
+        });
+        // A full convolution of the gradient, dilated by the stride and
+        // padded by the window, with the filter flipped.
+        let dilated = |dx: &mut Array4<f64>, dy: &Array4<f64>, f: &Array4<f64>| {
+            let span = st * (o - 1) + 1 + 2 * (k - 1);
+            let mut padded = Array4::<f64>::zeros((b, span, span, d));
+            padded
+                .slice_mut(s![.., k - 1..k - 1 + st * (o - 1) + 1;st, k - 1..k - 1 + st * (o - 1) + 1;st, ..])
+                .assign(dy);
+            let flipped = f.slice(s![..;-1, ..;-1, .., ..]);
+            let full = einsum!(
+                "bxyijd,ijcd->bxyc",
+                windows_nhwc(&padded, (k, k), (1, 1)).unwrap(),
+                &flipped
+            );
+            let reach = full.dim().1;
+            dx.slice_mut(s![.., ..reach, ..reach, ..]).assign(&full);
+        };
+        dx.fill(0.0);
+        dilated(&mut dx, &dy, &f);
+        check(name, "einsum_dilated", dx.iter().copied(), &want);
+        g.bench_function("einsum_dilated", |bch| {
+            bch.iter(|| {
+                dilated(&mut dx, black_box(&dy), black_box(&f));
+                black_box(&mut dx);
+            })
+        });
+        // The forward pass on the same shapes, the speed the scatter is
+        // held to.
+        let w = windows_nhwc(&x, (k, k), (st, st)).unwrap();
+        g.bench_function("einsum_forward", |bch| {
+            bch.iter(|| einsum!("bxyijc,ijcd->bxyd", black_box(&w), black_box(&f)))
+        });
+    }
+    let name = format!("conv_dw_b{b}");
+    if let Some(mut g) = bench.group(&name, flops(work)) {
+        let name = name.as_str();
+        let w = windows_nhwc(&x, (k, k), (st, st)).unwrap();
+        let mut want = vec![0.0; k * k * c * d];
+        for n in 0..b {
+            for p in 0..o {
+                for q in 0..o {
+                    for i in 0..k {
+                        for j in 0..k {
+                            for ch in 0..c {
+                                for e in 0..d {
+                                    want[((i * k + j) * c + ch) * d + e] +=
+                                        x[[n, p * st + i, q * st + j, ch]] * dy[[n, p, q, e]];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        check(name, "einsum", einsum!("bxyijc,bxyd->ijcd", &w, &dy), &want);
+        g.bench_function("einsum", |bch| {
+            bch.iter(|| einsum!("bxyijc,bxyd->ijcd", black_box(&w), black_box(&dy)))
+        });
+        // `gemm` on the windows in place, per image and window row:
+        // dW[(i, j, c), d] += Wᵀ[(i, j, c), y] · dY[y, d].
+        let mut out = vec![0.0; k * k * c * d];
+        let (px, py) = (x.as_ptr(), dy.as_ptr());
+        bench_into(&mut g, name, "gemm_strided", &mut out, &want, |out| {
+            out.fill(0.0);
+            for n in 0..b {
+                for p in 0..o {
+                    for i in 0..k {
+                        for j in 0..k {
+                            // SAFETY: rows p·st + i < h and columns
+                            // q·st + j < h of image n, row p of dy[n]; out
+                            // is k·k·c·d, distinct from both.
+                            unsafe {
+                                gemm_at(
+                                    [c, d, o],
+                                    (out.as_mut_ptr().add((i * k + j) * c * d), d as isize, 1),
+                                    (
+                                        px.add(((n * h + p * st + i) * h + j) * c),
+                                        1,
+                                        (st * c) as isize,
+                                    ),
+                                    (py.add((n * o + p) * o * d), d as isize, 1),
+                                    true,
+                                    gemm::Parallelism::None,
+                                )
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
 fn main() {
     let c = Criterion::default()
         .sample_size(10)
@@ -2587,6 +2776,7 @@ fn main() {
     network(&mut bench);
     bilinear(&mut bench);
     accumulate(&mut bench);
+    conv_gradients(&mut bench, 64);
     bench.close();
     merge_json("checks.json", &CHECKS.lock().unwrap());
     merge_json("load.json", &bench.load);
