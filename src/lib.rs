@@ -47,7 +47,9 @@
 extern crate self as einsum;
 
 pub use einsum_runtime::windows;
-pub use einsum_runtime::{AxisRef, EinsumError, ErrorKind, Plan, PlanStep, Scalar, MAX_AXES};
+pub use einsum_runtime::{
+    AxisRef, EinsumError, ErrorKind, Ordered, Plan, PlanStep, Scalar, MAX_AXES,
+};
 pub use ndarray;
 pub use num_complex;
 
@@ -205,12 +207,13 @@ pub mod __private {
     //! What the macros' expansion names. Not a public API.
     pub use core::marker::PhantomData;
     pub use einsum_runtime::{
-        einsum_into, einsum_into_scaled, einsum_owned, einsum_owned_scaled, einsum_path,
-        einsum_scalar, einsum_scalar_scaled, elem_of, fallback_any, fallback_owned,
-        fallback_scalar, madd, product_into, product_new, rows_fit, run_rows_into, run_rows_new,
-        small_enough, BlendOutput, Blended, EinsumError, Lines, Operand, OrderCache, OutputOperand,
-        Plan, RawOperand, RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec, Term,
-        MAX_AXES,
+        einsum_into, einsum_into_extreme, einsum_into_scaled, einsum_owned, einsum_owned_extreme,
+        einsum_owned_scaled, einsum_path, einsum_scalar, einsum_scalar_extreme,
+        einsum_scalar_scaled, elem_of, fallback_any, fallback_owned, fallback_scalar, madd,
+        product_into, product_new, rows_fit, run_rows_into, run_rows_new, small_enough,
+        BlendOutput, Blended, EinsumError, Lines, Operand, OrderCache, Ordered, OutputOperand,
+        Plan, RawOperand, Reduce, RowKernel, RowsOut, SameElem, Scalar, Small, SmallOut, Spec,
+        Term, MAX_AXES,
     };
     pub use ndarray::{ArrayRef, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 }

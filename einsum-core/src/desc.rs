@@ -63,8 +63,8 @@ pub struct Call<'a> {
     pub scale: Option<Scale>,
 }
 
-/// The factors of `out ← alpha·result + beta·out`, with the element type
-/// erased: the addresses of two elements of the call's type, valid for
+/// The factors of `out ← alpha·result + beta·out`, and the reduction of
+/// the result, with the element type erased: the addresses of two elements of the call's type, valid for
 /// reads for the whole call. A `beta` equal to zero means `out` is never
 /// read (BLAS's convention: a NaN there does not propagate).
 #[derive(Clone, Copy)]
@@ -73,6 +73,21 @@ pub struct Scale {
     pub alpha: *const (),
     /// `beta`.
     pub beta: *const (),
+    /// How the summed labels are reduced.
+    pub reduce: Reduce,
+}
+
+/// How a call reduces its summed labels: each output element's products
+/// summed (einsum), or their largest or smallest (`reduce = max`, `reduce
+/// = min`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduce {
+    /// The sum.
+    Sum,
+    /// The largest.
+    Max,
+    /// The smallest.
+    Min,
 }
 
 // SAFETY: the two addresses are only read, for the call, whose tasks end

@@ -69,6 +69,64 @@ pub trait Scalar:
     }
 }
 
+/// The element types with an order, which `reduce = max` and `reduce =
+/// min` take: the primitive integers, `f32` and `f64` (not complex
+/// numbers).
+#[diagnostic::on_unimplemented(
+    message = "`reduce = max` and `reduce = min` need ordered elements, and `{Self}` has no order",
+    note = "they take f32, f64 and the primitive integer types; complex numbers have no order"
+)]
+pub trait Ordered: Scalar {
+    /// The least value (minus infinity for floats), where a max starts.
+    fn lowest() -> Self;
+    /// The greatest value (infinity for floats), where a min starts.
+    fn highest() -> Self;
+    /// The larger of the two; NaN if either is NaN, as numpy's `max`.
+    fn max_of(self, other: Self) -> Self;
+    /// The smaller of the two; NaN if either is NaN, as numpy's `min`.
+    fn min_of(self, other: Self) -> Self;
+}
+
+macro_rules! ordered_int {
+    ($($t:ty)*) => {$(
+        impl Ordered for $t {
+            #[inline(always)]
+            fn lowest() -> Self { <$t>::MIN }
+            #[inline(always)]
+            fn highest() -> Self { <$t>::MAX }
+            #[inline(always)]
+            fn max_of(self, other: Self) -> Self { Ord::max(self, other) }
+            #[inline(always)]
+            fn min_of(self, other: Self) -> Self { Ord::min(self, other) }
+        }
+    )*};
+}
+
+ordered_int!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize);
+
+macro_rules! ordered_float {
+    ($($t:ty)*) => {$(
+        impl Ordered for $t {
+            #[inline(always)]
+            fn lowest() -> Self { <$t>::NEG_INFINITY }
+            #[inline(always)]
+            fn highest() -> Self { <$t>::INFINITY }
+            // (`other` wins when larger or NaN; a NaN kept stays: no value
+            // compares above it.)
+            #[inline(always)]
+            fn max_of(self, other: Self) -> Self {
+                if other > self || other.is_nan() { other } else { self }
+            }
+            #[inline(always)]
+            fn min_of(self, other: Self) -> Self {
+                if other < self || other.is_nan() { other } else { self }
+            }
+        }
+    )*};
+}
+
+ordered_float!(f32 f64);
+
 pub(crate) use sealed::{Kernels, Many, Prebuilt, Scaled};
 
 mod sealed {

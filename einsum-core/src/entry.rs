@@ -5,7 +5,7 @@
 
 use crate::call;
 use crate::desc::{Call, Dest};
-use crate::element::{Kernels, Scalar};
+use crate::element::{Kernels, Ordered, Scalar, Scaled};
 use crate::error::EinsumError;
 use crate::kernel;
 use crate::limits::{MANY_OPERANDS, SMALL_TABLE};
@@ -13,12 +13,16 @@ use crate::operand::RawOperand;
 use crate::order::Plan;
 use crate::spec::Spec;
 
+/// The kernels of a call with options, with the element type erased: for
+/// one operand, two, three to [`MANY_OPERANDS`], and `K` (more than that).
+type Slot<const K: usize> = (Scaled<1>, Scaled<2>, Scaled<MANY_OPERANDS>, Scaled<K>);
+
 /// One call, from its operands to the result in `dest`: every check first,
 /// then the computation. `N` is the room for loop axes: the number of
 /// labels, or [`MAX_AXES`](crate::MAX_AXES) when a term has a `...`.
 ///
-/// `SCALED` for a call with `alpha` or `beta` (`call.scale`), whose
-/// kernels it then compiles; `call.scale` is ignored without it.
+/// `SCALED` for a call with `alpha` or `beta` (`call.scale`, summing),
+/// whose kernels it then compiles; `call.scale` is ignored without it.
 ///
 /// On `Ok` every element of the output has been written; on an error,
 /// none.
@@ -34,22 +38,77 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize, const SCALED: 
     ops: [RawOperand<'_, T>; K],
     dest: Dest<'_, T>,
 ) -> Result<(), EinsumError> {
+    // (A constant condition: a call without `alpha` and `beta` does not
+    // instantiate their kernels.)
+    if const { SCALED } {
+        let slot: Slot<K> = (
+            kernel::contract_scaled_erased::<T, 1>,
+            kernel::contract_scaled_erased::<T, 2>,
+            kernel::contract_scaled_erased::<T, MANY_OPERANDS>,
+            kernel::contract_scaled_erased::<T, K>,
+        );
+        // SAFETY: the caller's promise.
+        unsafe { evaluate_with::<T, K, N>(call, ops, dest, Some(slot)) }
+    } else {
+        let call = Call {
+            scale: None,
+            ..call
+        };
+        // SAFETY: the caller's promise.
+        unsafe { evaluate_with::<T, K, N>(call, ops, dest, None) }
+    }
+}
+
+/// [`evaluate`] for a call with `reduce = max` or `reduce = min`
+/// (`call.scale` with that reduction), in the kernels of extremes
+/// compiled here.
+///
+/// # Safety
+/// As [`evaluate`] with `SCALED`, `call.scale` present.
+#[inline(always)]
+pub unsafe fn evaluate_extreme<T: Ordered, const K: usize, const N: usize>(
+    call: Call<'_>,
+    ops: [RawOperand<'_, T>; K],
+    dest: Dest<'_, T>,
+) -> Result<(), EinsumError> {
+    let slot: Slot<K> = (
+        kernel::contract_extreme_erased::<T, 1>,
+        kernel::contract_extreme_erased::<T, 2>,
+        kernel::contract_extreme_erased::<T, MANY_OPERANDS>,
+        kernel::contract_extreme_erased::<T, K>,
+    );
+    // SAFETY: the caller's promise.
+    unsafe { evaluate_with::<T, K, N>(call, ops, dest, Some(slot)) }
+}
+
+/// [`evaluate`] with the kernels of the call's options in `slot` (none for
+/// a call without them).
+///
+/// # Safety
+/// As [`evaluate`]; `slot` is `T`'s, and present when `call.scale` is.
+#[inline(always)]
+unsafe fn evaluate_with<T: Scalar, const K: usize, const N: usize>(
+    call: Call<'_>,
+    ops: [RawOperand<'_, T>; K],
+    dest: Dest<'_, T>,
+    slot: Option<Slot<K>>,
+) -> Result<(), EinsumError> {
     let ops = ops.map(RawOperand::erase);
-    // SAFETY (both): the caller's promise, for the same memory; the
+    // SAFETY (each arm): the caller's promise, for the same memory; the
     // operands and the output are `T`s, `run`'s kernels `T`'s.
     match dest {
         Dest::New(alloc) => {
             let mut erased = |shape: &[usize], strides: &mut [isize]| {
                 alloc(shape, strides).map(<*mut T>::cast::<()>)
             };
-            unsafe { run::<T, K, N, SCALED>(call, &ops, Dest::New(&mut erased)) }
+            unsafe { run::<T, K, N>(call, &ops, Dest::New(&mut erased), slot) }
         }
         Dest::Into {
             ptr,
             shape,
             strides,
         } => unsafe {
-            run::<T, K, N, SCALED>(
+            run::<T, K, N>(
                 call,
                 &ops,
                 Dest::Into {
@@ -57,6 +116,7 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize, const SCALED: 
                     shape,
                     strides,
                 },
+                slot,
             )
         },
         Dest::Windows {
@@ -66,15 +126,12 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize, const SCALED: 
             windows,
         } => unsafe {
             // Windows overlap: only adding into them is defined.
-            let beta = call
-                .scale
-                .filter(|_| SCALED)
-                .map(|s| s.beta.cast::<T>().read());
+            let beta = call.scale.map(|s| s.beta.cast::<T>().read());
             if beta != Some(T::one()) {
                 let kind = crate::error::ErrorKind::WindowsNeedBetaOne;
                 return Err(EinsumError::call(call.spec.subscripts, kind));
             }
-            run::<T, K, N, SCALED>(
+            run::<T, K, N>(
                 call,
                 &ops,
                 Dest::Windows {
@@ -83,6 +140,7 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize, const SCALED: 
                     strides,
                     windows,
                 },
+                slot,
             )
         },
     }
@@ -93,34 +151,20 @@ pub unsafe fn evaluate<T: Scalar, const K: usize, const N: usize, const SCALED: 
 /// here for it.
 ///
 /// # Safety
-/// As [`evaluate`], the operands and `dest` addressing `T`s.
+/// As [`evaluate_with`], the operands and `dest` addressing `T`s.
 #[inline(always)]
-unsafe fn run<T: Scalar, const K: usize, const N: usize, const SCALED: bool>(
+unsafe fn run<T: Scalar, const K: usize, const N: usize>(
     call: Call<'_>,
     ops: &[RawOperand<'_, ()>],
     dest: Dest<'_, ()>,
+    slot: Option<Slot<K>>,
 ) -> Result<(), EinsumError> {
-    // (A constant condition: a call without `alpha` and `beta` does not
-    // instantiate their kernels.)
-    let call = if SCALED {
-        call
-    } else {
-        Call {
-            scale: None,
-            ..call
-        }
-    };
-    let kernels = if const { SCALED } {
-        &Kernels {
-            scaled: Some((
-                kernel::contract_scaled_erased::<T, 1>,
-                kernel::contract_scaled_erased::<T, 2>,
-                kernel::contract_scaled_erased::<T, MANY_OPERANDS>,
-            )),
+    let kernels = match slot {
+        Some((one, two, many, _)) => &Kernels {
+            scaled: Some((one, two, many)),
             ..const { Kernels::of::<T>(K) }
-        }
-    } else {
-        const { &Kernels::of::<T>(K) }
+        },
+        None => const { &Kernels::of::<T>(K) },
     };
     let large = const { N > SMALL_TABLE };
     // Each condition a constant of the instance (`const`), so that the
@@ -136,11 +180,7 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize, const SCALED: bool>(
             call::evaluate_many(call, ops, dest, kernels, large)
         } else {
             let many = kernel::contract_many_erased::<T, K>;
-            let scaled = if const { SCALED } {
-                Some(kernel::contract_scaled_erased::<T, K> as _)
-            } else {
-                None
-            };
+            let scaled = slot.map(|(.., big)| big);
             call::evaluate::<K, N>(call, ops, dest, kernels, Some((many, scaled)))
         }
     }

@@ -261,6 +261,14 @@ pub enum ErrorKind {
         /// The shape of the array that was passed.
         found: Vec<usize>,
     },
+    /// `reduce = max` or `reduce = min` over an empty range of a summed
+    /// label, for an output that has elements: such a reduction has no
+    /// value (numpy: "zero-size array to reduction operation maximum which
+    /// has no identity").
+    EmptyReduction {
+        /// The summed labels of size zero.
+        labels: Vec<char>,
+    },
     /// A window view (`WindowsMut`) was the destination of a call whose
     /// `beta` is not one: it can only add into the array it views.
     WindowsNeedBetaOne,
@@ -448,6 +456,14 @@ impl fmt::Display for ErrorKind {
                 f,
                 "the output array has shape {found:?} but the result has shape {expected:?}"
             ),
+            ErrorKind::EmptyReduction { labels } => {
+                let labels: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
+                write!(
+                    f,
+                    "a max or min over an empty range has no value: summed label {} has size 0",
+                    labels.join(", ")
+                )
+            }
             ErrorKind::WindowsNeedBetaOne => write!(
                 f,
                 "a window view as the output adds into the array it views, where windows \

@@ -42,7 +42,7 @@ mod entry;
 mod prebuilt;
 mod small;
 
-pub use element::Scalar;
+pub use element::{Ordered, Scalar};
 pub use error::{AxisRef, EinsumError, ErrorKind, WindowCall};
 pub use limits::MAX_AXES;
 pub use operand::{elem_of, RawOperand, SameElem};
@@ -54,8 +54,8 @@ pub use spec::{Spec, Term};
 /// the thread pool, the thresholds and the kernel traces. Not a public API.
 #[doc(hidden)]
 pub mod support {
-    pub use crate::desc::{Alloc, Call, Dest, Product, Scale};
-    pub use crate::entry::{evaluate, plan};
+    pub use crate::desc::{Alloc, Call, Dest, Product, Reduce, Scale};
+    pub use crate::entry::{evaluate, evaluate_extreme, plan};
     pub use crate::error::WindowFn;
     pub use crate::kernel::isa;
     pub use crate::kernel::pool::{for_each_task, pool_threads};

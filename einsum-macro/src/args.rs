@@ -45,16 +45,38 @@ pub struct Args {
     pub scale: Scale,
 }
 
-/// The factors of `out ← alpha·result + beta·out`, as written.
+/// The factors of `out ← alpha·result + beta·out`, and the reduction
+/// (`reduce = max` or `reduce = min`), as written.
 #[derive(Default)]
 pub struct Scale {
     pub alpha: Option<Binding>,
     pub beta: Option<Binding>,
+    pub reduce: Option<(Binding, Extreme)>,
+}
+
+/// A reduction other than the sum.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Extreme {
+    Max,
+    Min,
 }
 
 impl Scale {
+    /// Whether the call has any option other than fixed sizes.
     pub fn is_some(&self) -> bool {
-        self.alpha.is_some() || self.beta.is_some()
+        self.alpha.is_some() || self.beta.is_some() || self.reduce.is_some()
+    }
+}
+
+/// `max` or `min`, the value of a `reduce` option.
+fn extreme(b: &Binding) -> Result<Extreme, syn::Error> {
+    match syn::parse2::<Ident>(b.value.clone()) {
+        Ok(id) if id == "max" => Ok(Extreme::Max),
+        Ok(id) if id == "min" => Ok(Extreme::Min),
+        _ => Err(syn::Error::new_spanned(
+            &b.value,
+            "expected `max` or `min` after `reduce =`",
+        )),
     }
 }
 
@@ -243,6 +265,18 @@ pub fn parse(tokens: TokenStream, with_out: bool, usage: &str) -> Result<Args, s
         for p in parts.into_iter().filter(|p| !p.tokens.is_empty()) {
             match binding(p.tokens) {
                 Ok(b) => {
+                    if b.name == "reduce" {
+                        if scale.reduce.is_some() {
+                            let message = "option `reduce` is given more than once";
+                            push(syn::Error::new(b.name.span(), message));
+                        } else {
+                            match extreme(&b) {
+                                Ok(e) => scale.reduce = Some((b, e)),
+                                Err(e) => push(e),
+                            }
+                        }
+                        continue;
+                    }
                     let option = match b.name.to_string().as_str() {
                         "alpha" => &mut scale.alpha,
                         "beta" => &mut scale.beta,

@@ -126,7 +126,7 @@ fn fixed_sizes(text: &str, subs: &Subscripts, bindings: &[String], out: &mut Vec
                     at: At::Binding(b),
                     message: format!(
                         "unknown option `{name}`: the options are a label's fixed size \
-                         (one letter of {text:?}, as in `i = 3`), `alpha` and `beta`"
+                         (one letter of {text:?}, as in `i = 3`), `alpha`, `beta` and `reduce`"
                     ),
                 });
                 continue;
@@ -243,7 +243,7 @@ mod tests {
                 (
                     At::Binding(3),
                     "unknown option `ij`: the options are a label's fixed size \
-                     (one letter of \"ij\", as in `i = 3`), `alpha` and `beta`"
+                     (one letter of \"ij\", as in `i = 3`), `alpha`, `beta` and `reduce`"
                         .to_owned()
                 ),
             ]

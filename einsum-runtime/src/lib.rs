@@ -21,16 +21,17 @@ mod operand;
 pub mod windows;
 
 pub use callsite::entry::{
-    einsum_into, einsum_into_scaled, einsum_owned, einsum_owned_scaled, einsum_scalar,
-    einsum_scalar_scaled,
+    einsum_into, einsum_into_extreme, einsum_into_scaled, einsum_owned, einsum_owned_extreme,
+    einsum_owned_scaled, einsum_scalar, einsum_scalar_extreme, einsum_scalar_scaled,
 };
 pub use callsite::fallback::{fallback_any, fallback_owned, fallback_scalar};
 pub use callsite::product::{product_into, product_new};
 pub use callsite::rows::{madd, rows_fit, run_rows_into, run_rows_new, RowKernel, RowsOut};
 pub use callsite::small::{small_enough, SmallOut};
 pub use einsum_core::support::plan as einsum_path;
+pub use einsum_core::support::Reduce;
 pub use einsum_core::{
-    elem_of, hooks, AxisRef, EinsumError, ErrorKind, Lines, OrderCache, Plan, PlanStep, RawOperand,
-    SameElem, Scalar, Small, Spec, Term, MAX_AXES,
+    elem_of, hooks, AxisRef, EinsumError, ErrorKind, Lines, OrderCache, Ordered, Plan, PlanStep,
+    RawOperand, SameElem, Scalar, Small, Spec, Term, MAX_AXES,
 };
 pub use operand::{from_array, BlendOutput, Blended, Operand, OutputOperand, WindowsMut};

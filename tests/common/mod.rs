@@ -206,6 +206,17 @@ fn merge(cur: Option<usize>, d: usize, what: &dyn Fn() -> String) -> usize {
 /// over every combination of every distinct label and ellipsis dimension.
 /// Panics on invalid input (tests only give valid input).
 pub fn reference<T: RefScalar>(subscripts: &str, ops: &[ArrayViewD<'_, T>]) -> ArrayD<T> {
+    reference_by(subscripts, ops, &|acc, v| acc.add(v))
+}
+
+/// As [`reference`], each output element's products reduced by `combine`
+/// (in the order of the loop) instead of summed: `reduce = max` with
+/// `|a, b| a.max(b)`. An element with no product (an empty range) is zero.
+pub fn reference_by<T: RefScalar>(
+    subscripts: &str,
+    ops: &[ArrayViewD<'_, T>],
+    combine: &dyn Fn(T, T) -> T,
+) -> ArrayD<T> {
     let p = parse(subscripts);
     assert_eq!(
         p.inputs.len(),
@@ -276,7 +287,8 @@ pub fn reference<T: RefScalar>(subscripts: &str, ops: &[ArrayViewD<'_, T>]) -> A
         }
     }
     let out_shape: Vec<usize> = out_axes.iter().map(|&a| sizes[a]).collect();
-    let mut out = ArrayD::from_elem(IxDyn(&out_shape), T::zero());
+    let mut out: ArrayD<Option<T>> = ArrayD::from_elem(IxDyn(&out_shape), None);
+    let done = |out: ArrayD<Option<T>>| out.mapv(|v| v.unwrap_or_else(T::zero));
 
     // For each operand axis: which iteration axis indexes it, or None when
     // the operand's size there is 1 (always index 0: broadcasting).
@@ -292,7 +304,7 @@ pub fn reference<T: RefScalar>(subscripts: &str, ops: &[ArrayViewD<'_, T>]) -> A
         .collect();
 
     if sizes.contains(&0) {
-        return out;
+        return done(out);
     }
     let mut idx = vec![0usize; sizes.len()];
     let mut bufs: Vec<Vec<usize>> = op_map.iter().map(|m| vec![0; m.len()]).collect();
@@ -313,13 +325,14 @@ pub fn reference<T: RefScalar>(subscripts: &str, ops: &[ArrayViewD<'_, T>]) -> A
             *b = idx[a];
         }
         let cell = &mut out[IxDyn(&obuf)];
-        *cell = cell.add(prod.expect("at least one operand"));
+        let v = prod.expect("at least one operand");
+        *cell = Some(cell.map_or(v, |c| combine(c, v)));
 
         // Odometer step.
         let mut a = sizes.len();
         loop {
             if a == 0 {
-                return out;
+                return done(out);
             }
             a -= 1;
             idx[a] += 1;

@@ -11,7 +11,7 @@ mod pairwise;
 mod resolve;
 
 use crate::axes::Axis;
-use crate::desc::{Call, Dest, Scale};
+use crate::desc::{Call, Dest, Reduce, Scale};
 use crate::element::{Kernels, Many, Scaled};
 use crate::error::{EinsumError, ErrorKind};
 use crate::kernel;
@@ -175,6 +175,33 @@ pub(crate) fn plan<const K: usize, const N: usize>(
         masks,
         out,
         layout.out_ids(),
+    ))
+}
+
+/// Refuses a max or min over an empty range of a summed label for an
+/// output that has elements: it has no value.
+fn check_reduction<const K: usize, const N: usize>(
+    spec: &Spec,
+    layout: &Layout<K, N>,
+) -> Result<(), EinsumError> {
+    let axes = layout.axes();
+    if layout.out_shape().contains(&0) || !axes.iter().any(|a| a.summed && a.size == 0) {
+        return Ok(());
+    }
+    let l = spec.labels.len();
+    let labels = (0..axes.len())
+        .filter(|&id| axes[id].summed && axes[id].size == 0)
+        .map(|id| {
+            if id < l {
+                spec.label_char(id as u8)
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    Err(EinsumError::call(
+        spec.subscripts,
+        ErrorKind::EmptyReduction { labels },
     ))
 }
 
@@ -368,6 +395,13 @@ pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
     } = call;
     let mut layout = Layout::<K, N>::EMPTY;
     resolve(spec, ops, fixed, &mut layout)?;
+    // A max or min is one nest over every point: products reduced inside
+    // one operand first would change it (with negative factors).
+    let summing = scale.is_none_or(|s| s.reduce == Reduce::Sum);
+    if !summing {
+        check_reduction(spec, &layout)?;
+    }
+    let cache = cache.filter(|_| summing);
     let (ptr, order) = match dest {
         Dest::New(alloc) => {
             check_allocation(spec.subscripts, layout.out_shape(), kernels.size)?;

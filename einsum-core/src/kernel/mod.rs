@@ -14,7 +14,7 @@
 //!   [`pack`], B copied so that K is one dimension; [`product`]: a
 //!   product the call site read from its expression, straight to `gemm`;
 //! - [`scaled`]: a contraction with `alpha` and `beta`, blended into its
-//!   output;
+//!   output; [`extreme`]: `reduce = max` and `reduce = min`;
 //! - [`isa`]: a build of each hot kernel per instruction set; [`pool`]
 //!   and [`scratch`]: threads and working memory.
 
@@ -23,6 +23,7 @@ pub mod isa;
 mod blocked;
 mod dispatch;
 mod dots;
+mod extreme;
 mod gemm;
 mod inner;
 mod many;
@@ -43,5 +44,6 @@ mod window;
 mod window512;
 
 pub(crate) use dispatch::{contract, dispatch};
+pub(crate) use extreme::contract_extreme_erased;
 pub(crate) use many::contract_many_erased;
 pub(crate) use scaled::contract_scaled_erased;

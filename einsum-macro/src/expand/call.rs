@@ -6,7 +6,7 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use super::names::{alpha, beta, dim_type, fixed, out_ref, private, view};
-use crate::args::Args;
+use crate::args::{Args, Extreme};
 use crate::plan::{Plan, PlanTerm, Room, Value};
 
 fn spec() -> syn::Ident {
@@ -94,8 +94,9 @@ pub fn scale_lets(args: &Args, into: bool) -> TokenStream {
 
 /// The call of the run-time entry point, which returns a `Result`; the
 /// entry point's scaled form when the call has `alpha` or `beta`
-/// (`scaled`), given the values [`scale_lets`] evaluated.
-pub fn call(plan: &Plan, scaled: bool) -> TokenStream {
+/// (`scaled`), given the values [`scale_lets`] evaluated, or its form for
+/// a max or min (`extreme`).
+pub fn call(plan: &Plan, scaled: bool, extreme: Option<Extreme>) -> TokenStream {
     let p = private();
     let k = Literal::usize_unsuffixed(plan.inputs.len());
     let room = match plan.room {
@@ -120,6 +121,36 @@ pub fn call(plan: &Plan, scaled: bool) -> TokenStream {
         quote!(::core::option::Option::None)
     };
     let (a, b) = (alpha(), beta());
+    if let Some(extreme) = extreme {
+        let reduce = match extreme {
+            Extreme::Max => quote!(#p::Reduce::Max),
+            Extreme::Min => quote!(#p::Reduce::Min),
+        };
+        return match plan.value {
+            Value::Path => unreachable!("einsum_path! takes no reduce"),
+            Value::Into => {
+                let out_ref = out_ref();
+                quote! {
+                    #p::einsum_into_extreme::<_, _, #k, #room>(
+                        &#spec, #out_ref, #views, #fixed, #cache, (#a, #b), #reduce,
+                    )
+                }
+            }
+            Value::Scalar => quote! {
+                #p::einsum_scalar_extreme::<_, #k, #room>(
+                    &#spec, #views, #fixed, #cache, #a, #reduce,
+                )
+            },
+            Value::Array(rank) => {
+                let dim = dim_type(rank);
+                quote! {
+                    #p::einsum_owned_extreme::<_, #dim, #k, #room>(
+                        &#spec, #views, #fixed, #cache, #a, #reduce,
+                    )
+                }
+            }
+        };
+    }
     if scaled {
         return match plan.value {
             Value::Path => unreachable!("einsum_path! takes no alpha or beta"),

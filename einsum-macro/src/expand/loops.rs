@@ -11,13 +11,23 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::names::{acc, alpha, beta, dim_type, fixed, index, out_ref, private, size, small, view};
+use crate::args::Extreme;
 use crate::plan::{Loops, Plan, Product, Size, Value};
 
 /// The loops, trying the row kernel `rows` first when there is one; these
 /// loops run when it declines (rows too short, strides not unit). With
 /// `scaled` (a call with `alpha` or `beta`), each output element is
 /// blended: `alpha` times its value, plus `beta` times what was there.
-pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>, scaled: bool) -> TokenStream {
+///
+/// With `extreme`, the summed labels' products are reduced to their max or
+/// min instead of summed.
+pub fn emit(
+    plan: &Plan,
+    loops: &Loops,
+    rows: Option<TokenStream>,
+    scaled: bool,
+    extreme: Option<Extreme>,
+) -> TokenStream {
     let p = private();
     let label = syn::Lifetime::new("'__einsum_small", Span::mixed_site());
     let none = quote!(break #label <::core::option::Option<_>>::None);
@@ -79,15 +89,17 @@ pub fn emit(plan: &Plan, loops: &Loops, rows: Option<TokenStream>, scaled: bool)
     let rank = Literal::usize_unsuffixed(outs.len());
     // The value of one output element: the product, or the sum over the
     // summed labels of products, kept in a register.
+    let (start, step) = match extreme {
+        None => (quote!(#p::Scalar::zero()), quote!(#p::Scalar::add)),
+        Some(Extreme::Max) => (quote!(#p::Ordered::lowest()), quote!(#p::Ordered::max_of)),
+        Some(Extreme::Min) => (quote!(#p::Ordered::highest()), quote!(#p::Ordered::min_of)),
+    };
     let element = if loops.summed.is_empty() {
         quote!(#product)
     } else {
-        let sum = nest(
-            &loops.summed,
-            quote!(#acc = #p::Scalar::add(#acc, #product);),
-        );
+        let sum = nest(&loops.summed, quote!(#acc = #step(#acc, #product);));
         quote!({
-            let mut #acc = #p::Scalar::zero();
+            let mut #acc = #start;
             #sum
             #acc
         })

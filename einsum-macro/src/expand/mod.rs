@@ -106,7 +106,11 @@ fn misplaced_options(args: &Args, form: Form) -> Vec<syn::Error> {
     let (alpha, beta) = (&args.scale.alpha, &args.scale.beta);
     match form {
         Form::Path => {
-            for b in [alpha, beta].into_iter().flatten() {
+            let reduce = args.scale.reduce.as_ref().map(|(b, _)| b);
+            for b in [alpha.as_ref(), beta.as_ref(), reduce]
+                .into_iter()
+                .flatten()
+            {
                 let message = format!(
                     "`einsum_path!` shows the contraction order and takes no `{}`",
                     b.name
@@ -161,15 +165,16 @@ fn emit(form: Form, args: &Args, text: &str, plan: &Plan) -> TokenStream {
     // A call with `alpha` or `beta` runs in the loops (blending each
     // element) or the run-time path, not the row kernel or the product run.
     let scaled = args.scale.is_some();
+    let extreme = args.scale.reduce.as_ref().map(|&(_, e)| e);
     let small = plan.loops.as_ref().map(|loops| {
         let rows = loops
             .rows
             .as_ref()
             .filter(|_| !scaled)
             .map(|rows| rows::emit(plan, rows));
-        loops::emit(plan, loops, rows, scaled)
+        loops::emit(plan, loops, rows, scaled, extreme)
     });
-    let finish = call::finish(call::call(plan, scaled), small, form.is_try());
+    let finish = call::finish(call::call(plan, scaled, extreme), small, form.is_try());
 
     let mut items = inputs.items;
     items.extend(call::items(plan, text));

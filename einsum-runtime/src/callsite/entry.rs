@@ -11,8 +11,8 @@ use core::mem::MaybeUninit;
 
 use ndarray::{Array, ArrayRef, Dimension};
 
-use einsum_core::support::{evaluate, Alloc, Call, Dest, Scale};
-use einsum_core::{EinsumError, OrderCache, RawOperand, Scalar, Spec};
+use einsum_core::support::{evaluate, evaluate_extreme, Alloc, Call, Dest, Reduce, Scale};
+use einsum_core::{EinsumError, OrderCache, Ordered, RawOperand, Scalar, Spec};
 
 use crate::alloc;
 use crate::operand::Blended;
@@ -28,7 +28,8 @@ pub fn einsum_owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
 ) -> Result<Array<T, D>, EinsumError> {
-    owned::<T, D, K, N, false>(spec, ops, fixed, cache, T::one())
+    let eval = evaluate::<T, K, N, false>;
+    owned::<T, D, K, N>(spec, ops, fixed, cache, T::one(), None, eval)
 }
 
 /// [`einsum_owned`] with `alpha`: the result times `alpha`.
@@ -40,18 +41,40 @@ pub fn einsum_owned_scaled<T: Scalar, D: Dimension, const K: usize, const N: usi
     cache: Option<&OrderCache>,
     alpha: T,
 ) -> Result<Array<T, D>, EinsumError> {
-    owned::<T, D, K, N, true>(spec, ops, fixed, cache, alpha)
+    let eval = evaluate::<T, K, N, true>;
+    owned::<T, D, K, N>(spec, ops, fixed, cache, alpha, Some(Reduce::Sum), eval)
 }
 
-/// The body of [`einsum_owned`] and [`einsum_owned_scaled`]: `alpha` is
-/// read only when `SCALED`.
-#[inline(always)]
-fn owned<T: Scalar, D: Dimension, const K: usize, const N: usize, const SCALED: bool>(
+/// [`einsum_owned`] with `reduce = max` or `reduce = min` (and `alpha`).
+#[inline(never)]
+pub fn einsum_owned_extreme<T: Ordered, D: Dimension, const K: usize, const N: usize>(
     spec: &Spec,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
     alpha: T,
+    reduce: Reduce,
+) -> Result<Array<T, D>, EinsumError> {
+    let eval = evaluate_extreme::<T, K, N>;
+    owned::<T, D, K, N>(spec, ops, fixed, cache, alpha, Some(reduce), eval)
+}
+
+/// How a call is evaluated: `einsum_core`'s `evaluate` for its options, or
+/// `evaluate_extreme`; each takes the call, its operands and its output.
+type Eval<T, const K: usize> =
+    unsafe fn(Call<'_>, [RawOperand<'_, T>; K], Dest<'_, T>) -> Result<(), EinsumError>;
+
+/// The body of the `einsum_owned` forms: `alpha` is read only with a
+/// `reduce` (the call's options), and `eval` is `evaluate` for them.
+#[inline(always)]
+fn owned<T: Scalar, D: Dimension, const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    alpha: T,
+    reduce: Option<Reduce>,
+    eval: Eval<T, K>,
 ) -> Result<Array<T, D>, EinsumError> {
     // A new result is never read: `beta` is zero.
     let beta = T::zero();
@@ -59,20 +82,21 @@ fn owned<T: Scalar, D: Dimension, const K: usize, const N: usize, const SCALED: 
         spec,
         fixed,
         cache,
-        scale: scale::<T, SCALED>(&alpha, &beta),
+        scale: scale(&alpha, &beta, reduce),
     };
     // SAFETY: `new_result` gives an allocator of fresh arrays, as
     // `Dest::New` needs; `alpha` and `beta` are `T`s that outlive the
     // call, and with a `beta` of zero the new elements are never read.
-    new_result(&mut |alloc| unsafe { evaluate::<T, K, N, SCALED>(call, ops, Dest::New(alloc)) })
+    new_result(&mut |alloc| unsafe { eval(call, ops, Dest::New(alloc)) })
 }
 
-/// The erased `alpha` and `beta` of a call, which reads them as `T`s;
-/// none unless `SCALED`.
-fn scale<T, const SCALED: bool>(alpha: &T, beta: &T) -> Option<Scale> {
-    SCALED.then(|| Scale {
+/// The erased `alpha` and `beta` of a call, which reads them as `T`s,
+/// and its reduction; none for a call without options (no `reduce`).
+fn scale<T>(alpha: &T, beta: &T, reduce: Option<Reduce>) -> Option<Scale> {
+    reduce.map(|reduce| Scale {
         alpha: (alpha as *const T).cast(),
         beta: (beta as *const T).cast(),
+        reduce,
     })
 }
 
@@ -117,7 +141,8 @@ pub fn einsum_scalar<T: Scalar, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
 ) -> Result<T, EinsumError> {
-    scalar::<T, K, N, false>(spec, ops, fixed, cache, T::one())
+    let eval = evaluate::<T, K, N, false>;
+    scalar::<T, K, N>(spec, ops, fixed, cache, T::one(), None, eval)
 }
 
 /// [`einsum_scalar`] with `alpha`: the result times `alpha`.
@@ -129,18 +154,34 @@ pub fn einsum_scalar_scaled<T: Scalar, const K: usize, const N: usize>(
     cache: Option<&OrderCache>,
     alpha: T,
 ) -> Result<T, EinsumError> {
-    scalar::<T, K, N, true>(spec, ops, fixed, cache, alpha)
+    let eval = evaluate::<T, K, N, true>;
+    scalar::<T, K, N>(spec, ops, fixed, cache, alpha, Some(Reduce::Sum), eval)
 }
 
-/// The body of [`einsum_scalar`] and [`einsum_scalar_scaled`]: `alpha` is
-/// read only when `SCALED`.
-#[inline(always)]
-fn scalar<T: Scalar, const K: usize, const N: usize, const SCALED: bool>(
+/// [`einsum_scalar`] with `reduce = max` or `reduce = min` (and `alpha`).
+#[inline(never)]
+pub fn einsum_scalar_extreme<T: Ordered, const K: usize, const N: usize>(
     spec: &Spec,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
     alpha: T,
+    reduce: Reduce,
+) -> Result<T, EinsumError> {
+    let eval = evaluate_extreme::<T, K, N>;
+    scalar::<T, K, N>(spec, ops, fixed, cache, alpha, Some(reduce), eval)
+}
+
+/// The body of the `einsum_scalar` forms, as [`owned`].
+#[inline(always)]
+fn scalar<T: Scalar, const K: usize, const N: usize>(
+    spec: &Spec,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    alpha: T,
+    reduce: Option<Reduce>,
+    eval: Eval<T, K>,
 ) -> Result<T, EinsumError> {
     let (mut out, beta) = (T::zero(), T::zero());
     let dest = Dest::Into {
@@ -152,12 +193,12 @@ fn scalar<T: Scalar, const K: usize, const N: usize, const SCALED: bool>(
         spec,
         fixed,
         cache,
-        scale: scale::<T, SCALED>(&alpha, &beta),
+        scale: scale(&alpha, &beta, reduce),
     };
     // SAFETY: the output has no axes, so its only element is `out`, a local
     // the operands cannot overlap; `alpha` and `beta` are `T`s that
     // outlive the call.
-    unsafe { evaluate::<T, K, N, SCALED>(call, ops, dest) }?;
+    unsafe { eval(call, ops, dest) }?;
     Ok(out)
 }
 
@@ -173,7 +214,17 @@ pub fn einsum_into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
 ) -> Result<(), EinsumError> {
-    into::<T, D, K, N, false>(spec, out, ops, fixed, cache, T::one(), T::zero())
+    let eval = evaluate::<T, K, N, false>;
+    into::<T, D, K, N>(
+        spec,
+        out,
+        ops,
+        fixed,
+        cache,
+        (T::one(), T::zero()),
+        None,
+        eval,
+    )
 }
 
 /// [`einsum_into`] with `alpha` and `beta`: `out ← alpha·result +
@@ -191,9 +242,61 @@ pub fn einsum_into_scaled<T: Scalar, D: Dimension, const K: usize, const N: usiz
     alpha: T,
     beta: T,
 ) -> Result<(), EinsumError> {
+    let eval = evaluate::<T, K, N, true>;
+    blended::<T, D, K, N>(
+        spec,
+        out,
+        ops,
+        fixed,
+        cache,
+        (alpha, beta),
+        Reduce::Sum,
+        eval,
+    )
+}
+
+/// [`einsum_into_scaled`] with `reduce = max` or `reduce = min`.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub fn einsum_into_extreme<T: Ordered, D: Dimension, const K: usize, const N: usize>(
+    spec: &Spec,
+    out: Blended<'_, T, D>,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    (alpha, beta): (T, T),
+    reduce: Reduce,
+) -> Result<(), EinsumError> {
+    let eval = evaluate_extreme::<T, K, N>;
+    blended::<T, D, K, N>(spec, out, ops, fixed, cache, (alpha, beta), reduce, eval)
+}
+
+/// The body of the `einsum_into` forms with options, into an array or
+/// windows.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn blended<T: Scalar, D: Dimension, const K: usize, const N: usize>(
+    spec: &Spec,
+    out: Blended<'_, T, D>,
+    ops: [RawOperand<'_, T>; K],
+    fixed: &[(u8, usize)],
+    cache: Option<&OrderCache>,
+    (alpha, beta): (T, T),
+    reduce: Reduce,
+    eval: Eval<T, K>,
+) -> Result<(), EinsumError> {
     let mut windows = match out {
         Blended::Array(out) => {
-            return into::<T, D, K, N, true>(spec, out, ops, fixed, cache, alpha, beta)
+            return into::<T, D, K, N>(
+                spec,
+                out,
+                ops,
+                fixed,
+                cache,
+                (alpha, beta),
+                Some(reduce),
+                eval,
+            )
         }
         Blended::Windows(windows) => windows,
     };
@@ -208,27 +311,28 @@ pub fn einsum_into_scaled<T: Scalar, D: Dimension, const K: usize, const N: usiz
         spec,
         fixed,
         cache,
-        scale: scale::<T, true>(&alpha, &beta),
+        scale: scale(&alpha, &beta, Some(reduce)),
     };
     // SAFETY: a `WindowsMut` addresses elements of an array it borrows
     // uniquely (so no operand overlaps them), valid for reads and writes,
     // distinct at any fixed index of its window axes; `alpha` and `beta`
     // are `T`s that outlive the call. On an error nothing has been
     // written.
-    unsafe { evaluate::<T, K, N, true>(call, ops, dest) }
+    unsafe { eval(call, ops, dest) }
 }
 
-/// The body of [`einsum_into`] and [`einsum_into_scaled`]: `alpha` and
-/// `beta` are read only when `SCALED`.
+/// The body of the `einsum_into` forms into an array, as [`owned`].
 #[inline(always)]
-fn into<T: Scalar, D: Dimension, const K: usize, const N: usize, const SCALED: bool>(
+#[allow(clippy::too_many_arguments)]
+fn into<T: Scalar, D: Dimension, const K: usize, const N: usize>(
     spec: &Spec,
     out: &mut ArrayRef<T, D>,
     ops: [RawOperand<'_, T>; K],
     fixed: &[(u8, usize)],
     cache: Option<&OrderCache>,
-    alpha: T,
-    beta: T,
+    (alpha, beta): (T, T),
+    reduce: Option<Reduce>,
+    eval: Eval<T, K>,
 ) -> Result<(), EinsumError> {
     let ptr = out.as_mut_ptr();
     let dest = Dest::Into {
@@ -240,12 +344,12 @@ fn into<T: Scalar, D: Dimension, const K: usize, const N: usize, const SCALED: b
         spec,
         fixed,
         cache,
-        scale: scale::<T, SCALED>(&alpha, &beta),
+        scale: scale(&alpha, &beta, reduce),
     };
     // SAFETY: the elements of a `&mut ArrayRef` are distinct, initialized
     // and valid for reads and writes at its shape and strides, and its
     // unique borrow keeps every operand from overlapping it; `alpha` and
     // `beta` are `T`s that outlive the call. On an error nothing has been
     // written.
-    unsafe { evaluate::<T, K, N, SCALED>(call, ops, dest) }
+    unsafe { eval(call, ops, dest) }
 }
