@@ -10,7 +10,9 @@
 //! to 6 operands, labels from `a`-`z` and `A`-`Z`, diagonals, ellipses at the
 //! start, middle or end of a term and in the output, implicit and explicit
 //! mode, empty terms, scalar outputs, spaces, and fixed-size bindings
-//! (`; i = 3`).
+//! (`; i = 3`). A third of them are scaled: `einsum!` and `try_einsum!` take
+//! `alpha = s.0`, the `_into` forms `alpha = s.0, beta = s.1`, placed among
+//! the bindings, with `s` from the harness.
 //!
 //! Knobs (each reruns this script when it changes):
 //! - `EINSUM_FUZZ_EXPRS`: how many expressions (default 60);
@@ -310,11 +312,13 @@ struct Stats {
     uppercase: usize,
     spaces: usize,
     fixed: usize,
+    scaled: usize,
+    scaled_fixed: usize,
     types: [usize; TYPES.len()],
 }
 
 impl Stats {
-    fn add(&mut self, e: &Expr, s: &str) {
+    fn add(&mut self, e: &Expr, s: &str, scaled: bool) {
         self.nops[e.terms.len()] += 1;
         let out = e.resolved_output();
         self.ellipsis += usize::from(e.any_input_ell());
@@ -329,6 +333,8 @@ impl Stats {
         self.uppercase += usize::from(s.bytes().any(|b| b.is_ascii_uppercase()));
         self.spaces += usize::from(s.contains(' '));
         self.fixed += usize::from(!e.fixed.is_empty());
+        self.scaled += usize::from(scaled);
+        self.scaled_fixed += usize::from(scaled && !e.fixed.is_empty());
         self.types[e.ty] += 1;
     }
 
@@ -341,8 +347,8 @@ impl Stats {
             .collect();
         format!(
             "{count} expressions; operands {}; ellipsis {}, output ellipsis {}, implicit {}, \
-             diagonal {}, empty term {}, scalar output {}, uppercase {}, spaces {}, fixed sizes {}; \
-             types {}",
+             diagonal {}, empty term {}, scalar output {}, uppercase {}, spaces {}, fixed sizes {}, \
+             scaled {} ({} with fixed sizes); types {}",
             nops.join(", "),
             self.ellipsis,
             self.output_ellipsis,
@@ -353,6 +359,8 @@ impl Stats {
             self.uppercase,
             self.spaces,
             self.fixed,
+            self.scaled,
+            self.scaled_fixed,
             types.join(", ")
         )
     }
@@ -396,9 +404,12 @@ fn operand(rng: &mut Rng, k: usize, term: &[Tok]) -> (String, String) {
     }
 }
 
-/// The arguments of one macro call (operands and bindings) and a description
-/// of the operand forms.
-fn call_args(rng: &mut Rng, e: &Expr) -> (String, String) {
+/// The arguments of one macro call (operands, bindings and the options
+/// `opts`) and a description of the operand forms (and, with options, of
+/// what follows the `;`). The options go in a random order at random places
+/// among the bindings, drawn from `place` so that `rng` draws what it did
+/// for an unscaled expression.
+fn call_args(rng: &mut Rng, e: &Expr, opts: &[&str], place: &mut Rng) -> (String, String) {
     let mut args = String::new();
     let mut forms = Vec::new();
     for (k, t) in e.terms.iter().enumerate() {
@@ -406,15 +417,36 @@ fn call_args(rng: &mut Rng, e: &Expr) -> (String, String) {
         write!(args, ", {a}").unwrap();
         forms.push(format!("#{k} {f}"));
     }
-    if !e.fixed.is_empty() {
-        let b: Vec<String> = e
-            .fixed
-            .iter()
-            .map(|(c, _, w)| format!("{} = {w}", *c as char))
-            .collect();
-        write!(args, "; {}", b.join(", ")).unwrap();
+    let mut after: Vec<String> = e
+        .fixed
+        .iter()
+        .map(|(c, _, w)| format!("{} = {w}", *c as char))
+        .collect();
+    let mut shuffled: Vec<&str> = opts.to_vec();
+    place.shuffle(&mut shuffled);
+    for o in shuffled {
+        let at = place.below(after.len() + 1);
+        after.insert(at, o.to_string());
     }
-    (args, forms.join(", "))
+    let mut forms = forms.join(", ");
+    if !after.is_empty() {
+        let after = after.join(", ");
+        write!(args, "; {after}").unwrap();
+        if !opts.is_empty() {
+            write!(forms, "; {after}").unwrap();
+        }
+    }
+    (args, forms)
+}
+
+/// Whether expression `id` is scaled: every third expression of each element
+/// type, from an offset per type drawn from the seed, so that every type has
+/// scaled expressions even in a small set.
+fn is_scaled(seed: u64, id: usize) -> bool {
+    let ty = id % TYPES.len();
+    let offset =
+        Rng::new(seed ^ 0x5ca1_ed00 ^ (ty as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)).below(3);
+    (id / TYPES.len() + offset).is_multiple_of(3)
 }
 
 /// The output argument of `einsum_into!` and its description.
@@ -459,7 +491,17 @@ fn main() {
         let mut rng = Rng::new(seed ^ (id as u64).wrapping_mul(0xd134_2543_de82_ef95));
         let e = gen_expr(&mut rng, id);
         let s = e.subscripts(&mut rng);
-        stats.add(&e, &s);
+        let scaled = is_scaled(seed, id);
+        // Where the options go, from a stream of their own.
+        let mut place = Rng::new(
+            seed.wrapping_add(0x0a1f_ab3e) ^ (id as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
+        );
+        let (alpha, both): (&[&str], &[&str]) = if scaled {
+            (&["alpha = s.0"], &["alpha = s.0", "beta = s.1"])
+        } else {
+            (&[], &[])
+        };
+        stats.add(&e, &s, scaled);
         let ty = TYPES[e.ty].0;
         let fixed: Vec<String> = e
             .fixed
@@ -471,10 +513,12 @@ fn main() {
             .iter()
             .map(|(c, _, w)| format!("{} = {w}", *c as char))
             .collect();
-        let (a_plain, f_plain) = call_args(&mut rng, &e);
-        let (a_tried, f_tried) = call_args(&mut rng, &e);
-        let (a_into, f_into) = call_args(&mut rng, &e);
-        let (a_tinto, f_tinto) = call_args(&mut rng, &e);
+        let (a_plain, f_plain) = call_args(&mut rng, &e, alpha, &mut place);
+        let (a_tried, f_tried) = call_args(&mut rng, &e, alpha, &mut place);
+        let (a_into, f_into) = call_args(&mut rng, &e, both, &mut place);
+        let (a_tinto, f_tinto) = call_args(&mut rng, &e, both, &mut place);
+        // The unscaled calls ignore `s`.
+        let sp = if scaled { "s" } else { "_" };
         let (o_into, of_into) = out_arg(&mut rng, &e);
         let (o_tinto, of_tinto) = out_arg(&mut rng, &e);
         writeln!(
@@ -487,17 +531,18 @@ fn main() {
         fixed: &[{fixed}],
         bindings: {bindings:?},
         wide: {wide},
+        scaled: {scaled},
         forms: [{f_plain:?}, {f_tried:?}, {fi:?}, {fti:?}],
     }};
     run::<T>(
         c,
         &e,
-        &|v: &[ArrayViewD<'_, T>]| einsum!({s:?}{a_plain}).to_dyn(),
-        &|v: &[ArrayViewD<'_, T>]| try_einsum!({s:?}{a_tried}).map(ToDyn::to_dyn),
-        &|o: &mut ArrayViewMutD<'_, T>, v: &[ArrayViewD<'_, T>]| {{
+        &|v: &[ArrayViewD<'_, T>], {sp}: (T, T)| einsum!({s:?}{a_plain}).to_dyn(),
+        &|v: &[ArrayViewD<'_, T>], {sp}: (T, T)| try_einsum!({s:?}{a_tried}).map(ToDyn::to_dyn),
+        &|o: &mut ArrayViewMutD<'_, T>, v: &[ArrayViewD<'_, T>], {sp}: (T, T)| {{
             einsum_into!({o_into}, {s:?}{a_into})
         }},
-        &|o: &mut ArrayViewMutD<'_, T>, v: &[ArrayViewD<'_, T>]| {{
+        &|o: &mut ArrayViewMutD<'_, T>, v: &[ArrayViewD<'_, T>], {sp}: (T, T)| {{
             try_einsum_into!({o_tinto}, {s:?}{a_tinto})
         }},
     );

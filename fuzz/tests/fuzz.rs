@@ -15,6 +15,13 @@
 //! wrap). An `_into` form writes into a random strided view of a larger
 //! buffer, and nothing outside the view may change.
 //!
+//! A third of the expressions are scaled (see `build.rs`): each shape seed
+//! draws `alpha` and `beta`; `einsum!` and `try_einsum!` must give alpha
+//! times the reference, the `_into` forms alpha times the reference plus
+//! beta times the output's values before the call, which are random values,
+//! or, on every third seed, a poison (NaN for floats) under a `beta` of zero,
+//! which must then leave no trace.
+//!
 //! Knobs: `EINSUM_FUZZ_EXPRS` and `EINSUM_FUZZ_SEED` (read by `build.rs`),
 //! `EINSUM_FUZZ_SHAPES` (shape seeds per expression, default 10),
 //! `EINSUM_FUZZ_THREADS` (worker threads, default: the number of cores) and
@@ -28,6 +35,7 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -51,6 +59,10 @@ const LARGE_SIZES: (usize, usize) = (1, 48);
 const MAX_WORK_LARGE: usize = 20_000;
 /// Failures shown when the test fails.
 const SHOWN: usize = 8;
+/// Mixed into the case seed for the draws of a scaled expression (alpha,
+/// beta, output values), so that its operands and outputs are the ones it
+/// would have unscaled.
+const SCALE_STREAM: u64 = 0xa1fa_be7a;
 
 // ---------------------------------------------------------------------------
 // Harness
@@ -79,9 +91,84 @@ struct Expr {
     bindings: &'static str,
     /// Integers drawn from the whole range of the type.
     wide: bool,
+    /// The calls pass `alpha` (and, `_into`, `beta`).
+    scaled: bool,
     /// The operand (and output) forms of `einsum!`, `try_einsum!`,
     /// `einsum_into!` and `try_einsum_into!`.
     forms: [&'static str; 4],
+}
+
+/// What a poisoned output holds where `beta` is zero: a value that would
+/// show in the result if the library read it (NaN propagates; for integers,
+/// where `0 * x` is 0, at least a value the library never writes).
+trait Poison: RefScalar {
+    fn poison() -> Self;
+}
+
+macro_rules! poison {
+    ($($t:ty: $p:expr),*) => {$(
+        impl Poison for $t {
+            fn poison() -> Self { $p }
+        }
+    )*};
+}
+poison!(
+    f32: f32::NAN, f64: f64::NAN,
+    einsum::num_complex::Complex<f32>: einsum::num_complex::Complex::new(f32::NAN, 0.0),
+    einsum::num_complex::Complex<f64>: einsum::num_complex::Complex::new(f64::NAN, 0.0)
+);
+macro_rules! poison_int {
+    ($($t:ty),*) => {$( poison!($t: <$t>::garbage()); )*};
+}
+poison_int!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+/// `alpha` and `beta` of one shape seed of a scaled expression.
+#[derive(Clone, Copy)]
+struct Scale<T> {
+    alpha: T,
+    beta: T,
+    /// The output view holds `T::poison()` and `beta` is zero.
+    poisoned: bool,
+}
+
+/// What a scaled `_into` form must leave in its output view.
+struct Blend<T> {
+    /// alpha times the reference plus beta times `before`.
+    want: ArrayD<T>,
+    /// The view's values before the call.
+    before: ArrayD<T>,
+}
+
+/// An output for an `_into` form and, if scaled, what it must hold after
+/// the call. `random_out` fills it with garbage; a scaled one's view is then
+/// refilled with random values, or the poison.
+fn prepare_out<T: Poison>(
+    shape: &[usize],
+    scale: Option<Scale<T>>,
+    scaled_want: &ArrayD<T>,
+    wide: bool,
+    rng: &mut SmallRng,
+    srng: &mut SmallRng,
+) -> (Strided<T>, Option<Blend<T>>) {
+    let mut out = random_out::<T>(shape, rng);
+    let Some(k) = scale else {
+        return (out, None);
+    };
+    out.view_mut().mapv_inplace(|_| {
+        if k.poisoned {
+            T::poison()
+        } else if wide {
+            T::wide(srng)
+        } else {
+            T::small(srng, 3)
+        }
+    });
+    let before = out.view().to_owned();
+    let mut want = scaled_want.clone();
+    if !k.poisoned {
+        want.zip_mut_with(&before, |w, &o| *w = w.add(k.beta.mul(o)));
+    }
+    (out, Some(Blend { want, before }))
 }
 
 /// A kernel path, forced by thresholds.
@@ -228,14 +315,15 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     }
 }
 
-type Plain<'f, T> = &'f dyn Fn(&[ArrayViewD<'_, T>]) -> ArrayD<T>;
-type Tried<'f, T> = &'f dyn Fn(&[ArrayViewD<'_, T>]) -> Result<ArrayD<T>, EinsumError>;
-type Into<'f, T> = &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>]);
+// The last argument is `(alpha, beta)`, ignored by unscaled expressions.
+type Plain<'f, T> = &'f dyn Fn(&[ArrayViewD<'_, T>], (T, T)) -> ArrayD<T>;
+type Tried<'f, T> = &'f dyn Fn(&[ArrayViewD<'_, T>], (T, T)) -> Result<ArrayD<T>, EinsumError>;
+type Into<'f, T> = &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>], (T, T));
 type TryInto<'f, T> =
-    &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>]) -> Result<(), EinsumError>;
+    &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>], (T, T)) -> Result<(), EinsumError>;
 
 /// Runs one expression on every shape seed, through every mode and form.
-fn run<T: RefScalar>(
+fn run<T: Poison>(
     c: &mut Checker,
     e: &Expr,
     plain: Plain<'_, T>,
@@ -261,6 +349,37 @@ fn run<T: RefScalar>(
         let mut rng = SmallRng::seed_from_u64(case_seed(e.subscripts, seed));
         let ops = random_case_with::<T>(e.subscripts, &mut rng, &g);
         let views: Vec<ArrayViewD<'_, T>> = ops.iter().map(|o| o.view()).collect();
+        let mut srng = SmallRng::seed_from_u64(case_seed(e.subscripts, seed) ^ SCALE_STREAM);
+        let scale = e.scaled.then(|| {
+            let alpha = T::small(&mut srng, 3);
+            // Every third seed, so that every scaled expression sees it, on
+            // the large sizes too.
+            let poisoned = seed % 3 == 1;
+            let beta = if poisoned {
+                T::zero()
+            } else {
+                T::small(&mut srng, 3)
+            };
+            Scale {
+                alpha,
+                beta,
+                poisoned,
+            }
+        });
+        let ab = scale.map_or((T::zero(), T::zero()), |k| (k.alpha, k.beta));
+        let scale_note = match scale {
+            None => ", unscaled".to_string(),
+            Some(k) => format!(
+                ", scaled: alpha {:?}, beta {:?}{}",
+                k.alpha,
+                k.beta,
+                if k.poisoned {
+                    format!(", output view poisoned with {:?}", T::poison())
+                } else {
+                    String::new()
+                }
+            ),
+        };
         // The message of a failure: everything needed to see it again.
         let report = |form: usize, mode: &str, out: Option<String>, detail: String| {
             let fixed = if e.bindings.is_empty() {
@@ -270,7 +389,7 @@ fn run<T: RefScalar>(
             };
             let out = out.map_or(String::new(), |o| format!("; out {o}"));
             format!(
-                "expression #{} {:?}{fixed} ({}{}), {} [{}], mode {mode}, shape seed {seed}\n  \
+                "expression #{} {:?}{fixed} ({}{}{scale_note}), {} [{}], mode {mode}, shape seed {seed}\n  \
                  operands {}{out}\n  {detail}\n  \
                  replay: EINSUM_FUZZ_SEED={} EINSUM_FUZZ_EXPRS={} EINSUM_FUZZ_ONLY={}:{seed}",
                 e.id,
@@ -293,12 +412,24 @@ fn run<T: RefScalar>(
                 continue;
             }
         };
+        // What the new-result forms must give.
+        let want = match scale {
+            Some(k) => Cow::Owned(expected.mapv(|x| k.alpha.mul(x))),
+            None => Cow::Borrowed(&expected),
+        };
         let compare = |got: ArrayD<T>| {
-            if got == expected {
+            if got == *want {
                 Ok(())
             } else {
-                Err(format!("expected {expected:?}\n  got {got:?}"))
+                Err(format!("expected {:?}\n  got {got:?}", *want))
             }
+        };
+        // Checks an `_into` form's output against the reference or, scaled,
+        // against its own expectation, showing the values it held before.
+        let check = |out: &Strided<T>, blend: &Option<Blend<T>>| match blend {
+            None => check_out(out, &expected),
+            Some(b) => check_out(out, &b.want)
+                .map_err(|d| format!("{d}\n  out before the call {:?}", b.before)),
         };
 
         for mode in MODES
@@ -312,12 +443,12 @@ fn run<T: RefScalar>(
             };
 
             c.evals += 1;
-            if let Err(d) = forced(&mut || compare(plain(&views))) {
+            if let Err(d) = forced(&mut || compare(plain(&views, ab))) {
                 c.fail(report(0, mode.name, None, d));
             }
 
             c.evals += 1;
-            if let Err(d) = forced(&mut || match tried(&views) {
+            if let Err(d) = forced(&mut || match tried(&views, ab) {
                 Ok(got) => compare(got),
                 Err(err) => Err(format!("Err({err})")),
             }) {
@@ -325,24 +456,26 @@ fn run<T: RefScalar>(
             }
 
             c.evals += 1;
-            let mut out = random_out::<T>(expected.shape(), &mut rng);
+            let (mut out, sw) =
+                prepare_out(expected.shape(), scale, &want, e.wide, &mut rng, &mut srng);
             let octx = out.describe();
             if let Err(d) = forced(&mut || {
-                into(&mut out.view_mut(), &views);
+                into(&mut out.view_mut(), &views, ab);
                 Ok(())
             })
-            .and_then(|()| check_out(&out, &expected))
+            .and_then(|()| check(&out, &sw))
             {
                 c.fail(report(2, mode.name, Some(octx), d));
             }
 
             c.evals += 1;
-            let mut out = random_out::<T>(expected.shape(), &mut rng);
+            let (mut out, sw) =
+                prepare_out(expected.shape(), scale, &want, e.wide, &mut rng, &mut srng);
             let octx = out.describe();
             if let Err(d) = forced(&mut || {
-                try_into(&mut out.view_mut(), &views).map_err(|err| format!("Err({err})"))
+                try_into(&mut out.view_mut(), &views, ab).map_err(|err| format!("Err({err})"))
             })
-            .and_then(|()| check_out(&out, &expected))
+            .and_then(|()| check(&out, &sw))
             {
                 c.fail(report(3, mode.name, Some(octx), d));
             }
