@@ -504,6 +504,7 @@ const IDS: &[&str] = &[
     "einsum_slices",
     "einsum_columns_loop",
     "einsum_dilated",
+    "ndarray_fold",
     "ndarray_general_mat_mul",
     "ndarray_zip",
     "copy_windows",
@@ -2738,6 +2739,59 @@ fn conv_gradients(bench: &mut Bench, b: usize) {
     }
 }
 
+/// 2×2 max-pooling at stride 2 over a (b, 109, 109, 5) channels-last map:
+/// `reduce = max` over windows, against a plain loop and ndarray's
+/// `fold_axis` over a window view, with the copy row for the bytes read
+/// and written.
+fn max_pool(bench: &mut Bench, b: usize) {
+    use einsum::windows::windows_nhwc;
+    let (h, c) = (109usize, 5usize);
+    let o = h / 2;
+    let name = format!("maxpool_b{b}");
+    let moved = 8 * (b * h * h * c + b * o * o * c) as u64;
+    let Some(mut g) = bench.group(&name, bytes(moved)) else {
+        return;
+    };
+    let name = name.as_str();
+    let y: Array4<f64> = array((b, h, h, c), 1);
+    let hand = |out: &mut [f64]| {
+        let ys = y.as_slice().unwrap();
+        for n in 0..b {
+            for x in 0..o {
+                for z in 0..o {
+                    for ch in 0..c {
+                        let at =
+                            |i: usize, j: usize| ys[((n * h + 2 * x + i) * h + 2 * z + j) * c + ch];
+                        out[((n * o + x) * o + z) * c + ch] =
+                            at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1));
+                    }
+                }
+            }
+        }
+    };
+    let mut want = vec![0.0; b * o * o * c];
+    hand(&mut want);
+    let w = windows_nhwc(&y, (2, 2), (2, 2)).unwrap();
+    check(
+        name,
+        "einsum",
+        einsum!("bxyijc->bxyc", &w; reduce = max),
+        &want,
+    );
+    g.bench_function("einsum", |bch| {
+        bch.iter(|| einsum!("bxyijc->bxyc", black_box(&w); reduce = max))
+    });
+    let mut out = vec![0.0; b * o * o * c];
+    bench_into(&mut g, name, "hand_loop_into", &mut out, &want, hand);
+    let fold = |w: &ndarray::ArrayView6<f64>| {
+        w.fold_axis(Axis(4), f64::NEG_INFINITY, |&m, &v| m.max(v))
+            .fold_axis(Axis(3), f64::NEG_INFINITY, |&m, &v| m.max(v))
+    };
+    check(name, "ndarray_fold", fold(&w), &want);
+    g.bench_function("ndarray_fold", |bch| bch.iter(|| fold(black_box(&w))));
+    copy_row(&mut g, moved);
+}
+
 fn main() {
     let c = Criterion::default()
         .sample_size(10)
@@ -2777,6 +2831,7 @@ fn main() {
     bilinear(&mut bench);
     accumulate(&mut bench);
     conv_gradients(&mut bench, 64);
+    max_pool(&mut bench, 64);
     bench.close();
     merge_json("checks.json", &CHECKS.lock().unwrap());
     merge_json("load.json", &bench.load);
