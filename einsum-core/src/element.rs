@@ -146,9 +146,10 @@ mod sealed {
     /// addressing elements of the type it was made for.
     pub type Many<const K: usize> = unsafe fn(&mut [Axis<K>], [*const (); K], usize, *mut (), bool);
 
-    /// The kernel of a call with `alpha` or `beta` (room for `K` operands,
-    /// of which the `usize` are the call's) with the element type erased:
-    /// as [`kernel::contract_scaled`](crate::kernel::contract_scaled).
+    /// The kernel of a call with options, `alpha`, `beta` or `reduce`
+    /// (room for `K` operands, of which the `usize` are the call's), with
+    /// the element type erased: `kernel::contract_scaled`, or
+    /// `kernel::contract_extreme` for a max or min.
     pub type Scaled<const K: usize> =
         unsafe fn(&mut [Axis<K>], [*const (); K], usize, *mut (), Scale);
 
@@ -167,9 +168,9 @@ mod sealed {
         pub two: Option<Dispatch<2>>,
         /// `kernel::contract_many` with room for [`MANY_OPERANDS`].
         pub many: Option<Many<MANY_OPERANDS>>,
-        /// `kernel::contract_scaled` for one operand, two, and room for
-        /// [`MANY_OPERANDS`]: present for a call with `alpha` or `beta`
-        /// alone, compiled where such a call is (`entry`).
+        /// The kernels of a call with options ([`Scaled`]) for one
+        /// operand, two, and room for [`MANY_OPERANDS`]: present for such a
+        /// call alone, compiled where it is (`entry`).
         pub scaled: Option<(Scaled<1>, Scaled<2>, Scaled<MANY_OPERANDS>)>,
     }
 
