@@ -39,9 +39,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (group, subscripts, shapes, dtype, threads, kind, amount)
+# (group, subscripts, shapes, dtype, threads, kind, amount[, options])
 #   kind "flop": amount is the FLOP count; "byte": the bytes the case must
-#   move at least (operands read once, output written once).
+#   move at least (operands read once, output written once). options: the
+#   crate's options after the subscripts (`beta = 1.0`, `reduce = max`),
+#   which np.einsum has no equivalent of: such a case's np.einsum and
+#   opt_einsum columns stay empty rather than time another operation.
 N4, NB, N24 = 4, 64, 24
 CASES = [
     ("matmul_4x4_f64", "ij,jk->ik", [(4, 4), (4, 4)], "f8", 1, "flop", 2 * 4**3),
@@ -86,7 +89,22 @@ CASES = [
     ("network5_32", "ab,bcd,de,ecf,fa->", [(32, 32), (32, 8, 32), (32, 32), (32, 8, 32), (32, 32)], "f8", 1,
      "flop", 1_116_160),
     ("bilinear_2000", "i,ij,j->", [(2000,), (2000, 2000), (2000,)], "f8", 1, "flop", 2 * (2000**2 + 2000)),
+    # Added into an existing array; the last shape is the output's.
+    ("accumulate_dense_64_784_128", "bi,oi->bo", [(64, 784), (128, 784), (64, 128)], "f8", 1, "flop",
+     2 * 64 * 784 * 128, "beta = 1.0"),
+    ("accumulate_hadamard_1000", "ij,ij->ij", [(1000, 1000)] * 3, "f8", 1, "byte", 4 * 8 * 1000**2, "beta = 1.0"),
+    ("accumulate_matmul_24", "ij,jk->ik", [(24, 24)] * 3, "f8", 1, "flop", 2 * 24**3, "beta = 1.0"),
+    # The gradients of conv_b64 from dy (64, 109, 109, 5): the input's, added
+    # into overlapping windows of dx; the filter's, over windows of x.
+    ("conv_dx_scatter_b64", "bxyd,ijcd->bxyijc", [(64, 109, 109, 5), (4, 4, 3, 5)], "f8", 1, "flop",
+     2 * 64 * 109 * 109 * 5 * 48, "beta = 1.0"),
+    ("conv_dw_b64", "bxyijc,bxyd->ijcd", [(64, 221, 221, 3), (64, 109, 109, 5)], "f8", 1, "flop",
+     2 * 64 * 109 * 109 * 5 * 48),
+    # 2×2 max-pooling at stride 2 of conv_b64's output.
+    ("maxpool_b64", "bxyijc->bxyc", [(64, 109, 109, 5)], "f8", 1, "byte", 8 * 64 * 5 * (109**2 + 54**2),
+     "reduce = max"),
 ]
+CASES = [c + ("",) * (8 - len(c)) for c in CASES]
 
 EINSUM_IDS = ("einsum", "einsum_into")
 # This crate's own rows: never "other Rust" (`einsum_fixed` is `einsum!` with
@@ -94,6 +112,13 @@ EINSUM_IDS = ("einsum", "einsum_into")
 # `einsum_seq` two-operand `einsum!` calls in the cheapest order by hand; all
 # shown in the detailed table).
 OWN_IDS = EINSUM_IDS + ("einsum_fixed", "einsum_into_fixed", "einsum_seq")
+# The gradient and accumulation cases time einsum! used without the option
+# too (a temporary added in, one call per window offset, a column array and
+# a loop, a dilated convolution): also this crate's.
+OWN_IDS += ("einsum_plus_temporary", "einsum_slices", "einsum_columns_loop", "einsum_dilated")
+# Rows that time another operation as a yardstick (a copy of the case's
+# bytes, the forward pass of the gradient's convolution): never "other Rust".
+YARDSTICK_IDS = ("copy", "copy_pool", "einsum_forward")
 # Other processes' load (CPUs) above which a case's numbers are flagged.
 BUSY = 0.2
 # The ids the bench has, in the order of the detailed table; an id found
@@ -104,6 +129,10 @@ KNOWN_IDS = [
     "einsum_into",
     "einsum_into_fixed",
     "einsum_seq",
+    "einsum_plus_temporary",
+    "einsum_slices",
+    "einsum_columns_loop",
+    "einsum_dilated",
     "ndarray_dot",
     "ndarray",
     "ndarray_einsum",
@@ -120,25 +149,33 @@ KNOWN_IDS = [
     "gemm_pretransposed",
     "gemm_permuted",
     "ndarray_scaled_add",
+    "ndarray_general_mat_mul",
+    "ndarray_zip",
+    "ndarray_fold",
     "copy_windows",
+    "einsum_forward",
     "copy",
     "copy_pool",
 ]
 
 
+def nhwc_windows(np, x):
+    """The seed's `as_strided` windows (4×4, stride 2) of an NHWC batch."""
+    b, h, w, c = x.shape
+    sb, sh, sw, sc = x.strides
+    o = (h - 4) // 2 + 1
+    return np.lib.stride_tricks.as_strided(
+        x, shape=(b, o, o, 4, 4, c), strides=(sb, 2 * sh, 2 * sw, sh, sw, sc), writeable=False
+    )
+
+
 def windowed(np, group, ops):
-    """The operands of the window cases: the seed's `as_strided` windows
-    (4×4, stride 2) of an NHWC batch, or `sliding_window_view` 3×3 windows
-    of an image; other cases unchanged."""
-    if group.startswith("conv_b"):
-        x, f = ops
-        b, h, w, c = x.shape
-        sb, sh, sw, sc = x.strides
-        o = (h - 4) // 2 + 1
-        win = np.lib.stride_tricks.as_strided(
-            x, shape=(b, o, o, 4, 4, c), strides=(sb, 2 * sh, 2 * sw, sh, sw, sc), writeable=False
-        )
-        return [win, f]
+    """The operands of the window cases: the seed's windows of an NHWC
+    batch, or `sliding_window_view` 3×3 windows of an image; other cases
+    unchanged."""
+    if group.startswith(("conv_b", "conv_dw")):
+        x, other = ops
+        return [nhwc_windows(np, x), other]
     if group == "sobel_1024":
         img, k = ops
         return [np.lib.stride_tricks.sliding_window_view(img, (3, 3)), k]
@@ -152,7 +189,79 @@ def windowed(np, group, ops):
 
 
 def numpy_direct(np, group, ops):
-    """The non-einsum numpy ways to do a case: {name: zero-argument callable}."""
+    """The non-einsum numpy ways to do a case: {name: zero-argument callable}.
+    The accumulations add into their last operand, as the bench adds into
+    one output over and over."""
+    if group.startswith("accumulate"):
+        a, b, out = ops
+
+        # `out` as a default argument, since `+=` on a closure's variable
+        # would rebind it.
+        def dense(out=out):
+            out += a @ b.T
+
+        def hadamard(out=out):
+            out += a * b
+
+        def matmul(out=out):
+            out += a @ b
+
+        return {
+            "accumulate_dense_64_784_128": {"out += x @ w.T": dense},
+            "accumulate_hadamard_1000": {"out += a * b": hadamard},
+            "accumulate_matmul_24": {"out += a @ b": matmul},
+        }[group]
+    if group.startswith("conv_dx_scatter"):
+        dy, f = ops
+        b, o, _, _ = dy.shape
+        k, _, c, _ = f.shape
+        # conv_b64's input: its last row and column are in no window.
+        h = 221
+        span = 2 * (o - 1) + 1
+        # Zeroed inside the timing, as the bench's `dx.fill(0.0)`.
+        dx = np.empty((b, h, h, c))
+
+        def col2im():
+            cols = np.tensordot(dy, f, axes=([3], [3]))
+            dx.fill(0.0)
+            for i in range(k):
+                for j in range(k):
+                    dx[:, i : i + span : 2, j : j + span : 2, :] += cols[:, :, :, i, j, :]
+            return dx
+
+        # Where each column element lands in the flat dx, built once (it
+        # depends on the shapes only).
+        n_, x_, y_, i_, j_, c_ = np.ix_(*(np.arange(s) for s in (b, o, o, k, k, c)))
+        flat = (((n_ * h + 2 * x_ + i_) * h + 2 * y_ + j_) * c + c_).ravel()
+
+        def add_at():
+            # One unbuffered call over every element (numpy 2's fast path
+            # for a 1-D index: seconds, where the slice loop above takes a
+            # tenth of that).
+            cols = np.tensordot(dy, f, axes=([3], [3]))
+            dx.fill(0.0)
+            np.add.at(dx.reshape(-1), flat, cols.reshape(-1))
+            return dx
+
+        return {"tensordot + 16 slice adds": col2im, "tensordot + np.add.at": add_at}
+    if group.startswith("conv_dw"):
+        w, dy = ops
+        return {"tensordot(axes=3)": lambda: np.tensordot(w, dy, axes=([0, 1, 2], [0, 1, 2]))}
+    if group.startswith("maxpool"):
+        (y,) = ops
+        b, h, _, c = y.shape
+        o = h // 2
+
+        def reshaped():
+            # A view: splitting an axis needs no copy, even of a slice.
+            return y[:, : 2 * o, : 2 * o, :].reshape(b, o, 2, o, 2, c).max(axis=(2, 4))
+
+        def windows():
+            # (b, h - 1, h - 1, c, 2, 2): the window axes come last.
+            win = np.lib.stride_tricks.sliding_window_view(y, (2, 2), axis=(1, 2))
+            return win[:, ::2, ::2].max(axis=(4, 5))
+
+        return {"reshape + max": reshaped, "sliding_window_view + max": windows}
     if group.startswith("conv_b"):
         w, f = ops
         b, o = w.shape[0], w.shape[1]
@@ -250,11 +359,14 @@ def owned(np, r, ops):
 
 
 def median_ns(f, target):
-    """Median time of one call of f, in ns, over repeated samples."""
+    """Median time of one call of f, in ns, over repeated samples; a call
+    longer than target is timed once after the warm-up."""
     f()  # warm-up (first touch, path caches)
     t0 = time.perf_counter()
     f()
     t = max(time.perf_counter() - t0, 1e-9)
+    if t > target:
+        return t * 1e9
     inner = max(1, int(2e-3 / t))  # each sample at least ~2 ms
     samples = max(5, min(100, int(target / (t * inner)) + 1))
     times = []
@@ -264,6 +376,22 @@ def median_ns(f, target):
             f()
         times.append((time.perf_counter_ns() - t0) / inner)
     return statistics.median(times)
+
+
+def disagreeing(np, dtype, results):
+    """The names among results {name: array} whose array differs from the
+    first one's beyond rounding (relative to the largest element)."""
+    if len(results) < 2:
+        return []
+    (_, ref), *rest = results.items()
+    ref = np.asarray(ref)
+    tol = 1e-3 if dtype == "f4" else 1e-8
+    scale = float(np.abs(ref).max()) if ref.size else 0.0
+    return [
+        name
+        for name, r in rest
+        if np.shape(r) != ref.shape or not np.allclose(r, ref, rtol=tol, atol=tol * scale)
+    ]
 
 
 def cpu_snap():
@@ -356,7 +484,7 @@ def thread_report(cdir, one, two, cases):
     print()
     print("| case | work | einsum, one core | einsum, two threads | two / one | verdict |")
     print("|---|---|--:|--:|--:|---|")
-    for group, spec, shapes, _, threads, kind, amount in cases:
+    for group, spec, shapes, _, threads, kind, amount, options in cases:
         if threads > 1:
             continue
         t1 = best_of(cdir, group, one)
@@ -380,7 +508,7 @@ def thread_report(cdir, one, two, cases):
             else:
                 verdict = f"under {SCALING}×"
         print(
-            f"| `{spec}` {group} | {fmt_work(kind, amount)} | {fmt_time(t1)} | {fmt_time(t2)} "
+            f"| `{shown_spec(spec, options)}` {group} | {fmt_work(kind, amount)} | {fmt_time(t1)} | {fmt_time(t2)} "
             f"| {speedup:.2f}× | {verdict} |"
         )
     print()
@@ -398,6 +526,20 @@ def best_of(cdir, group, baseline):
     return min(times) if times else None
 
 
+def limit_share(kind, dtype, threads, amount, mine, rust, peaks):
+    """The einsum rate as a share of the machine's limit: of one core's FMA
+    peak (times the threads) for float contractions, of the same group's copy
+    rate for memory-bound rows; None where neither applies."""
+    if mine is None:
+        return None
+    rate = amount / mine
+    if kind == "flop":
+        peak = peaks.get(dtype)
+        return rate / (peak * threads) if peak else None
+    copy = rust.get("copy")
+    return rate / (amount / copy) if copy else None
+
+
 def criterion_rate_at(cdir, group, fid, baseline):
     """Work per ns (G per s) of a criterion row of `baseline`, from its
     median and throughput."""
@@ -408,6 +550,10 @@ def criterion_rate_at(cdir, group, fid, baseline):
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return None
     return amount / ns if ns and amount else None
+
+
+def shown_spec(spec, options):
+    return f"{spec}; {options}" if options else spec
 
 
 def fmt_time(ns):
@@ -518,7 +664,8 @@ def main():
     }
 
     rows = []
-    for group, spec, shapes, dtype, threads, kind, amount in cases:
+    disagree = []
+    for group, spec, shapes, dtype, threads, kind, amount, options in cases:
         rust = {fid: criterion_median(cdir, group, fid) for fid in ALL_IDS}
         wrong = {fid for fid in ALL_IDS if checks.get(f"{group}/{fid}", "ok") != "ok"}
 
@@ -539,14 +686,28 @@ def main():
                 if threads > 1 and tpc is None:
                     raise RuntimeError("threadpoolctl missing: no 2-thread numpy run")
                 with tpc.threadpool_limits(limits=threads) if tpc is not None else nullcontext():
-                    np_einsum = median_ns(lambda: owned(np, np.einsum(spec, *ops, optimize=True), ops), args.time)
-                    if oe is not None:
-                        oe_contract = median_ns(lambda: owned(np, oe.contract(spec, *ops), ops), args.time)
-                    for name, f in numpy_direct(np, group, ops).items():
+                    ways = numpy_direct(np, group, ops)
+                    if not options:
+                        np_einsum = median_ns(lambda: owned(np, np.einsum(spec, *ops, optimize=True), ops), args.time)
+                        if oe is not None:
+                            oe_contract = median_ns(lambda: owned(np, oe.contract(spec, *ops), ops), args.time)
+                    for name, f in ways.items():
                         t = median_ns(f, args.time)
                         directs[name] = t
                         if direct is None or t < direct:
                             direct, direct_name = t, name
+                    results = {}
+                    if len(ways) + (np_einsum is not None) > 1:
+                        if np_einsum is not None:
+                            results["np.einsum"] = np.einsum(spec, *ops, optimize=True)
+                        for name, f in ways.items():
+                            r = f()
+                            if r is not None:
+                                # Copied: ways may return one preallocated array.
+                                results[name] = np.array(r, copy=True)
+                    for name in disagreeing(np, dtype, results):
+                        print(f"{group}: numpy's {name} differs from {next(iter(results))}", file=sys.stderr)
+                        disagree.append(f"{group}: {name} against {next(iter(results))}")
             except RuntimeError as e:
                 print(f"{group}: {e}", file=sys.stderr)
             np_load = other_load(snap, cpu_snap())
@@ -555,7 +716,7 @@ def main():
         loads = [x for x in (rust_load.get(group), np_load) if x is not None]
         busy = max(loads) if loads else None
         rows.append(
-            (group, spec, threads, kind, amount, rust, wrong, np_einsum, oe_contract, direct, direct_name, busy, directs,
+            (group, shown_spec(spec, options), threads, kind, amount, rust, wrong, np_einsum, oe_contract, direct, direct_name, busy, directs,
              dtype)
         )
 
@@ -589,7 +750,7 @@ def main():
         others = [
             (rust[f], f)
             for f in ALL_IDS
-            if f not in OWN_IDS and f not in ("copy", "copy_pool") and rust[f] is not None and f not in wrong
+            if f not in OWN_IDS and f not in YARDSTICK_IDS and rust[f] is not None and f not in wrong
         ]
         best = min(others) if others else (None, "")
 
@@ -662,6 +823,11 @@ def main():
         print("Wrong results found by the bench's checks:")
         for k in bad:
             print(f"- {k}: {checks[k]}")
+    if disagree:
+        print()
+        print("numpy ways whose results disagree:")
+        for d in disagree:
+            print(f"- {d}")
 
 
 if __name__ == "__main__":
