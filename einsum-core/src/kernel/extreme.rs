@@ -157,7 +157,7 @@ unsafe fn serial<T: Ordered, const K: usize, const MIN: bool>(
                             for (r, &s) in r.iter_mut().zip(&inner.strides) {
                                 *r = r.wrapping_offset(s.wrapping_mul(i as isize));
                             }
-                            *b = pick::<T, MIN>(*b, product(r, count));
+                            *b = pick::<T, MIN>(*b, inner::product_of(r, count));
                         }
                     });
                     let o = o.wrapping_offset(inner.out.wrapping_mul(at));
@@ -183,29 +183,11 @@ unsafe fn serial<T: Ordered, const K: usize, const MIN: bool>(
                         Some(len) => core::slice::from_raw_parts(q[0], len)
                             .iter()
                             .fold(acc, |a, &x| pick::<T, MIN>(a, x)),
-                        None => pick::<T, MIN>(acc, product(q, count)),
+                        None => pick::<T, MIN>(acc, inner::product_of(q, count)),
                     }
                 });
                 blend(o, acc)
             });
         },
-    }
-}
-
-/// The product of the first `count` operands at `ptrs`.
-///
-/// # Safety
-/// Those addresses are valid for reads.
-#[inline(always)]
-unsafe fn product<T: Ordered, const K: usize>(ptrs: [*const T; K], count: usize) -> T {
-    // SAFETY: the caller's promise.
-    unsafe {
-        if const { K <= 2 } {
-            inner::product(ptrs)
-        } else {
-            ptrs[1..count]
-                .iter()
-                .fold(ptrs[0].read(), |x, p| x.mul(p.read()))
-        }
     }
 }

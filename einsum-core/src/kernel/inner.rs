@@ -33,6 +33,26 @@ pub(super) unsafe fn product<T: Scalar, const K: usize>(ptrs: [*const T; K]) -> 
     x
 }
 
+/// `Π_{k < count} *ptrs[k]`, in operand order: the product of a call's
+/// first `count` operands in a nest with room for `K` (all `K` of one or
+/// two, a constant the compiler unrolls).
+///
+/// # Safety
+/// The first `count` pointers must be valid for reads.
+#[inline(always)]
+pub(super) unsafe fn product_of<T: Scalar, const K: usize>(ptrs: [*const T; K], count: usize) -> T {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if const { K <= 2 } {
+            product(ptrs)
+        } else {
+            ptrs[1..count]
+                .iter()
+                .fold(ptrs[0].read(), |x, p| x.mul(p.read()))
+        }
+    }
+}
+
 /// `Σ_{i < axis.size} Π_k *(ptrs[k] + i · axis.strides[k])`.
 ///
 /// # Safety

@@ -206,24 +206,6 @@ pub(crate) unsafe fn contract_scaled<T: Scalar, const K: usize>(
     }
 }
 
-/// The product of the first `count` operands at `ptrs`.
-///
-/// # Safety
-/// Those addresses are valid for reads.
-#[inline(always)]
-unsafe fn product<T: Scalar, const K: usize>(ptrs: [*const T; K], count: usize) -> T {
-    // SAFETY: the caller's promise.
-    unsafe {
-        if const { K <= 2 } {
-            inner::product(ptrs)
-        } else {
-            ptrs[1..count]
-                .iter()
-                .fold(ptrs[0].read(), |x, p| x.mul(p.read()))
-        }
-    }
-}
-
 /// The nest on this thread, over axes ordered by [`arrange`], in the three
 /// shapes of the plain nest (`nest::serial`): each output element's sum in
 /// a register, blended once (reduce); each product blended once (map); or
@@ -242,7 +224,7 @@ unsafe fn serial<T: Scalar, const K: usize>(
 ) {
     let Some((inner, rest)) = axes.split_last() else {
         // SAFETY: index zero of each operand and of the output (caller).
-        unsafe { blend(out, product(ptrs, count), alpha, beta) };
+        unsafe { blend(out, inner::product_of(ptrs, count), alpha, beta) };
         return;
     };
     // SAFETY (each shape): every point visited is a point of the caller's
@@ -261,14 +243,14 @@ unsafe fn serial<T: Scalar, const K: usize>(
                     acc = acc.add(if runs {
                         inner::sum(q, inner)
                     } else {
-                        product(q, count)
+                        inner::product_of(q, count)
                     })
                 });
                 blend(o, acc, alpha, beta)
             });
         } else if rest.iter().all(|a| !a.summed) {
             walk(axes, ptrs, out, &mut |p, o| {
-                blend(o, product(p, count), alpha, beta)
+                blend(o, inner::product_of(p, count), alpha, beta)
             });
         } else {
             let outputs = mask(axes, |_, a| !a.summed);
@@ -276,7 +258,7 @@ unsafe fn serial<T: Scalar, const K: usize>(
                 blend(o, T::zero(), T::zero(), beta)
             });
             walk(axes, ptrs, out, &mut |p, o| {
-                o.write(o.read().add(alpha.mul(product(p, count))))
+                o.write(o.read().add(alpha.mul(inner::product_of(p, count))))
             });
         }
     }
