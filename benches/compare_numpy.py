@@ -76,7 +76,7 @@ CASES = [
     ("transpose_4000", "ij->ji", [(4000, 4000)], "f8", 1, "byte", 16 * 4000**2),
     ("permute_abc_cab", "abc->cab", [(250, 256, 250)], "f8", 1, "byte", 16 * 250 * 256 * 250),
     ("permute_abcd_dcab", "abcd->dcab", [(60, 70, 60, 66)], "f8", 1, "byte", 16 * 60 * 70 * 60 * 66),
-    # Over window views (built by `windowed` below): the seed convolution and
+    # Over window views (built by `windowed` below): a strided convolution and
     # a 3×3 filter.
     ("conv_b8", "bxyijc,ijcd->bxyd", [(8, 221, 221, 3), (4, 4, 3, 5)], "f8", 1, "flop",
      2 * 8 * 109 * 109 * 5 * 48),
@@ -160,7 +160,7 @@ KNOWN_IDS = [
 
 
 def nhwc_windows(np, x):
-    """The seed's `as_strided` windows (4×4, stride 2) of an NHWC batch."""
+    """The convolution's `as_strided` windows (4×4, stride 2) of an NHWC batch."""
     b, h, w, c = x.shape
     sb, sh, sw, sc = x.strides
     o = (h - 4) // 2 + 1
@@ -170,7 +170,7 @@ def nhwc_windows(np, x):
 
 
 def windowed(np, group, ops):
-    """The operands of the window cases: the seed's windows of an NHWC
+    """The operands of the window cases: the convolution's windows of an NHWC
     batch, or `sliding_window_view` 3×3 windows of an image; other cases
     unchanged."""
     if group.startswith(("conv_b", "conv_dw")):
