@@ -76,12 +76,15 @@ pub(crate) unsafe fn contract_scaled_erased<T: Scalar, const K: usize>(
             if add && beta != one {
                 scale_outputs(axes, out.cast::<T>(), beta);
             }
-            // (The kernels reorder and merge the axes in place.)
-            let mut kept = [Axis::<K>::EMPTY; MAX_AXES];
-            kept[..axes.len()].copy_from_slice(axes);
-            let kept = &kept[..axes.len()];
-            plain::<T, K>(axes, ptrs, count, out, add);
-            if alpha != one {
+            if alpha == one {
+                plain::<T, K>(axes, ptrs, count, out, add);
+            } else {
+                // (The kernels reorder and merge the axes in place: the
+                // scaling after walks a copy taken before.)
+                let mut kept = [Axis::<K>::EMPTY; MAX_AXES];
+                kept[..axes.len()].copy_from_slice(axes);
+                let kept = &kept[..axes.len()];
+                plain::<T, K>(axes, ptrs, count, out, add);
                 scale_outputs(kept, out.cast::<T>(), alpha);
             }
         }
