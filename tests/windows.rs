@@ -219,8 +219,10 @@ fn col2im_loop(
 /// windows (stride under the window) add up, elements no window reaches
 /// (stride over it) keep their values, into a base array with a reversed
 /// axis and one that is a strided slice; by value and `&mut`; with
-/// `alpha`; the GEMM kernels and the split nest forced by thresholds (the
-/// split results equal to one thread's).
+/// `alpha`; the GEMM kernels and the split nest forced by thresholds, with
+/// tiles of a few elements (every axis stepped, some in pieces) and of an
+/// image's row (the images split over the pool, their results equal to one
+/// thread's).
 #[test]
 fn windows_as_the_destination_scatter_add() {
     let dy_of = |shape| {
@@ -245,13 +247,15 @@ fn windows_as_the_destination_scatter_add() {
         col2im_loop(&mut want, &dy, &f, stride, 1);
         let paths = [
             Thresholds::EAGER,
-            // The nest, the images split over the pool.
+            // The nest, the images split over the pool, a tile a row of
+            // windows or less.
             Thresholds {
                 gemm_min_work: usize::MAX,
                 skinny_min_work: usize::MAX,
                 dots_max_work: 0,
                 parallel_min_work: 0,
                 small_max_work: 0,
+                scatter_tile_bytes: 8 * 40,
                 ..Thresholds::DEFAULT
             },
             Thresholds::DEFAULT,
@@ -310,6 +314,64 @@ fn windows_as_the_destination_scatter_add() {
         v,
         einsum::ndarray::arr1(&[2.0, 11.0, 102.0, 11.0, 102.0, 11.0, 101.0])
     );
+}
+
+/// Sums that are not one matrix product, added into overlapping windows a
+/// tile at a time: three operands, a max over a summed label, and an
+/// output axis in both operands; with tiles of a few elements (every axis
+/// stepped, the last piece shorter) and the default ones.
+#[test]
+fn windows_destination_of_other_sums() {
+    let img = image(7, 8);
+    let ones = Array2::<i64>::from_elem((3, 5), 1);
+    let k = Array::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as i64 - 5);
+    let m = Array::from_shape_fn((3, 4), |(i, j)| ((i + 2 * j) % 3) as i64 - 1);
+    let v = Array::from_shape_fn((3, 5), |(x, e)| (x * 5 + e) as i64 % 7 - 3);
+    let paths = [Thresholds::EAGER, Thresholds::DEFAULT];
+    let paths = if cfg!(miri) { &paths[..1] } else { &paths[..] };
+    for &t in paths {
+        // Three operands: dst[x·2 + i, y + j] += ones[x, y]·k[i, j]·m[i, j].
+        let mut got = img.clone();
+        with_thresholds(
+            t,
+            || einsum_into!(windows2_mut(&mut got, (3, 4), (2, 1)).unwrap(), "xy,ij,ij->xyij", &ones, &k, &m; beta = 1),
+        );
+        let mut want = img.clone();
+        for x in 0..3 {
+            for y in 0..5 {
+                for i in 0..3 {
+                    for j in 0..4 {
+                        want[[2 * x + i, y + j]] += k[[i, j]] * m[[i, j]];
+                    }
+                }
+            }
+        }
+        assert_eq!(got, want, "three operands");
+        if cfg!(miri) {
+            // (The same tiles as above; Miri checks the max's kernel in
+            // `tests/reduce.rs`.)
+            continue;
+        }
+        // The largest product over e, doubled, and the row index x of
+        // `ones` shared with `v`: dst[x·2 + i, y + j] += 2·max_e v[x, e]·k[i, j].
+        let mut got = img.clone();
+        with_thresholds(
+            t,
+            || einsum_into!(windows2_mut(&mut got, (3, 4), (2, 1)).unwrap(), "xy,xe,ij->xyij", &ones, &v, &k; beta = 1, alpha = 2, reduce = max),
+        );
+        let mut want = img.clone();
+        for x in 0..3 {
+            for y in 0..5 {
+                for i in 0..3 {
+                    for j in 0..4 {
+                        let best = (0..5).map(|e| v[[x, e]] * k[[i, j]]).max().unwrap();
+                        want[[2 * x + i, y + j]] += 2 * best;
+                    }
+                }
+            }
+        }
+        assert_eq!(got, want, "max");
+    }
 }
 
 /// Windows take only `beta = 1`: any other is an error before anything is

@@ -31,10 +31,9 @@ pub enum Dest<'a, T> {
         strides: &'a [isize],
     },
     /// Windows over an existing array, added into (`beta` one): as
-    /// [`Dest::Into`], but elements may repeat across the axes
-    /// `windows`, the offsets inside a window. With every such axis at a
-    /// fixed index, the other axes address distinct elements. Each is
-    /// valid for reads and writes, and overlaps no operand.
+    /// [`Dest::Into`], but one element may be addressed from several
+    /// indices (windows that overlap). Each is valid for reads and writes,
+    /// and overlaps no operand.
     Windows {
         /// The first element.
         ptr: *mut T,
@@ -42,8 +41,6 @@ pub enum Dest<'a, T> {
         shape: &'a [usize],
         /// The window view's strides.
         strides: &'a [isize],
-        /// The axes of the offsets inside a window.
-        windows: &'a [usize],
     },
 }
 
@@ -95,6 +92,20 @@ pub enum Reduce {
 unsafe impl Send for Scale {}
 // SAFETY: as above.
 unsafe impl Sync for Scale {}
+
+/// A two-operand contraction added into windows, read as a matrix product
+/// whose rows, sums and columns are each any number of axes:
+/// `W[rows, cols] += alpha · Σ_sums A[rows, sums] · B[sums, cols]`. Each
+/// axis is its size and its strides in the two arrays it indexes.
+#[derive(Clone, Copy)]
+pub struct WindowProduct<'a> {
+    /// The rows' axes: size, stride in the windows, stride in A.
+    pub rows: &'a [(usize, isize, isize)],
+    /// The summed axes: size, stride in A, stride in B.
+    pub sums: &'a [(usize, isize, isize)],
+    /// The columns' axes: size, stride in the windows, stride in B.
+    pub cols: &'a [(usize, isize, isize)],
+}
 
 /// A (batched) matrix product `C[b, m, n] ← Σ_k A[b, m, k] · B[b, k, n]`
 /// as the call site read it: the sizes of its parts, batch, M, K and N in

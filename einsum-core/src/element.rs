@@ -127,11 +127,11 @@ macro_rules! ordered_float {
 
 ordered_float!(f32 f64);
 
-pub(crate) use sealed::{Kernels, Many, Prebuilt, Scaled};
+pub(crate) use sealed::{AddProduct, AddTile, Kernels, Many, Prebuilt, Scaled};
 
 mod sealed {
     use crate::axes::Axis;
-    use crate::desc::{Product, Scale};
+    use crate::desc::{Product, Scale, WindowProduct};
     use crate::limits::MANY_OPERANDS;
 
     /// A kernel entry of one or two operands with the element type erased: as
@@ -153,6 +153,14 @@ mod sealed {
     pub type Scaled<const K: usize> =
         unsafe fn(&mut [Axis<K>], [*const (); K], usize, *mut (), Scale);
 
+    /// `kernel::add_tile` with the element type erased: a tile of results,
+    /// contiguous, added into a window view.
+    pub type AddTile = unsafe fn(&[usize], &[isize], *mut (), *const ());
+
+    /// `kernel::add_product` with the element type erased: a matrix product
+    /// added into a window view (A, B, the windows, `alpha`).
+    pub type AddProduct = unsafe fn(&WindowProduct<'_>, *const (), *const (), *mut (), *const ());
+
     /// What the call layer needs of an element type: its size and those of
     /// its kernels a call runs, behind pointers that take its elements as
     /// `*const ()`. So one build of the call layer (checks, order, pairwise
@@ -172,6 +180,9 @@ mod sealed {
         /// operand, two, and room for [`MANY_OPERANDS`]: present for such a
         /// call alone, compiled where it is (`entry`).
         pub scaled: Option<(Scaled<1>, Scaled<2>, Scaled<MANY_OPERANDS>)>,
+        /// The kernels adding into a window view: present with `scaled`,
+        /// for a call whose destination may be one.
+        pub windows: Option<(AddTile, AddProduct)>,
     }
 
     impl Kernels {
@@ -187,6 +198,7 @@ mod sealed {
                 two: if count == 1 { None } else { Some(T::dispatch2) },
                 many: if count >= 3 { Some(T::many) } else { None },
                 scaled: None,
+                windows: None,
             }
         }
     }

@@ -123,7 +123,6 @@ unsafe fn evaluate_with<T: Scalar, const K: usize, const N: usize>(
             ptr,
             shape,
             strides,
-            windows,
         } => unsafe {
             // Windows overlap: only adding into them is defined.
             let beta = call.scale.map(|s| s.beta.cast::<T>().read());
@@ -138,7 +137,6 @@ unsafe fn evaluate_with<T: Scalar, const K: usize, const N: usize>(
                     ptr: ptr.cast(),
                     shape,
                     strides,
-                    windows,
                 },
                 slot,
             )
@@ -162,6 +160,10 @@ unsafe fn run<T: Scalar, const K: usize, const N: usize>(
     let kernels = match slot {
         Some((one, two, many, _)) => &Kernels {
             scaled: Some((one, two, many)),
+            windows: Some((
+                kernel::add_tile_erased::<T>,
+                kernel::add_product_erased::<T>,
+            )),
             ..const { Kernels::of::<T>(K) }
         },
         None => const { &Kernels::of::<T>(K) },

@@ -51,6 +51,10 @@ pub struct Thresholds {
     /// expression goes from the call site straight to `gemm` (above
     /// `small_max_work`).
     pub product_max_work: usize,
+    /// The bytes of results a contraction into windows computes at a time
+    /// before adding them into the windows: within L2, beside the rows of
+    /// the operands that make them.
+    pub scatter_tile_bytes: usize,
 }
 
 impl Thresholds {
@@ -81,6 +85,7 @@ impl Thresholds {
         small_max_work: 256,
         rows_min_len: 8,
         product_max_work: 32 * 32 * 32,
+        scatter_tile_bytes: 1 << 18,
     };
 
     #[cfg(feature = "test-hooks")]
@@ -102,6 +107,9 @@ impl Thresholds {
         small_max_work: 0,
         rows_min_len: usize::MAX,
         product_max_work: 0,
+        // A few elements a tile: most axes stepped, one in pieces whose
+        // last is shorter.
+        scatter_tile_bytes: 40,
     };
 }
 

@@ -147,31 +147,21 @@ pub struct WindowsMut<'a, A, D> {
     ptr: *mut A,
     shape: Vec<usize>,
     strides: Vec<isize>,
-    /// The axes of the offsets inside a window.
-    windows: Vec<usize>,
     life: PhantomData<(&'a mut A, D)>,
 }
 
 impl<'a, A, D: Dimension> WindowsMut<'a, A, D> {
-    /// A window view at `ptr` of this shape and strides, whose offsets
-    /// inside a window are the axes `windows`.
+    /// A window view at `ptr` of this shape and strides.
     ///
     /// # Safety
     /// Every index within the shape addresses an element valid for reads
-    /// and writes, borrowed uniquely for `'a`; with every axis of
-    /// `windows` at a fixed index, the other axes address distinct
-    /// elements. `shape` has `D`'s rank when `D` has a fixed one.
-    pub(crate) unsafe fn from_parts(
-        ptr: *mut A,
-        shape: Vec<usize>,
-        strides: Vec<isize>,
-        windows: Vec<usize>,
-    ) -> Self {
+    /// and writes, borrowed uniquely for `'a` (several indices may address
+    /// one element). `shape` has `D`'s rank when `D` has a fixed one.
+    pub(crate) unsafe fn from_parts(ptr: *mut A, shape: Vec<usize>, strides: Vec<isize>) -> Self {
         WindowsMut {
             ptr,
             shape,
             strides,
-            windows,
             life: PhantomData,
         }
     }
@@ -187,15 +177,14 @@ impl<'a, A, D: Dimension> WindowsMut<'a, A, D> {
             ptr: self.ptr,
             shape: self.shape.clone(),
             strides: self.strides.clone(),
-            windows: self.windows.clone(),
             life: PhantomData,
         }
     }
 
-    /// The first element, the strides and the window axes, for the
-    /// run-time path.
-    pub(crate) fn parts(&mut self) -> (*mut A, &[usize], &[isize], &[usize]) {
-        (self.ptr, &self.shape, &self.strides, &self.windows)
+    /// The first element, the shape and the strides, for the run-time
+    /// path.
+    pub(crate) fn parts(&mut self) -> (*mut A, &[usize], &[isize]) {
+        (self.ptr, &self.shape, &self.strides)
     }
 }
 

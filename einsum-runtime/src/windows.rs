@@ -93,11 +93,9 @@ pub fn windows2_mut<A>(
     (kh, kw): (usize, usize),
     (sh, sw): (usize, usize),
 ) -> Result<WindowsMut<'_, A, Ix4>, EinsumError> {
-    windows_mut(
-        img,
-        |a| windows2(a, (kh, kw), (sh, sw)).map(|w| w.into_dyn()),
-        &[2, 3],
-    )
+    windows_mut(img, |a| {
+        windows2(a, (kh, kw), (sh, sw)).map(|w| w.into_dyn())
+    })
 }
 
 /// [`windows_nhwc`]'s windows, `(B, H', W', kh, kw, C)`, to add into: the
@@ -112,11 +110,9 @@ pub fn windows_nhwc_mut<A>(
     (kh, kw): (usize, usize),
     (sh, sw): (usize, usize),
 ) -> Result<WindowsMut<'_, A, Ix6>, EinsumError> {
-    windows_mut(
-        x,
-        |a| windows_nhwc(a, (kh, kw), (sh, sw)).map(|w| w.into_dyn()),
-        &[3, 4],
-    )
+    windows_mut(x, |a| {
+        windows_nhwc(a, (kh, kw), (sh, sw)).map(|w| w.into_dyn())
+    })
 }
 
 /// [`sliding_window_view`]'s windows, to add into: the destination of
@@ -131,16 +127,14 @@ pub fn sliding_window_view_mut<'a, A, D: Dimension>(
     window: &[usize],
     step: &[usize],
 ) -> Result<WindowsMut<'a, A, IxDyn>, EinsumError> {
-    let offsets: Vec<usize> = (a.ndim()..a.ndim() + axes.len()).collect();
-    windows_mut(a, |a| sliding_window_view(a, axes, window, step), &offsets)
+    windows_mut(a, |a| sliding_window_view(a, axes, window, step))
 }
 
 /// The windows `view` makes of `a`, as [`WindowsMut`] over `a`'s own
-/// elements, the offsets inside a window on the axes `offsets`.
+/// elements.
 fn windows_mut<'a, A, D: Dimension, E: Dimension>(
     a: &'a mut ArrayRef<A, D>,
     view: impl for<'v> Fn(&'v ArrayRef<A, D>) -> Result<ArrayViewD<'v, A>, EinsumError>,
-    offsets: &[usize],
 ) -> Result<WindowsMut<'a, A, E>, EinsumError> {
     let base = a.as_mut_ptr();
     let w = view(a)?;
@@ -151,18 +145,8 @@ fn windows_mut<'a, A, D: Dimension, E: Dimension>(
     let (shape, strides) = (w.shape().to_vec(), w.strides().to_vec());
     // SAFETY: the view addresses elements of `a` (the read-only window
     // view's own promise), here through the pointer of the unique borrow
-    // of `a`, held for 'a; with the offsets inside a window fixed, a window
-    // view steps through distinct elements (each window position and each
-    // other axis a distinct element of `a`, steps being at least one); the
-    // rank is the view's, which is `E`'s.
-    Ok(unsafe {
-        WindowsMut::from_parts(
-            base.wrapping_offset(first),
-            shape,
-            strides,
-            offsets.to_vec(),
-        )
-    })
+    // of `a`, held for 'a; the rank is the view's, which is `E`'s.
+    Ok(unsafe { WindowsMut::from_parts(base.wrapping_offset(first), shape, strides) })
 }
 
 /// numpy's `sliding_window_view(a, window, axis)` with a step per axis: for

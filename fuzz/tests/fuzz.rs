@@ -213,6 +213,7 @@ const MODES: [Mode; 8] = [
             small_max_work: 0,
             rows_min_len: OFF,
             product_max_work: 0,
+            scatter_tile_bytes: Thresholds::DEFAULT.scatter_tile_bytes,
         },
         fixed_only: false,
     },

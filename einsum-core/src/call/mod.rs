@@ -11,8 +11,8 @@ mod pairwise;
 mod resolve;
 
 use crate::axes::Axis;
-use crate::desc::{Call, Dest, Reduce, Scale};
-use crate::element::{Kernels, Many, Scaled};
+use crate::desc::{Call, Dest, Reduce, Scale, WindowProduct};
+use crate::element::{AddProduct, AddTile, Kernels, Many, Scaled};
 use crate::error::{EinsumError, ErrorKind};
 use crate::kernel;
 use crate::kernel::pool::{for_each_task, pool_threads, SendPtr};
@@ -226,112 +226,340 @@ fn check_shape<const K: usize, const N: usize>(
     Ok(())
 }
 
-/// Adds the call's result into a window view (`Dest::Windows`), one index
-/// of its window axes (and of one other output axis) at a time: at each,
-/// the other axes address distinct elements, so each step is a
-/// contraction that adds into an output of distinct elements (split over
-/// the pool as any other), and no two threads ever add into one element at
-/// once. The steps run in a fixed order, so the sums are the same for the
-/// same number of threads.
+/// Adds the call's result into a window view (`Dest::Windows`): two
+/// operands summed as a matrix product row by row ([`scatter_product`]),
+/// anything else a tile at a time ([`scatter_tiles`]).
 ///
 /// # Safety
 /// As [`compute`] with `scale`, whose `beta` is one, except that `out`'s
-/// elements repeat across the output axes `windows`; at any fixed index of
-/// those, the others address distinct elements valid for reads and writes.
+/// elements may repeat: every index of the output addresses an element
+/// valid for reads and writes, apart from the operands.
 unsafe fn scatter<const K: usize, const N: usize>(
     layout: &Layout<K, N>,
     ops: &[RawOperand<'_, ()>],
     out: *mut (),
-    windows: &[usize],
     kernels: &Kernels,
     many: Option<(Many<K>, Option<Scaled<K>>)>,
     scale: Option<Scale>,
 ) -> Result<(), EinsumError> {
     let scale = scale.expect("einsum: a window destination adds, with beta one");
-    let ptrs = pointers::<K>(ops);
-    let axes = layout.axes();
-    let ids = layout.out_ids();
-    // The steps go over the window axes inside the output axis of the
-    // largest stride (a batch's images one by one), so that each image's
-    // operands and output stay in cache over its window offsets.
-    let outer = (0..ids.len())
-        .filter(|w| !windows.contains(w))
-        .max_by_key(|&w| axes[usize::from(ids[w])].out.unsigned_abs());
-    let mut stepped = [0usize; MAX_AXES];
-    let mut n = 0;
-    for w in outer.into_iter().chain(windows.iter().copied()) {
-        stepped[n] = usize::from(ids[w]);
-        n += 1;
+    let (add_tile, add_product) = kernels
+        .windows
+        .expect("einsum: the kernels adding into windows");
+    if layout.out_shape().contains(&0) {
+        return Ok(());
     }
-    let stepped = &stepped[..n];
-    let steps = stepped.iter().map(|&id| axes[id].size).product::<usize>();
+    let product = (K == 2 && scale.reduce == Reduce::Sum)
+        .then(|| read_product(layout))
+        .flatten();
+    // SAFETY (both): the caller's promise, with the kernels' own.
+    unsafe {
+        match product {
+            Some(product) => {
+                scatter_product(layout, ops, out, &product, kernels.size, scale, add_product)
+            }
+            None => scatter_tiles(layout, ops, out, kernels, many, scale, add_tile),
+        }
+    }
+    Ok(())
+}
+
+/// Whether no two indices of the output axis `id` share an element: its
+/// stride reaches past every element the other output axes address from
+/// one index of it (a batch's images, each with its windows).
+fn disjoint<const K: usize>(axes: &[Axis<K>], id: usize) -> bool {
+    let span: usize = axes
+        .iter()
+        .enumerate()
+        .filter(|&(other, a)| other != id && !a.summed)
+        .map(|(_, a)| {
+            a.size
+                .saturating_sub(1)
+                .saturating_mul(a.out.unsigned_abs())
+        })
+        .fold(0usize, usize::saturating_add);
+    axes[id].out.unsigned_abs() > span
+}
+
+/// Whether the call is work enough to spread over the pool.
+fn parallel<const K: usize, const N: usize>(layout: &Layout<K, N>) -> bool {
+    pool_threads() > 1 && layout.points() >= tuning::current().parallel_min_work as u128
+}
+
+/// A two-operand sum read as a matrix product (`WindowProduct`), each
+/// axis with its id in the layout: A is the operand `a`.
+struct ProductAxes {
+    a: usize,
+    rows: [(usize, isize, isize); MAX_AXES],
+    row_ids: [usize; MAX_AXES],
+    rank: usize,
+    sums: [(usize, isize, isize); MAX_AXES],
+    sum_count: usize,
+    cols: [(usize, isize, isize); MAX_AXES],
+    col_count: usize,
+}
+
+/// The call as a matrix product, when it is one: every summed axis in both
+/// operands, every output axis in exactly one (rows in A, the operand with
+/// more output elements; columns in B). Axes of one index are left out.
+fn read_product<const K: usize, const N: usize>(layout: &Layout<K, N>) -> Option<ProductAxes> {
+    let present = layout.present();
+    let mut own = [[(0usize, 0isize, 0isize); MAX_AXES]; 2];
+    let mut own_ids = [[0usize; MAX_AXES]; 2];
+    let mut counts = [0usize; 2];
+    let mut sums = [(0usize, 0isize, 0isize); MAX_AXES];
+    let mut sum_count = 0;
+    for (id, axis) in layout.axes().iter().enumerate() {
+        if axis.size == 1 {
+            continue;
+        }
+        let has = |k: usize| present[k] >> id & 1 == 1;
+        match (axis.summed, has(0), has(1)) {
+            (true, true, true) => {
+                sums[sum_count] = (axis.size, axis.strides[0], axis.strides[1]);
+                sum_count += 1;
+            }
+            (false, true, false) | (false, false, true) => {
+                let k = usize::from(has(1));
+                own[k][counts[k]] = (axis.size, axis.out, axis.strides[k]);
+                own_ids[k][counts[k]] = id;
+                counts[k] += 1;
+            }
+            _ => return None,
+        }
+    }
+    let elements = |k: usize| own[k][..counts[k]].iter().map(|l| l.0).product::<usize>();
+    let a = usize::from(elements(1) > elements(0));
+    let b = 1 - a;
+    // The summed axes' strides in A first.
+    if a == 1 {
+        for s in &mut sums[..sum_count] {
+            *s = (s.0, s.2, s.1);
+        }
+    }
+    Some(ProductAxes {
+        a,
+        rows: own[a],
+        row_ids: own_ids[a],
+        rank: counts[a],
+        sums,
+        sum_count,
+        cols: own[b],
+        col_count: counts[b],
+    })
+}
+
+/// [`scatter`] of a matrix product: the rows added one after another
+/// ([`kernel::add_product`]); the rows' indices along the axis of the
+/// largest stride in the windows spread over the pool when they address
+/// disjoint elements, each with its rows in order. So the sums are the
+/// same for any number of threads.
+///
+/// # Safety
+/// As [`scatter`], `product` read from `layout`, `size` the element's
+/// bytes, `add_product` the kernels' own.
+unsafe fn scatter_product<const K: usize, const N: usize>(
+    layout: &Layout<K, N>,
+    ops: &[RawOperand<'_, ()>],
+    out: *mut (),
+    product: &ProductAxes,
+    size: usize,
+    scale: Scale,
+    add_product: AddProduct,
+) {
+    let p = product;
+    let (a, b) = (ops[p.a].ptr(), ops[1 - p.a].ptr());
+    let rows = &p.rows[..p.rank];
+    let sums = &p.sums[..p.sum_count];
+    let cols = &p.cols[..p.col_count];
+    let outer = (0..p.rank).max_by_key(|&r| rows[r].1.unsigned_abs());
+    let axes = layout.axes();
+    match outer {
+        Some(r) if disjoint(axes, p.row_ids[r]) && parallel(layout) => {
+            let (n, sw, sa) = rows[r];
+            let mut rest = [(0usize, 0isize, 0isize); MAX_AXES];
+            rest[..r].copy_from_slice(&rows[..r]);
+            rest[r..p.rank - 1].copy_from_slice(&rows[r + 1..]);
+            let rest = &rest[..p.rank - 1];
+            let size = size as isize;
+            let (a, b, out) = (SendPtr(a), SendPtr(b), SendPtr(out.cast_const()));
+            let alpha = SendPtr(scale.alpha);
+            for_each_task(n, &|i| {
+                let i = i as isize;
+                let at = |p: *const (), offset: isize| {
+                    p.cast::<u8>().wrapping_offset(offset * size).cast::<()>()
+                };
+                let part = WindowProduct {
+                    rows: rest,
+                    sums,
+                    cols,
+                };
+                // SAFETY: one index of the outer rows, whose elements no
+                // other index shares (`disjoint`); the rest as the caller's.
+                unsafe {
+                    add_product(
+                        &part,
+                        at(a.get(), i * sa),
+                        b.get(),
+                        at(out.get(), i * sw).cast_mut(),
+                        alpha.get(),
+                    )
+                }
+            });
+        }
+        _ => {
+            let whole = WindowProduct { rows, sums, cols };
+            // SAFETY: the caller's promise.
+            unsafe { add_product(&whole, a, b, out, scale.alpha) }
+        }
+    }
+}
+
+/// [`scatter`] in general: a tile at a time: each step computes the result over a block of output indices
+/// into this thread's tile memory, contiguous, where its elements are
+/// distinct (the ordinary kernels, `alpha` applied), then adds the block
+/// into the windows, where elements repeat, in order
+/// ([`kernel::add_tile`]). The steps go over the output axes of the largest
+/// strides in the windows first, one index at a time, the last of them in
+/// pieces, so that a tile fills [`tuning::Thresholds::scatter_tile_bytes`].
+/// The steps of one index of the outermost run in order on one thread;
+/// when its indices address disjoint elements (a batch's images), they
+/// spread over the pool. So the sums are the same for any number of
+/// threads.
+///
+/// # Safety
+/// As [`scatter`], `add_tile` the kernels' own.
+unsafe fn scatter_tiles<const K: usize, const N: usize>(
+    layout: &Layout<K, N>,
+    ops: &[RawOperand<'_, ()>],
+    out: *mut (),
+    kernels: &Kernels,
+    many: Option<(Many<K>, Option<Scaled<K>>)>,
+    scale: Scale,
+    add_tile: AddTile,
+) {
+    /// The zero a tile's `beta` points to: zero bytes are every element
+    /// type's zero, of at most 16 bytes (`Pod`).
+    static ZERO: u128 = 0;
+    debug_assert!(kernels.size <= core::mem::size_of_val(&ZERO));
+    let tile_scale = Scale {
+        beta: (&raw const ZERO).cast(),
+        ..scale
+    };
+    let (axes, ids, shape) = (layout.axes(), layout.out_ids(), layout.out_shape());
+    let rank = ids.len();
+    let window_stride = |w: usize| axes[usize::from(ids[w])].out.unsigned_abs();
+    // The output positions, largest stride in the windows first.
+    let mut by_stride = [0usize; MAX_AXES];
+    for (w, slot) in by_stride[..rank].iter_mut().enumerate() {
+        *slot = w;
+    }
+    let by_stride = &mut by_stride[..rank];
+    by_stride.sort_unstable_by_key(|&w| core::cmp::Reverse((window_stride(w), w)));
+    // Stepped: the first `whole` positions one index at a time, the next
+    // in pieces of `piece` indices, until the rest fits the budget.
+    let limits = tuning::current();
+    let budget = (limits.scatter_tile_bytes / kernels.size).max(1);
+    let mut tile = shape.iter().fold(1usize, |n, &d| n.saturating_mul(d));
+    let (mut whole, mut piece) = (0, None);
+    while tile > budget && whole < rank {
+        let size = shape[by_stride[whole]];
+        let rest = tile / size;
+        if rest <= budget {
+            // (`tile > budget` keeps the piece shorter than the axis.)
+            piece = Some(budget / rest);
+            break;
+        }
+        whole += 1;
+        tile = rest;
+    }
+    // Each stepped position's length per step, and its number of steps.
+    let stepped = &by_stride[..whole + usize::from(piece.is_some())];
+    let mut len = [0usize; MAX_AXES];
+    let mut counts = [0usize; MAX_AXES];
+    let mut tile_shape = [0usize; MAX_AXES];
+    tile_shape[..rank].copy_from_slice(shape);
+    for (j, &w) in stepped.iter().enumerate() {
+        len[j] = if j < whole { 1 } else { piece.unwrap_or(1) };
+        counts[j] = shape[w].div_ceil(len[j]);
+        tile_shape[w] = len[j];
+    }
+    let tile_bytes = tile_shape[..rank].iter().product::<usize>() * kernels.size;
+    let mut window_strides = [0isize; MAX_AXES];
+    for (s, &id) in window_strides.iter_mut().zip(ids) {
+        *s = axes[usize::from(id)].out;
+    }
+    let steps = counts[..stepped.len()].iter().product::<usize>();
     let size = kernels.size as isize;
     let at =
         |p: *const (), offset: isize| p.cast::<u8>().wrapping_offset(offset * size).cast::<()>();
     let count = layout.count();
-    let (ptrs, out) = (SendPtr(ptrs), SendPtr(out.cast_const()));
-    let step = |step: usize| {
+    let (ptrs, out) = (SendPtr(pointers::<K>(ops)), SendPtr(out.cast_const()));
+    let step = |step: usize, tile: *mut ()| {
         let mut table = [Axis::<K>::EMPTY; N];
         table[..axes.len()].copy_from_slice(axes);
+        let mut shape = tile_shape;
         let (mut p, mut o) = (ptrs.get(), out.get());
         let mut rest = step;
-        for &id in stepped.iter().rev() {
+        for (j, &w) in stepped.iter().enumerate().rev() {
+            let id = usize::from(ids[w]);
             let axis = axes[id];
-            let i = (rest % axis.size) as isize;
-            rest /= axis.size;
-            table[id].size = 1;
+            let start = rest % counts[j] * len[j];
+            rest /= counts[j];
+            let n = len[j].min(axis.size - start);
+            (table[id].size, shape[w]) = (n, n);
             for (p, &s) in p.iter_mut().zip(&axis.strides) {
-                *p = at(*p, i.wrapping_mul(s));
+                *p = at(*p, (start as isize).wrapping_mul(s));
             }
-            o = at(o, i.wrapping_mul(axis.out));
+            o = at(o, (start as isize).wrapping_mul(axis.out));
+        }
+        // The tile row-major over the block, the last piece's too.
+        let mut next = 1isize;
+        for (&id, &n) in ids.iter().zip(&shape[..rank]).rev() {
+            table[usize::from(id)].out = next;
+            next *= n as isize;
         }
         let table = &mut table[..axes.len()];
-        let o = o.cast_mut();
-        // SAFETY: this step's points are the caller's with the window axes
-        // fixed, whose output elements are distinct (caller); the scaled
-        // kernels add into them.
+        // SAFETY: the step's points are the caller's over a block of the
+        // output's indices; the tile holds the block's elements, distinct at
+        // its row-major strides, apart from the operands (the tile memory's
+        // own); the kernels write `alpha` times the result there, `beta`
+        // zero. Then each index of the block addresses an element of the
+        // windows, valid for reads and writes (caller), and the tile holds
+        // the block's elements in row-major order.
         unsafe {
             if const { K <= 2 } {
-                kernel::contract(kernels, table, p, o, Some(scale));
+                kernel::contract(kernels, table, p, tile, Some(tile_scale));
             } else {
                 let (_, scaled) = many.expect("einsum: the nest of three or more operands");
                 let scaled = scaled.expect("einsum: kernels of alpha and beta");
-                scaled(table, p, count, o, scale);
+                scaled(table, p, count, tile, tile_scale);
             }
+            add_tile(
+                &shape[..rank],
+                &window_strides[..rank],
+                o.cast_mut(),
+                tile.cast_const(),
+            );
         }
     };
-    // The images over the pool, each with all its window offsets, when no
-    // two of them share an element: the outer axis's stride reaches past
-    // every element the other axes address from one index of it.
-    let disjoint = outer.is_some_and(|w| {
-        let id = usize::from(ids[w]);
-        let span: usize = axes
-            .iter()
-            .enumerate()
-            .filter(|&(other, a)| other != id && !a.summed)
-            .map(|(_, a)| {
-                a.size
-                    .saturating_sub(1)
-                    .saturating_mul(a.out.unsigned_abs())
-            })
-            .fold(0usize, usize::saturating_add);
-        axes[id].out.unsigned_abs() > span
-    });
-    let limits = tuning::current();
-    let parallel = pool_threads() > 1 && layout.points() >= limits.parallel_min_work as u128;
+    // The indices of the outermost stepped position over the pool, each
+    // with its steps, when no two of them share an element: its stride
+    // reaches past every element the other axes address from one index.
+    let outer = (whole > 0).then(|| usize::from(ids[by_stride[0]]));
     match outer {
-        Some(w) if disjoint && parallel => {
-            let images = axes[usize::from(ids[w])].size;
-            let per_image = steps / images.max(1);
-            // Distinct images add into distinct elements; each image's
-            // steps run in order on one thread.
-            for_each_task(images, &|image| {
-                (image * per_image..(image + 1) * per_image).for_each(step)
+        Some(id) if disjoint(axes, id) && parallel(layout) => {
+            let per_index = steps / axes[id].size;
+            // Distinct indices add into distinct elements; each index's
+            // steps run in order on one thread, into its own tile.
+            for_each_task(axes[id].size, &|i| {
+                kernel::with_tile(tile_bytes, |tile| {
+                    (i * per_index..(i + 1) * per_index).for_each(|s| step(s, tile))
+                })
             });
         }
-        _ => (0..steps).for_each(step),
+        _ => kernel::with_tile(tile_bytes, |tile| (0..steps).for_each(|s| step(s, tile))),
     }
-    Ok(())
 }
 
 /// Refuses shapes whose element count or byte size overflows `isize`, which
@@ -435,7 +663,6 @@ pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
             ptr,
             shape,
             strides,
-            windows,
         } => {
             check_shape(spec, &layout, shape)?;
             check_work(spec, &layout)?;
@@ -443,7 +670,7 @@ pub(crate) unsafe fn evaluate<const K: usize, const N: usize>(
             // SAFETY: at each index of the window axes, the others address
             // distinct elements, valid for reads and writes and apart from
             // the operands (`dest`, caller).
-            return unsafe { scatter(&layout, ops, ptr, windows, kernels, many, scale) };
+            return unsafe { scatter(&layout, ops, ptr, kernels, many, scale) };
         }
     };
     // SAFETY: the output's elements are distinct, valid for writes and

@@ -14,7 +14,8 @@
 //!   [`pack`], B copied so that K is one dimension; [`product`]: a
 //!   product the call site read from its expression, straight to `gemm`;
 //! - [`scaled`]: a contraction with `alpha` and `beta`, blended into its
-//!   output; [`extreme`]: `reduce = max` and `reduce = min`;
+//!   output; [`extreme`]: `reduce = max` and `reduce = min`; [`scatter`]:
+//!   a product, or a tile of results, added into windows that overlap;
 //! - [`isa`]: a build of each hot kernel per instruction set; [`pool`]
 //!   and [`scratch`]: threads and working memory.
 
@@ -33,6 +34,7 @@ mod pack;
 pub(crate) mod pool;
 pub(crate) mod product;
 mod scaled;
+mod scatter;
 mod scratch;
 mod skinny;
 #[cfg(all(target_arch = "x86_64", not(miri)))]
@@ -47,3 +49,5 @@ pub(crate) use dispatch::{contract, dispatch};
 pub(crate) use extreme::contract_extreme_erased;
 pub(crate) use many::contract_many_erased;
 pub(crate) use scaled::contract_scaled_erased;
+pub(crate) use scatter::{add_product_erased, add_tile_erased};
+pub(crate) use scratch::with_tile;

@@ -11,6 +11,28 @@ thread_local! {
     /// so later calls allocate nothing (as `gemm` keeps its own). In `u128`
     /// words, aligned for every element type.
     static SCRATCH: RefCell<Vec<u128>> = const { RefCell::new(Vec::new()) };
+
+    /// Each thread's tile of results on their way into a window view
+    /// ([`with_tile`]): apart from [`SCRATCH`], which the kernels computing
+    /// the tile use.
+    static TILE: RefCell<Vec<u128>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `bytes` bytes of this thread's tile memory, 16-byte
+/// aligned (values left from earlier calls; a fresh buffer when the tile is
+/// in use further up this thread's stack).
+pub(crate) fn with_tile<R>(bytes: usize, f: impl FnOnce(*mut ()) -> R) -> R {
+    let words = bytes.div_ceil(16);
+    let view = |v: &mut Vec<u128>| {
+        if v.len() < words {
+            v.resize(words, 0);
+        }
+        v.as_mut_ptr().cast::<()>()
+    };
+    TILE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => f(view(&mut v)),
+        Err(_) => f(view(&mut Vec::new())),
+    })
 }
 
 /// Runs `f` with `len` elements of this thread's scratch memory (values

@@ -300,12 +300,11 @@ fn blended<T: Scalar, D: Dimension, const K: usize, const N: usize>(
         }
         Blended::Windows(windows) => windows,
     };
-    let (ptr, shape, strides, windows) = windows.parts();
+    let (ptr, shape, strides) = windows.parts();
     let dest = Dest::Windows {
         ptr,
         shape,
         strides,
-        windows,
     };
     let call = Call {
         spec,
@@ -314,8 +313,8 @@ fn blended<T: Scalar, D: Dimension, const K: usize, const N: usize>(
         scale: scale(&alpha, &beta, Some(reduce)),
     };
     // SAFETY: a `WindowsMut` addresses elements of an array it borrows
-    // uniquely (so no operand overlaps them), valid for reads and writes,
-    // distinct at any fixed index of its window axes; `alpha` and `beta`
+    // uniquely (so no operand overlaps them), valid for reads and writes;
+    // `alpha` and `beta`
     // are `T`s that outlive the call. On an error nothing has been
     // written.
     unsafe { eval(call, ops, dest) }
