@@ -2781,6 +2781,15 @@ fn max_pool(bench: &mut Bench, b: usize) {
     g.bench_function("einsum", |bch| {
         bch.iter(|| einsum!("bxyijc->bxyc", black_box(&w); reduce = max))
     });
+    let mut pooled = Array4::<f64>::zeros((b, o, o, c));
+    einsum_into!(&mut pooled, "bxyijc->bxyc", &w; reduce = max);
+    check(name, "einsum_into", pooled.iter().copied(), &want);
+    g.bench_function("einsum_into", |bch| {
+        bch.iter(|| {
+            einsum_into!(&mut pooled, "bxyijc->bxyc", black_box(&w); reduce = max);
+            black_box(&mut pooled);
+        })
+    });
     let mut out = vec![0.0; b * o * o * c];
     bench_into(&mut g, name, "hand_loop_into", &mut out, &want, hand);
     let fold = |w: &ndarray::ArrayView6<f64>| {

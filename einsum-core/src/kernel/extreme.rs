@@ -94,15 +94,51 @@ fn pick<T: Ordered, const MIN: bool>(a: T, b: T) -> T {
     }
 }
 
-/// Output elements a run of the innermost output axis keeps in a buffer
-/// at a time.
+/// Output elements the nest keeps in a buffer at a time.
 const CHUNK: usize = 64;
+
+/// The longest innermost output axis kept whole in the buffer beside the
+/// chunked one.
+const WIDE_MAX: usize = 16;
+
+/// `buf[i·w + k] ← pick(buf[i·w + k], p[i·sy + k·sx])` for every row `i`
+/// of `buf` and `k < w`: a chunk's extremes over one point of a single
+/// operand (pooling), in runs of a slice when `sx` is one.
+///
+/// # Safety
+/// Every such element of `p` is valid for reads; `w` divides `buf.len()`.
+#[inline(always)]
+unsafe fn pick_rows<T: Ordered, const MIN: bool>(
+    buf: &mut [T],
+    w: usize,
+    p: *const T,
+    sy: isize,
+    sx: isize,
+) {
+    for (i, row) in buf.chunks_exact_mut(w).enumerate() {
+        let r = p.wrapping_offset(sy.wrapping_mul(i as isize));
+        if sx == 1 {
+            // SAFETY: `w` elements from `r` (caller).
+            let src = unsafe { core::slice::from_raw_parts(r, w) };
+            for (b, &x) in row.iter_mut().zip(src) {
+                *b = pick::<T, MIN>(*b, x);
+            }
+        } else {
+            for (k, b) in row.iter_mut().enumerate() {
+                // SAFETY: an element of the row (caller).
+                let x = unsafe { r.wrapping_offset(sx.wrapping_mul(k as isize)).read() };
+                *b = pick::<T, MIN>(*b, x);
+            }
+        }
+    }
+}
 
 /// The nest on this thread, over axes ordered by [`arrange`]: with the
 /// innermost axis summed, each output element's extreme in a register;
 /// with it an output axis, the extremes of a chunk of the longest output
-/// axis in a buffer, every summed point stepping along the chunk (one loop
-/// per point), then blended into the output.
+/// axis (times the innermost one when it is short) in a buffer, every
+/// summed point stepping along the chunk (one loop per point), then
+/// blended into the output.
 ///
 /// # Safety
 /// As [`contract_extreme`], over axes ordered by [`arrange`].
@@ -127,42 +163,69 @@ unsafe fn serial<T: Ordered, const K: usize, const MIN: bool>(
         }
     };
     let last = axes.len().wrapping_sub(1);
-    // The output axis stepped along in chunks: the longest, so that a
-    // short innermost one (a few channels) does not leave each chunk a few
-    // elements long.
+    // With the innermost axis an output one: when it is short (a few
+    // channels) and another output axis is left, it goes whole inside
+    // each index of the chunk (`wide`), so that each summed point steps
+    // through runs of it instead of once per channel; the axis stepped
+    // along in chunks is the innermost output axis left, so that memory
+    // is read in order.
+    let outputs_at = |i: usize| !axes[i].summed;
+    let wide = Some(last).filter(|&l| {
+        l < axes.len() && outputs_at(l) && axes[l].size <= WIDE_MAX && (0..l).any(outputs_at)
+    });
     let chunked = (0..axes.len())
-        .filter(|&i| !axes[i].summed)
-        .max_by_key(|&i| (axes[i].size, i));
+        .rev()
+        .find(|&i| outputs_at(i) && Some(i) != wide);
     // SAFETY (both shapes): every point visited is a point of the caller's
     // nest, so each address is valid (caller).
     match chunked.filter(|_| axes.last().is_some_and(|a| !a.summed)) {
         Some(c) => unsafe {
             let inner = &axes[c];
-            let outputs = mask(axes, |i, a| !a.summed && i != c);
+            let (w, across) = match wide {
+                Some(l) => (axes[l].size, axes[l]),
+                None => (1, Axis::EMPTY),
+            };
+            let per = (CHUNK / w).max(1);
+            let outputs = mask(axes, |i, a| !a.summed && i != c && Some(i) != wide);
             let summed = mask(axes, |_, a| a.summed);
             walk_masked(axes, outputs, ptrs, out, &mut |p, o: *mut T| {
                 let mut buf = [start; CHUNK];
-                for from in (0..inner.size).step_by(CHUNK) {
-                    let m = CHUNK.min(inner.size - from);
+                for from in (0..inner.size).step_by(per) {
+                    let m = per.min(inner.size - from);
                     let at = from as isize;
                     let mut q0 = p;
                     for (q, &s) in q0.iter_mut().zip(&inner.strides) {
                         *q = q.wrapping_offset(s.wrapping_mul(at));
                     }
-                    let buf = &mut buf[..m];
+                    let buf = &mut buf[..m * w];
                     buf.fill(start);
                     walk_masked(axes, summed, q0, o, &mut |q, _| {
-                        for (i, b) in buf.iter_mut().enumerate() {
+                        if count == 1 {
+                            // One operand (pooling): its elements as they are.
+                            let (sy, sx) = (inner.strides[0], across.strides[0]);
+                            pick_rows::<T, MIN>(buf, w, q[0], sy, sx);
+                            return;
+                        }
+                        for (i, row) in buf.chunks_exact_mut(w).enumerate() {
                             let mut r = q;
                             for (r, &s) in r.iter_mut().zip(&inner.strides) {
                                 *r = r.wrapping_offset(s.wrapping_mul(i as isize));
                             }
-                            *b = pick::<T, MIN>(*b, inner::product_of(r, count));
+                            for (k, b) in row.iter_mut().enumerate() {
+                                let mut r = r;
+                                for (r, &s) in r.iter_mut().zip(&across.strides) {
+                                    *r = r.wrapping_offset(s.wrapping_mul(k as isize));
+                                }
+                                *b = pick::<T, MIN>(*b, inner::product_of(r, count));
+                            }
                         }
                     });
                     let o = o.wrapping_offset(inner.out.wrapping_mul(at));
-                    for (i, &b) in buf.iter().enumerate() {
-                        blend(o.wrapping_offset(inner.out.wrapping_mul(i as isize)), b);
+                    for (i, row) in buf.chunks_exact(w).enumerate() {
+                        let o = o.wrapping_offset(inner.out.wrapping_mul(i as isize));
+                        for (k, &b) in row.iter().enumerate() {
+                            blend(o.wrapping_offset(across.out.wrapping_mul(k as isize)), b);
+                        }
                     }
                 }
             });
