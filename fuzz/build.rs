@@ -12,12 +12,32 @@
 //! mode, empty terms, scalar outputs, spaces, and fixed-size bindings
 //! (`; i = 3`). A third of them are scaled: `einsum!` and `try_einsum!` take
 //! `alpha = s.0`, the `_into` forms `alpha = s.0, beta = s.1`, placed among
-//! the bindings, with `s` from the harness.
+//! the bindings, with `s` from the harness. A sixth of the expressions of
+//! each ordered element type (not `Complex`) take `reduce = max` or
+//! `reduce = min`, in every form, scaled or not, with fixed sizes or not.
+//!
+//! Then, a family of its own, `EINSUM_FUZZ_EXPRS / 4` (rounded up)
+//! expressions whose `_into` forms add into windows over a larger array:
+//! `windows2_mut` (an output of 4 labels, `xyij`), `windows_nhwc_mut` (6,
+//! `bxyijc`) or `sliding_window_view_mut` over a 1-D or 2-D array windowed
+//! along one or both axes, in either order (the array's axes, then the
+//! window offsets). Their output term is the window view's axes, under
+//! random labels; 1 to 3 operands share those and 0 to 2 summed labels, at
+//! random or, for half of the two-operand ones, as a matrix product (each
+//! output label in one operand, the summed ones in both), with diagonals,
+//! spaces and bindings of the sizes the harness does not derive (window
+//! lengths, unwindowed axes, summed labels). `einsum_into!` takes
+//! `beta = 1` (the type's literal one, or `s.1`), `try_einsum_into!`
+//! `beta = s.1` (one, or another value, which must be an error); half take
+//! `alpha = s.0`; every third, if its element type is ordered, `reduce`.
+//! The windows are passed by value or by `&mut`, made over an array view of
+//! dynamic or static rank; the harness draws the window lengths and steps.
 //!
 //! Knobs (each reruns this script when it changes):
 //! - `EINSUM_FUZZ_EXPRS`: how many expressions (default 60);
-//! - `EINSUM_FUZZ_SEED`: the seed (default 1). Expression `k` depends only on
-//!   the seed and `k`, so a larger count extends a smaller one.
+//! - `EINSUM_FUZZ_SEED`: the seed (default 1). Expression `k` (and windows
+//!   expression `wk`) depends only on the seed and `k`, so a larger count
+//!   extends a smaller one.
 //!
 //! The full campaign:
 //!
@@ -314,11 +334,17 @@ struct Stats {
     fixed: usize,
     scaled: usize,
     scaled_fixed: usize,
+    /// `reduce = max`, `reduce = min`, and of those, scaled and with fixed
+    /// sizes.
+    max: usize,
+    min: usize,
+    reduce_scaled: usize,
+    reduce_fixed: usize,
     types: [usize; TYPES.len()],
 }
 
 impl Stats {
-    fn add(&mut self, e: &Expr, s: &str, scaled: bool) {
+    fn add(&mut self, e: &Expr, s: &str, scaled: bool, reduce: Option<&str>) {
         self.nops[e.terms.len()] += 1;
         let out = e.resolved_output();
         self.ellipsis += usize::from(e.any_input_ell());
@@ -335,6 +361,10 @@ impl Stats {
         self.fixed += usize::from(!e.fixed.is_empty());
         self.scaled += usize::from(scaled);
         self.scaled_fixed += usize::from(scaled && !e.fixed.is_empty());
+        self.max += usize::from(reduce == Some("max"));
+        self.min += usize::from(reduce == Some("min"));
+        self.reduce_scaled += usize::from(reduce.is_some() && scaled);
+        self.reduce_fixed += usize::from(reduce.is_some() && !e.fixed.is_empty());
         self.types[e.ty] += 1;
     }
 
@@ -348,7 +378,8 @@ impl Stats {
         format!(
             "{count} expressions; operands {}; ellipsis {}, output ellipsis {}, implicit {}, \
              diagonal {}, empty term {}, scalar output {}, uppercase {}, spaces {}, fixed sizes {}, \
-             scaled {} ({} with fixed sizes); types {}",
+             scaled {} ({} with fixed sizes), reduce = max {}, reduce = min {} ({} scaled, {} with \
+             fixed sizes); types {}",
             nops.join(", "),
             self.ellipsis,
             self.output_ellipsis,
@@ -361,6 +392,10 @@ impl Stats {
             self.fixed,
             self.scaled,
             self.scaled_fixed,
+            self.max,
+            self.min,
+            self.reduce_scaled,
+            self.reduce_fixed,
             types.join(", ")
         )
     }
@@ -368,7 +403,8 @@ impl Stats {
 
 /// How an operand is passed, as the source of the argument.
 fn operand(rng: &mut Rng, k: usize, term: &[Tok]) -> (String, String) {
-    let static_rank = !term.contains(&Tok::Ell);
+    // (ndarray names the static ranks up to 6.)
+    let static_rank = !term.contains(&Tok::Ell) && term.len() <= 6;
     let n = term.len();
     let choice = rng.weighted(&[
         30,
@@ -449,6 +485,35 @@ fn is_scaled(seed: u64, id: usize) -> bool {
     (id / TYPES.len() + offset).is_multiple_of(3)
 }
 
+/// Whether element type `ty` is ordered, and so takes `reduce`: all but
+/// the complex ones.
+fn ordered(ty: usize) -> bool {
+    !TYPES[ty].0.contains("Complex")
+}
+
+/// The reduction of expression `id`, if any: every sixth expression of each
+/// ordered element type, from an offset per type drawn from the seed (as
+/// [`is_scaled`], from another stream), `max` or `min` from a stream of
+/// its own.
+fn reduction(seed: u64, id: usize) -> Option<&'static str> {
+    let ty = id % TYPES.len();
+    let offset =
+        Rng::new(seed ^ 0x4ed0_ce00 ^ (ty as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).below(6);
+    if !ordered(ty) || !(id / TYPES.len() + offset).is_multiple_of(6) {
+        return None;
+    }
+    let mut r = Rng::new(seed ^ 0x3a1b_0c9d ^ (id as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9));
+    Some(if r.chance(0.5) { "max" } else { "min" })
+}
+
+/// The reference's reduction for `reduce`, as the harness takes it.
+fn combine(reduce: Option<&str>) -> String {
+    match reduce {
+        Some(r) => format!("Some({r}_of::<T>)"),
+        None => "None".into(),
+    }
+}
+
 /// The output argument of `einsum_into!` and its description.
 fn out_arg(rng: &mut Rng, e: &Expr) -> (String, String) {
     let out = e.resolved_output();
@@ -460,6 +525,307 @@ fn out_arg(rng: &mut Rng, e: &Expr) -> (String, String) {
         )
     } else {
         ("&mut *o".into(), "ArrayViewMutD".into())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The windows family
+// ---------------------------------------------------------------------------
+
+/// The window view an expression of the windows family adds into.
+#[derive(Clone, PartialEq, Eq)]
+enum WinKind {
+    /// `windows2_mut` over a 2-D array: `(H', W', kh, kw)`.
+    Windows2,
+    /// `windows_nhwc_mut` over `(B, H, W, C)`: `(B, H', W', kh, kw, C)`.
+    Nhwc,
+    /// `sliding_window_view_mut` over an array of this rank, windowed
+    /// along these axes: the array's axes, then the window offsets.
+    Sliding(usize, Vec<usize>),
+}
+
+impl WinKind {
+    fn rank(&self) -> usize {
+        match self {
+            WinKind::Windows2 => 4,
+            WinKind::Nhwc => 6,
+            WinKind::Sliding(r, a) => r + a.len(),
+        }
+    }
+
+    /// The view axes whose sizes the harness draws directly, and so may be
+    /// bound: window lengths and the array's unwindowed axes (not the
+    /// window counts, which follow from the array's length and the step).
+    fn bindable(&self) -> Vec<usize> {
+        match self {
+            WinKind::Windows2 => vec![2, 3],
+            WinKind::Nhwc => vec![0, 3, 4, 5],
+            WinKind::Sliding(r, a) => (0..*r)
+                .filter(|d| !a.contains(d))
+                .chain(*r..r + a.len())
+                .collect(),
+        }
+    }
+
+    /// The harness's `Kind`.
+    fn source(&self) -> String {
+        match self {
+            WinKind::Windows2 => "Kind::Windows2".into(),
+            WinKind::Nhwc => "Kind::Nhwc".into(),
+            WinKind::Sliding(r, a) => format!("Kind::Sliding({r}, &{a:?})"),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            WinKind::Windows2 => "windows2_mut".into(),
+            WinKind::Nhwc => "windows_nhwc_mut".into(),
+            WinKind::Sliding(r, a) => format!("sliding_window_view_mut({r}-D, axes {a:?})"),
+        }
+    }
+}
+
+/// An expression of the windows family.
+struct Win {
+    e: Expr,
+    kind: WinKind,
+    /// The matrix-product shape: two operands, each output label in one,
+    /// the summed labels in both.
+    product: bool,
+}
+
+/// Windows expression `j`, with the `j % 14`-th element type.
+fn gen_windows(rng: &mut Rng, j: usize) -> Win {
+    let kind = match rng.weighted(&[3, 2, 1, 3]) {
+        0 => WinKind::Windows2,
+        1 => WinKind::Nhwc,
+        2 => WinKind::Sliding(1, vec![0]),
+        _ => {
+            let axes = [vec![0], vec![1], vec![0, 1], vec![1, 0]];
+            WinKind::Sliding(2, axes[rng.below(4)].clone())
+        }
+    };
+    let n = kind.rank();
+    let nsum = rng.weighted(&[35, 45, 20]);
+    let mut letters: Vec<u8> = Vec::new();
+    while letters.len() < n + nsum {
+        let c = if rng.chance(0.3) {
+            LETTERS[26 + rng.below(26)]
+        } else {
+            LETTERS[rng.below(26)]
+        };
+        if !letters.contains(&c) {
+            letters.push(c);
+        }
+    }
+    let (out, summed) = letters.split_at(n);
+    let nops = 1 + rng.weighted(&[30, 50, 20]);
+    let product = nops == 2 && rng.chance(0.5);
+    let mut sets: Vec<Vec<u8>> = vec![Vec::new(); nops];
+    for &c in out {
+        sets[rng.below(nops)].push(c);
+    }
+    for &c in summed {
+        if product {
+            sets[0].push(c);
+            sets[1].push(c);
+        } else {
+            sets[rng.below(nops)].push(c);
+        }
+    }
+    if !product {
+        // Labels shared between operands.
+        for &c in &letters {
+            for set in sets.iter_mut() {
+                if !set.contains(&c) && rng.chance(0.2) {
+                    set.push(c);
+                }
+            }
+        }
+    }
+    let terms = sets
+        .into_iter()
+        .map(|mut set| {
+            rng.shuffle(&mut set);
+            if !set.is_empty() && rng.chance(0.1) {
+                let c = set[rng.below(set.len())];
+                let at = rng.below(set.len() + 1);
+                set.insert(at, c);
+            }
+            set.into_iter().map(Tok::L).collect()
+        })
+        .collect();
+    let mut e = Expr {
+        terms,
+        output: Some(out.iter().map(|&c| Tok::L(c)).collect()),
+        fixed: Vec::new(),
+        ty: j % TYPES.len(),
+        wide: false,
+        spaces: rng.chance(0.12),
+    };
+    e.wide = TYPES[e.ty].1 && rng.chance(0.5);
+    if rng.chance(0.3) {
+        let mut can: Vec<u8> = kind.bindable().into_iter().map(|a| out[a]).collect();
+        can.extend(summed);
+        rng.shuffle(&mut can);
+        can.truncate(rng.range(1, can.len().min(3)));
+        for c in can {
+            let n = rng.range(1, 3);
+            let written = if rng.chance(0.15) {
+                format!("{} - 1", n + 1)
+            } else {
+                n.to_string()
+            };
+            e.fixed.push((c, n, written));
+        }
+    }
+    Win { e, kind, product }
+}
+
+/// How many windows expressions go with `count` others.
+fn windows_count(count: usize) -> usize {
+    count.div_ceil(4)
+}
+
+/// The destination of one windows call and its description: the windows
+/// made by `kind`'s function over the harness's array `b` (a
+/// `&mut ArrayViewMutD`, or that view with a static rank), with the
+/// window lengths and steps of `g`, by value or (after `let` statements)
+/// by `&mut`.
+fn window_dest(rng: &mut Rng, kind: &WinKind) -> (String, String, String) {
+    let (rank, dynamic) = match kind {
+        WinKind::Windows2 => (2, false),
+        WinKind::Nhwc => (4, false),
+        WinKind::Sliding(r, _) => (*r, rng.chance(0.5)),
+    };
+    let (base, base_form) = if dynamic {
+        ("&mut **b".to_string(), "&mut ArrayViewMutD".to_string())
+    } else {
+        (
+            format!("b.view_mut().into_dimensionality::<einsum::ndarray::Ix{rank}>().unwrap()"),
+            format!("&mut ArrayViewMut{rank}"),
+        )
+    };
+    let call = |base: &str| match kind {
+        WinKind::Windows2 => {
+            format!("einsum::windows::windows2_mut({base}, g.window2(), g.step2())")
+        }
+        WinKind::Nhwc => {
+            format!("einsum::windows::windows_nhwc_mut({base}, g.window2(), g.step2())")
+        }
+        WinKind::Sliding(_, a) => {
+            format!("einsum::windows::sliding_window_view_mut({base}, &{a:?}, &g.window, &g.step)")
+        }
+    };
+    if rng.chance(0.35) {
+        let lets = if dynamic {
+            format!("let mut w = {}.unwrap();\n            ", call(&base))
+        } else {
+            format!(
+                "let mut base = {base};\n            let mut w = {}.unwrap();\n            ",
+                call("&mut base")
+            )
+        };
+        (
+            lets,
+            "&mut w".into(),
+            format!("&mut {}({base_form})", kind.name()),
+        )
+    } else {
+        let base = if dynamic {
+            base
+        } else {
+            format!("&mut {base}")
+        };
+        (
+            String::new(),
+            format!("{}.unwrap()", call(&base)),
+            format!("{}({base_form}) by value", kind.name()),
+        )
+    }
+}
+
+/// The type's one, as a literal.
+fn one(ty: usize) -> &'static str {
+    if TYPES[ty].1 {
+        "1"
+    } else if ordered(ty) {
+        "1.0"
+    } else {
+        "einsum::num_complex::Complex::new(1.0, 0.0)"
+    }
+}
+
+/// How many windows expressions have each feature.
+#[derive(Default)]
+struct WinStats {
+    /// `windows2_mut`, `windows_nhwc_mut`, `sliding_window_view_mut`.
+    kinds: [usize; 3],
+    nops: [usize; 4],
+    product: usize,
+    summed: usize,
+    diagonal: usize,
+    fixed: usize,
+    scaled: usize,
+    max: usize,
+    min: usize,
+    by_ref: usize,
+    types: [usize; TYPES.len()],
+}
+
+impl WinStats {
+    fn add(&mut self, w: &Win, scaled: bool, reduce: Option<&str>, by_ref: bool) {
+        self.kinds[match w.kind {
+            WinKind::Windows2 => 0,
+            WinKind::Nhwc => 1,
+            WinKind::Sliding(..) => 2,
+        }] += 1;
+        self.nops[w.e.terms.len()] += 1;
+        self.product += usize::from(w.product);
+        let out = w.e.resolved_output();
+        self.summed += usize::from(
+            w.e.input_labels()
+                .iter()
+                .any(|c| !out.contains(&Tok::L(*c))),
+        );
+        self.diagonal += usize::from(w.e.terms.iter().any(|t| {
+            let l: Vec<u8> = labels(t).collect();
+            (1..l.len()).any(|i| l[..i].contains(&l[i]))
+        }));
+        self.fixed += usize::from(!w.e.fixed.is_empty());
+        self.scaled += usize::from(scaled);
+        self.max += usize::from(reduce == Some("max"));
+        self.min += usize::from(reduce == Some("min"));
+        self.by_ref += usize::from(by_ref);
+        self.types[w.e.ty] += 1;
+    }
+
+    fn render(&self, count: usize) -> String {
+        let nops: Vec<String> = (1..=3).map(|n| format!("{n}: {}", self.nops[n])).collect();
+        let types: Vec<String> = TYPES
+            .iter()
+            .zip(&self.types)
+            .map(|((t, _), n)| format!("{}: {n}", t.rsplit("::").next().unwrap_or(t)))
+            .collect();
+        format!(
+            "{count} windows expressions; windows2_mut {}, windows_nhwc_mut {}, \
+             sliding_window_view_mut {}; operands {} ({} as a matrix product); summed labels {}, \
+             diagonal {}, fixed sizes {}, alpha {}, reduce = max {}, reduce = min {}, windows by \
+             &mut {}; types {}",
+            self.kinds[0],
+            self.kinds[1],
+            self.kinds[2],
+            nops.join(", "),
+            self.product,
+            self.summed,
+            self.diagonal,
+            self.fixed,
+            self.scaled,
+            self.max,
+            self.min,
+            self.by_ref,
+            types.join(", ")
+        )
     }
 }
 
@@ -496,12 +862,20 @@ fn main() {
         let mut place = Rng::new(
             seed.wrapping_add(0x0a1f_ab3e) ^ (id as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
         );
-        let (alpha, both): (&[&str], &[&str]) = if scaled {
-            (&["alpha = s.0"], &["alpha = s.0", "beta = s.1"])
-        } else {
-            (&[], &[])
-        };
-        stats.add(&e, &s, scaled);
+        let reduce = reduction(seed, id);
+        let mut alpha: Vec<String> = Vec::new();
+        let mut both: Vec<String> = Vec::new();
+        if scaled {
+            alpha.push("alpha = s.0".into());
+            both.extend(["alpha = s.0".into(), "beta = s.1".into()]);
+        }
+        if let Some(r) = reduce {
+            alpha.push(format!("reduce = {r}"));
+            both.push(format!("reduce = {r}"));
+        }
+        let alpha: Vec<&str> = alpha.iter().map(String::as_str).collect();
+        let both: Vec<&str> = both.iter().map(String::as_str).collect();
+        stats.add(&e, &s, scaled, reduce);
         let ty = TYPES[e.ty].0;
         let fixed: Vec<String> = e
             .fixed
@@ -513,10 +887,10 @@ fn main() {
             .iter()
             .map(|(c, _, w)| format!("{} = {w}", *c as char))
             .collect();
-        let (a_plain, f_plain) = call_args(&mut rng, &e, alpha, &mut place);
-        let (a_tried, f_tried) = call_args(&mut rng, &e, alpha, &mut place);
-        let (a_into, f_into) = call_args(&mut rng, &e, both, &mut place);
-        let (a_tinto, f_tinto) = call_args(&mut rng, &e, both, &mut place);
+        let (a_plain, f_plain) = call_args(&mut rng, &e, &alpha, &mut place);
+        let (a_tried, f_tried) = call_args(&mut rng, &e, &alpha, &mut place);
+        let (a_into, f_into) = call_args(&mut rng, &e, &both, &mut place);
+        let (a_tinto, f_tinto) = call_args(&mut rng, &e, &both, &mut place);
         // The unscaled calls ignore `s`.
         let sp = if scaled { "s" } else { "_" };
         let (o_into, of_into) = out_arg(&mut rng, &e);
@@ -532,11 +906,13 @@ fn main() {
         bindings: {bindings:?},
         wide: {wide},
         scaled: {scaled},
+        reduce: {reduce_name:?},
         forms: [{f_plain:?}, {f_tried:?}, {fi:?}, {fti:?}],
     }};
     run::<T>(
         c,
         &e,
+        {combine},
         &|v: &[ArrayViewD<'_, T>], {sp}: (T, T)| einsum!({s:?}{a_plain}).to_dyn(),
         &|v: &[ArrayViewD<'_, T>], {sp}: (T, T)| try_einsum!({s:?}{a_tried}).map(ToDyn::to_dyn),
         &|o: &mut ArrayViewMutD<'_, T>, v: &[ArrayViewD<'_, T>], {sp}: (T, T)| {{
@@ -553,15 +929,121 @@ fn main() {
             wide = e.wide,
             fi = format!("out {of_into}, {f_into}"),
             fti = format!("out {of_tinto}, {f_tinto}"),
+            reduce_name = reduce.unwrap_or(""),
+            combine = combine(reduce),
         )
         .unwrap();
     }
+
+    let wcount = windows_count(count);
+    let mut wstats = WinStats::default();
+    for j in 0..wcount {
+        let mut rng = Rng::new(seed ^ 0x0d0f_1e1d ^ (j as u64).wrapping_mul(0xd134_2543_de82_ef95));
+        let w = gen_windows(&mut rng, j);
+        let e = &w.e;
+        let s = e.subscripts(&mut rng);
+        let mut place = Rng::new(
+            seed.wrapping_add(0x77ad_d1e5) ^ (j as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
+        );
+        let scaled = rng.chance(0.5);
+        let max = rng.chance(0.5);
+        // A third, of the ordered types.
+        let reduce = (ordered(e.ty) && j % 3 == 2).then_some(if max { "max" } else { "min" });
+        // `einsum_into!`'s one: the literal, or `s.1`, one at run time.
+        let literal = rng.chance(0.7);
+        let mut opts_into = vec![if literal {
+            format!("beta = {}", one(e.ty))
+        } else {
+            "beta = s.1".to_string()
+        }];
+        let mut opts_try = vec!["beta = s.1".to_string()];
+        for opts in [&mut opts_into, &mut opts_try] {
+            if scaled {
+                opts.push("alpha = s.0".into());
+            }
+            if let Some(r) = reduce {
+                opts.push(format!("reduce = {r}"));
+            }
+        }
+        let opts_into: Vec<&str> = opts_into.iter().map(String::as_str).collect();
+        let opts_try: Vec<&str> = opts_try.iter().map(String::as_str).collect();
+        let (a_into, f_into) = call_args(&mut rng, e, &opts_into, &mut place);
+        let (a_try, f_try) = call_args(&mut rng, e, &opts_try, &mut place);
+        let (l_into, d_into, df_into) = window_dest(&mut rng, &w.kind);
+        let (l_try, d_try, df_try) = window_dest(&mut rng, &w.kind);
+        wstats.add(&w, scaled, reduce, d_into == "&mut w" || d_try == "&mut w");
+        let fixed: Vec<String> = e
+            .fixed
+            .iter()
+            .map(|(c, n, _)| format!("('{}', {n})", *c as char))
+            .collect();
+        let binding: Vec<String> = e
+            .fixed
+            .iter()
+            .map(|(c, _, w)| format!("{} = {w}", *c as char))
+            .collect();
+        // `einsum_into!` with the literal one and no alpha ignores `s`.
+        let sp = if scaled || !literal { "s" } else { "_" };
+        writeln!(
+            src,
+            r#"fn w{j}(c: &mut Checker) {{
+    type T = {ty};
+    let e = WinExpr {{
+        id: {j},
+        subscripts: {s:?},
+        kind: {kind},
+        fixed: &[{fixed}],
+        bindings: {bindings:?},
+        wide: {wide},
+        scaled: {scaled},
+        reduce: {reduce_name:?},
+        forms: [{fi:?}, {ft:?}],
+    }};
+    run_windows::<T>(
+        c,
+        &e,
+        {combine},
+        &|b: &mut ArrayViewMutD<'_, T>, g: &Geom, v: &[ArrayViewD<'_, T>], {sp}: (T, T)| {{
+            {l_into}einsum_into!({d_into}, {s:?}{a_into})
+        }},
+        &|b: &mut ArrayViewMutD<'_, T>, g: &Geom, v: &[ArrayViewD<'_, T>], s: (T, T)| {{
+            {l_try}try_einsum_into!({d_try}, {s:?}{a_try})
+        }},
+    );
+}}
+"#,
+            ty = TYPES[e.ty].0,
+            kind = w.kind.source(),
+            fixed = fixed.join(", "),
+            bindings = binding.join(", "),
+            wide = e.wide,
+            reduce_name = reduce.unwrap_or(""),
+            fi = format!("into {df_into}, {f_into}"),
+            ft = format!("into {df_try}, {f_try}"),
+            combine = combine(reduce),
+        )
+        .unwrap();
+    }
+
     writeln!(src, "/// What the expressions cover.").unwrap();
     writeln!(src, "const COVERAGE: &str = {:?};\n", stats.render(count)).unwrap();
     writeln!(src, "/// Every expression, by index.").unwrap();
     writeln!(src, "const EXPRS: &[fn(&mut Checker)] = &[").unwrap();
     for id in 0..count {
         writeln!(src, "    x{id},").unwrap();
+    }
+    writeln!(src, "];\n").unwrap();
+    writeln!(src, "/// What the windows expressions cover.").unwrap();
+    writeln!(
+        src,
+        "const WINDOWS_COVERAGE: &str = {:?};\n",
+        wstats.render(wcount)
+    )
+    .unwrap();
+    writeln!(src, "/// Every windows expression, by index.").unwrap();
+    writeln!(src, "const WINDOWS: &[fn(&mut Checker)] = &[").unwrap();
+    for j in 0..wcount {
+        writeln!(src, "    w{j},").unwrap();
     }
     writeln!(src, "];").unwrap();
 

@@ -22,11 +22,38 @@
 //! or, on every third seed, a poison (NaN for floats) under a `beta` of zero,
 //! which must then leave no trace.
 //!
+//! Some expressions of the ordered element types take `reduce = max` or
+//! `reduce = min`: the reference is then the same loop with the sum replaced
+//! by a max or a min (`reference_by`), scaled as above. A shape with a
+//! summed range of size zero and an output with elements is an empty
+//! reduction: `try_einsum!` and `try_einsum_into!` must return
+//! `ErrorKind::EmptyReduction` and leave the output as it was (the
+//! panicking forms are not run on it).
+//!
+//! The windows expressions (`wk`, see `build.rs`) add their result into
+//! windows over a larger array, of a random memory layout and random values:
+//! each shape seed draws the window lengths (now and then zero), steps
+//! shorter than the window (the windows overlap), equal to it, or longer
+//! (gaps no window reaches), the number of windows and the array's length
+//! past the last window, the other sizes, and the operands. The array after
+//! the call must be its values before plus alpha times the reference added
+//! into each window by a plain loop, every element outside the windows and
+//! the array's storage outside its view unchanged; that through
+//! `einsum_into!` with `beta` one, `try_einsum_into!` with `beta` one (an
+//! empty reduction: its error, nothing written) and `try_einsum_into!` with
+//! another `beta`, which must be `ErrorKind::WindowsNeedBetaOne` with
+//! nothing written. They run under every mode, and one more of their own:
+//! the tiles of results added into the windows a few bytes each
+//! (`scatter_tile_bytes`, drawn per shape seed), so that the run-time path
+//! that adds a tile at a time steps through every axis, beside the path that
+//! adds a two-operand product row by row.
+//!
 //! Knobs: `EINSUM_FUZZ_EXPRS` and `EINSUM_FUZZ_SEED` (read by `build.rs`),
 //! `EINSUM_FUZZ_SHAPES` (shape seeds per expression, default 10),
 //! `EINSUM_FUZZ_THREADS` (worker threads, default: the number of cores) and
-//! `EINSUM_FUZZ_ONLY=k` or `k:s` (expression `k` only, shape seed `s` only),
-//! which is how a failure is replayed. The full campaign:
+//! `EINSUM_FUZZ_ONLY=k` or `k:s` (expression `k` only, shape seed `s` only;
+//! `wk` or `wk:s` for windows expression `k`), which is how a failure is
+//! replayed. The full campaign:
 //!
 //! ```sh
 //! EINSUM_FUZZ_EXPRS=2000 EINSUM_FUZZ_SHAPES=50 cargo test --release -p einsum-fuzz -- --nocapture
@@ -42,10 +69,10 @@ use std::time::Instant;
 
 use common::*;
 use einsum::__test_hooks::{with_thresholds, Thresholds};
-use einsum::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD};
-use einsum::{einsum, einsum_into, try_einsum, try_einsum_into, EinsumError};
+use einsum::ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Dimension, IxDyn};
+use einsum::{einsum, einsum_into, try_einsum, try_einsum_into, EinsumError, ErrorKind};
 use rand::rngs::SmallRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 
 /// Shape seeds per expression when `EINSUM_FUZZ_SHAPES` is not set.
 const DEFAULT_SHAPES: u64 = 10;
@@ -63,6 +90,12 @@ const SHOWN: usize = 8;
 /// beta, output values), so that its operands and outputs are the ones it
 /// would have unscaled.
 const SCALE_STREAM: u64 = 0xa1fa_be7a;
+/// Mixed into the case seed of a windows expression.
+const WINDOWS_STREAM: u64 = 0x3d0f_5ca7;
+/// The bytes of results added into windows at a time in the mode of the
+/// windows expressions' own, one drawn per shape seed: from one element a
+/// tile to a few rows.
+const SCATTER_TILES: [usize; 6] = [1, 8, 24, 40, 64, 200];
 
 // ---------------------------------------------------------------------------
 // Harness
@@ -93,10 +126,50 @@ struct Expr {
     wide: bool,
     /// The calls pass `alpha` (and, `_into`, `beta`).
     scaled: bool,
+    /// `max` or `min` for `reduce = max` or `reduce = min`, else empty.
+    reduce: &'static str,
     /// The operand (and output) forms of `einsum!`, `try_einsum!`,
     /// `einsum_into!` and `try_einsum_into!`.
     forms: [&'static str; 4],
 }
+
+/// The reference's reduction for `reduce = max`.
+fn max_of<T: PartialOrd>(a: T, b: T) -> T {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// The reference's reduction for `reduce = min`.
+fn min_of<T: PartialOrd>(a: T, b: T) -> T {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// The element type's one: the `beta` that windows take, the `alpha` of an
+/// unscaled windows expression.
+trait One: Poison {
+    fn one() -> Self;
+}
+
+macro_rules! one {
+    ($($t:ty: $one:expr),*) => {$(
+        impl One for $t {
+            fn one() -> Self { $one }
+        }
+    )*};
+}
+one!(
+    f32: 1.0, f64: 1.0,
+    i8: 1, i16: 1, i32: 1, i64: 1, isize: 1, u8: 1, u16: 1, u32: 1, u64: 1, usize: 1,
+    einsum::num_complex::Complex<f32>: einsum::num_complex::Complex::new(1.0, 0.0),
+    einsum::num_complex::Complex<f64>: einsum::num_complex::Complex::new(1.0, 0.0)
+);
 
 /// What a poisoned output holds where `beta` is zero: a value that would
 /// show in the result if the library read it (NaN propagates; for integers,
@@ -121,6 +194,30 @@ macro_rules! poison_int {
     ($($t:ty),*) => {$( poison!($t: <$t>::garbage()); )*};
 }
 poison_int!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+/// Checks an output a call that returned an error must have left as it
+/// was: its view holds `before` (a poison NaN where it held one) and its
+/// storage outside the view the garbage `random_out` put there.
+fn unchanged<T: RefScalar>(out: &Strided<T>, before: &ArrayD<T>) -> Result<(), String> {
+    // (Debug, so that NaN is NaN.)
+    let same = |a: &T, b: &T| a == b || format!("{a:?}") == format!("{b:?}");
+    let after = out.view();
+    if after.iter().zip(before).any(|(a, b)| !same(a, b)) {
+        return Err(format!(
+            "the error wrote: before {before:?}\n  after {:?}",
+            after.to_owned()
+        ));
+    }
+    let garbage = T::garbage();
+    let reached = out.reached();
+    if (out.storage().iter().zip(&reached)).any(|(v, &r)| !r && *v != garbage) {
+        return Err(format!(
+            "the error wrote outside the view: storage {:?}",
+            out.storage()
+        ));
+    }
+    Ok(())
+}
 
 /// `alpha` and `beta` of one shape seed of a scaled expression.
 #[derive(Clone, Copy)]
@@ -171,21 +268,31 @@ fn prepare_out<T: Poison>(
     (out, Some(Blend { want, before }))
 }
 
+/// Which expressions a mode runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Applies {
+    All,
+    /// Those with fixed sizes.
+    Fixed,
+    /// The windows expressions, with `scatter_tile_bytes` drawn from
+    /// [`SCATTER_TILES`].
+    Windows,
+}
+
 /// A kernel path, forced by thresholds.
 struct Mode {
     name: &'static str,
     t: Thresholds,
-    /// Only for expressions with fixed sizes.
-    fixed_only: bool,
+    applies: Applies,
 }
 
 const OFF: usize = usize::MAX;
 
-const MODES: [Mode; 8] = [
+const MODES: [Mode; 9] = [
     Mode {
         name: "defaults",
         t: Thresholds::DEFAULT,
-        fixed_only: false,
+        applies: Applies::All,
     },
     Mode {
         name: "call-site loops",
@@ -195,7 +302,7 @@ const MODES: [Mode; 8] = [
             product_max_work: 0,
             ..Thresholds::DEFAULT
         },
-        fixed_only: false,
+        applies: Applies::All,
     },
     Mode {
         name: "loop nest",
@@ -215,7 +322,7 @@ const MODES: [Mode; 8] = [
             product_max_work: 0,
             scatter_tile_bytes: Thresholds::DEFAULT.scatter_tile_bytes,
         },
-        fixed_only: false,
+        applies: Applies::All,
     },
     Mode {
         name: "call-site product",
@@ -225,7 +332,7 @@ const MODES: [Mode; 8] = [
             product_max_work: OFF,
             ..Thresholds::DEFAULT
         },
-        fixed_only: false,
+        applies: Applies::All,
     },
     Mode {
         name: "GEMM, one thread",
@@ -243,7 +350,7 @@ const MODES: [Mode; 8] = [
             product_max_work: 0,
             ..Thresholds::DEFAULT
         },
-        fixed_only: false,
+        applies: Applies::All,
     },
     Mode {
         name: "dot products",
@@ -256,12 +363,12 @@ const MODES: [Mode; 8] = [
             product_max_work: 0,
             ..Thresholds::DEFAULT
         },
-        fixed_only: false,
+        applies: Applies::All,
     },
     Mode {
         name: "eager",
         t: Thresholds::EAGER,
-        fixed_only: false,
+        applies: Applies::All,
     },
     Mode {
         name: "row kernel",
@@ -269,7 +376,18 @@ const MODES: [Mode; 8] = [
             rows_min_len: 0,
             ..Thresholds::DEFAULT
         },
-        fixed_only: true,
+        applies: Applies::Fixed,
+    },
+    Mode {
+        name: "windows in small tiles",
+        t: Thresholds {
+            small_max_work: 0,
+            rows_min_len: OFF,
+            product_max_work: 0,
+            parallel_min_work: 0,
+            ..Thresholds::DEFAULT
+        },
+        applies: Applies::Windows,
     },
 ];
 
@@ -278,13 +396,32 @@ const MODES: [Mode; 8] = [
 struct Checker {
     exprs: usize,
     evals: usize,
+    /// Of `evals`: the calls into windows, and the calls that must return
+    /// the error of an empty reduction, or of windows with a `beta` other
+    /// than one.
+    window_evals: usize,
+    empty_evals: usize,
+    beta_evals: usize,
+    /// Shape seeds of windows expressions, and of those, the ones with
+    /// overlapping windows (a step shorter than the window) and with gaps
+    /// (a step longer).
+    window_cases: usize,
+    overlaps: usize,
+    gaps: usize,
     failures: Vec<String>,
+}
+
+/// An expression (`k`) or a windows expression (`wk`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Expr(usize),
+    Windows(usize),
 }
 
 /// Which expressions and shape seeds to run (`EINSUM_FUZZ_ONLY`).
 #[derive(Clone, Copy)]
 struct Only {
-    expr: Option<usize>,
+    expr: Option<Target>,
     seed: Option<u64>,
 }
 
@@ -295,13 +432,18 @@ fn only() -> Only {
             seed: None,
         };
     };
-    let bad = || -> ! { panic!("EINSUM_FUZZ_ONLY: `k` or `k:s`, not {v:?}") };
+    let bad = || -> ! { panic!("EINSUM_FUZZ_ONLY: `k`, `k:s`, `wk` or `wk:s`, not {v:?}") };
     let (e, s) = match v.split_once(':') {
         Some((e, s)) => (e, Some(s.trim().parse::<u64>().unwrap_or_else(|_| bad()))),
         None => (&v[..], None),
     };
+    let e = e.trim();
+    let index = |k: &str| k.parse::<usize>().unwrap_or_else(|_| bad());
     Only {
-        expr: Some(e.trim().parse::<usize>().unwrap_or_else(|_| bad())),
+        expr: Some(match e.strip_prefix('w') {
+            Some(k) => Target::Windows(index(k)),
+            None => Target::Expr(index(e)),
+        }),
         seed: s,
     }
 }
@@ -323,10 +465,12 @@ type Into<'f, T> = &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>], (
 type TryInto<'f, T> =
     &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>], (T, T)) -> Result<(), EinsumError>;
 
-/// Runs one expression on every shape seed, through every mode and form.
+/// Runs one expression on every shape seed, through every mode and form;
+/// `combine` the reduction of `reduce = max` or `min`, `None` for sums.
 fn run<T: Poison>(
     c: &mut Checker,
     e: &Expr,
+    combine: Option<fn(T, T) -> T>,
     plain: Plain<'_, T>,
     tried: Tried<'_, T>,
     into: Into<'_, T>,
@@ -380,6 +524,10 @@ fn run<T: Poison>(
                     String::new()
                 }
             ),
+        } + &if e.reduce.is_empty() {
+            String::new()
+        } else {
+            format!(", reduce = {}", e.reduce)
         };
         // The message of a failure: everything needed to see it again.
         let report = |form: usize, mode: &str, out: Option<String>, detail: String| {
@@ -405,7 +553,10 @@ fn run<T: Poison>(
                 e.id,
             )
         };
-        let expected = match catch_unwind(AssertUnwindSafe(|| reference(e.subscripts, &views))) {
+        let expected = match catch_unwind(AssertUnwindSafe(|| match combine {
+            Some(f) => reference_by(e.subscripts, &views, &f),
+            None => reference(e.subscripts, &views),
+        })) {
             Ok(x) => x,
             Err(p) => {
                 let msg = format!("the reference panicked: {}", panic_message(p));
@@ -413,6 +564,10 @@ fn run<T: Poison>(
                 continue;
             }
         };
+        // A max or min over nothing, for an output with elements: an operand
+        // with a zero-length axis makes some range of the loop empty, and
+        // with the output not empty, that range is a summed one.
+        let empty = combine.is_some() && views.iter().any(|v| v.is_empty()) && !expected.is_empty();
         // What the new-result forms must give.
         let want = match scale {
             Some(k) => Cow::Owned(expected.mapv(|x| k.alpha.mul(x))),
@@ -433,15 +588,42 @@ fn run<T: Poison>(
                 .map_err(|d| format!("{d}\n  out before the call {:?}", b.before)),
         };
 
-        for mode in MODES
-            .iter()
-            .filter(|m| !m.fixed_only || !e.fixed.is_empty())
-        {
+        for mode in MODES.iter().filter(|m| match m.applies {
+            Applies::All => true,
+            Applies::Fixed => !e.fixed.is_empty(),
+            Applies::Windows => false,
+        }) {
             // Runs one form with this mode's thresholds; a panic is a failure.
             let forced = |f: &mut dyn FnMut() -> Result<(), String>| {
                 catch_unwind(AssertUnwindSafe(|| with_thresholds(mode.t, f)))
                     .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(p))))
             };
+
+            if empty {
+                // Only the `try_` forms, which must refuse it.
+                let refused = |r: Result<(), EinsumError>| match r {
+                    Err(err) if matches!(err.kind(), ErrorKind::EmptyReduction { .. }) => Ok(()),
+                    Err(err) => Err(format!("expected an EmptyReduction error, got Err({err})")),
+                    Ok(()) => Err("expected an EmptyReduction error, got Ok".to_string()),
+                };
+                c.evals += 1;
+                c.empty_evals += 1;
+                if let Err(d) = forced(&mut || refused(tried(&views, ab).map(|_| ()))) {
+                    c.fail(report(1, mode.name, None, d));
+                }
+                c.evals += 1;
+                c.empty_evals += 1;
+                let (mut out, _) =
+                    prepare_out(expected.shape(), scale, &want, e.wide, &mut rng, &mut srng);
+                let octx = out.describe();
+                let before = out.view().to_owned();
+                if let Err(d) = forced(&mut || refused(try_into(&mut out.view_mut(), &views, ab)))
+                    .and_then(|()| unchanged(&out, &before))
+                {
+                    c.fail(report(3, mode.name, Some(octx), d));
+                }
+                continue;
+            }
 
             c.evals += 1;
             if let Err(d) = forced(&mut || compare(plain(&views, ab))) {
@@ -484,6 +666,526 @@ fn run<T: Poison>(
     }
 }
 
+// ---------------------------------------------------------------------------
+// Windows as the destination
+// ---------------------------------------------------------------------------
+
+/// The window view a windows expression adds into.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// `windows2_mut` over a 2-D array: `(H', W', kh, kw)`.
+    Windows2,
+    /// `windows_nhwc_mut` over `(B, H, W, C)`: `(B, H', W', kh, kw, C)`.
+    Nhwc,
+    /// `sliding_window_view_mut` over an array of this rank, windowed along
+    /// these axes: the array's axes (a windowed one counting windows), then
+    /// the offsets inside the windows, in the order of the axes.
+    Sliding(usize, &'static [usize]),
+}
+
+/// What an axis of a window view indexes.
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    /// The window, along the `k`-th windowed axis.
+    Window(usize),
+    /// The offset inside the window, along the `k`-th windowed axis.
+    Offset(usize),
+    /// The array's axis `d`, not windowed.
+    Axis(usize),
+}
+
+impl Kind {
+    /// The array's rank, its windowed axes, and what each axis of the view
+    /// indexes, as `tests/windows.rs` and `windows.rs` describe them.
+    fn layout(self) -> (usize, Vec<usize>, Vec<Role>) {
+        use Role::*;
+        match self {
+            Kind::Windows2 => (
+                2,
+                vec![0, 1],
+                vec![Window(0), Window(1), Offset(0), Offset(1)],
+            ),
+            Kind::Nhwc => (
+                4,
+                vec![1, 2],
+                vec![Axis(0), Window(0), Window(1), Offset(0), Offset(1), Axis(3)],
+            ),
+            Kind::Sliding(rank, axes) => {
+                let mut roles: Vec<Role> = (0..rank)
+                    .map(|d| match axes.iter().position(|&a| a == d) {
+                        Some(k) => Window(k),
+                        None => Axis(d),
+                    })
+                    .collect();
+                roles.extend((0..axes.len()).map(Offset));
+                (rank, axes.to_vec(), roles)
+            }
+        }
+    }
+}
+
+/// One windows expression, as its failure messages describe it.
+struct WinExpr {
+    id: usize,
+    subscripts: &'static str,
+    kind: Kind,
+    /// Bound labels and their sizes.
+    fixed: &'static [(char, usize)],
+    /// The bindings as written after the `;`.
+    bindings: &'static str,
+    wide: bool,
+    /// The calls pass `alpha = s.0`.
+    scaled: bool,
+    /// `max`, `min` or empty, as [`Expr::reduce`].
+    reduce: &'static str,
+    /// The destination and operand forms of `einsum_into!` and
+    /// `try_einsum_into!`.
+    forms: [&'static str; 2],
+}
+
+/// The window lengths and steps of one case, one per windowed axis (rows
+/// then columns for `windows2_mut` and `windows_nhwc_mut`), as the
+/// generated calls pass them.
+struct Geom {
+    window: Vec<usize>,
+    step: Vec<usize>,
+}
+
+impl Geom {
+    fn window2(&self) -> (usize, usize) {
+        (self.window[0], self.window[1])
+    }
+    fn step2(&self) -> (usize, usize) {
+        (self.step[0], self.step[1])
+    }
+}
+
+/// One shape seed of a windows expression.
+struct WinCase<T> {
+    geom: Geom,
+    /// The windowed axes of the array and what each view axis indexes.
+    axes: Vec<usize>,
+    roles: Vec<Role>,
+    /// The array the windows are over, and the window view.
+    base_shape: Vec<usize>,
+    view_shape: Vec<usize>,
+    ops: Vec<Strided<T>>,
+}
+
+impl<T> WinCase<T> {
+    /// The array's element that index `idx` of the window view is.
+    fn base_index(&self, idx: &[usize]) -> Vec<usize> {
+        let mut at = vec![0; self.base_shape.len()];
+        for (&i, role) in idx.iter().zip(&self.roles) {
+            match *role {
+                Role::Window(k) => at[self.axes[k]] += i * self.geom.step[k],
+                Role::Offset(k) => at[self.axes[k]] += i,
+                Role::Axis(d) => at[d] = i,
+            }
+        }
+        at
+    }
+}
+
+/// A random case of `e`: window lengths (bound, or 1 to 4, now and then
+/// 0), steps from 1 to two more than the window, 1 to 4 windows along each
+/// windowed axis and an array longer than the last window by less than a
+/// step; the other sizes bound, or 1 to 4, now and then 0; on `large` seeds
+/// up to 8 and never 0; the largest sizes not bound then shrunk until the
+/// work is within the cap of `run`. Operands of random layouts and small
+/// (or wide) values; in a fifth of the cases, labels now and then
+/// broadcast (size 1) in the operands after the first that has them.
+fn window_case<T: RefScalar>(e: &WinExpr, rng: &mut SmallRng, large: bool) -> WinCase<T> {
+    let p = parse(e.subscripts);
+    let (rank, axes, roles) = e.kind.layout();
+    let out: Vec<u8> = p
+        .output
+        .iter()
+        .map(|t| match *t {
+            Tok::L(c) => c,
+            Tok::Ell => unreachable!("no ellipsis in a windows expression"),
+        })
+        .collect();
+    assert_eq!(
+        out.len(),
+        roles.len(),
+        "{:?}: the view's rank",
+        e.subscripts
+    );
+    let bound = |c: u8| {
+        e.fixed
+            .iter()
+            .find(|&&(f, _)| f as u32 == u32::from(c))
+            .map(|&(_, n)| n)
+    };
+    let mut summed: Vec<u8> = p
+        .inputs
+        .iter()
+        .flatten()
+        .filter_map(|t| match *t {
+            Tok::L(c) if !out.contains(&c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    summed.sort_unstable();
+    summed.dedup();
+    let hi = if large { 8 } else { 4 };
+    let draw = |rng: &mut SmallRng, zero: f64| {
+        if !large && rng.random_bool(zero) {
+            0
+        } else {
+            rng.random_range(1..=hi)
+        }
+    };
+
+    // Every drawn size, and whether it is bound: the windows' lengths and
+    // counts, the unwindowed axes, the summed labels.
+    let nw = axes.len();
+    let mut window = vec![(0, false); nw];
+    let mut count = vec![(0, false); nw];
+    let mut plain = vec![(0, false); rank];
+    for (a, role) in roles.iter().enumerate() {
+        let size = match bound(out[a]) {
+            Some(n) => (n, true),
+            None => match role {
+                Role::Window(_) => (rng.random_range(1..=hi), false),
+                Role::Offset(_) => (draw(rng, 0.03), false),
+                Role::Axis(_) => (draw(rng, 0.04), false),
+            },
+        };
+        match *role {
+            Role::Window(k) => count[k] = size,
+            Role::Offset(k) => window[k] = size,
+            Role::Axis(d) => plain[d] = size,
+        }
+    }
+    let mut sums: Vec<(usize, bool)> = summed
+        .iter()
+        .map(|&c| bound(c).map_or_else(|| (draw(rng, 0.08), false), |n| (n, true)))
+        .collect();
+    let cap = if large { MAX_WORK_LARGE } else { MAX_WORK };
+    loop {
+        // (`plain` holds a zero for each windowed axis.)
+        let work = (window.iter().chain(&count).chain(&plain).chain(&sums))
+            .fold(1usize, |w, &(n, _)| w.saturating_mul(n.max(1)));
+        if work <= cap {
+            break;
+        }
+        // The largest size not bound, one less.
+        let largest = window
+            .iter_mut()
+            .chain(count.iter_mut())
+            .chain(plain.iter_mut())
+            .chain(sums.iter_mut())
+            .filter(|(n, b)| !b && *n > 1)
+            .max_by_key(|(n, _)| *n);
+        match largest {
+            Some((n, _)) => *n -= 1,
+            None => break,
+        }
+    }
+    let step: Vec<usize> = window
+        .iter()
+        .map(|&(w, _)| rng.random_range(1..=w + 2))
+        .collect();
+    let mut base_shape: Vec<usize> = plain.iter().map(|&(n, _)| n).collect();
+    for k in 0..nw {
+        let tail = rng.random_range(0..step[k]);
+        base_shape[axes[k]] = (count[k].0 - 1) * step[k] + window[k].0 + tail;
+    }
+    let view_shape: Vec<usize> = roles
+        .iter()
+        .map(|r| match *r {
+            Role::Window(k) => count[k].0,
+            Role::Offset(k) => window[k].0,
+            Role::Axis(d) => plain[d].0,
+        })
+        .collect();
+
+    let mut size = [0usize; 128];
+    for (&c, &n) in out.iter().zip(&view_shape) {
+        size[usize::from(c)] = n;
+    }
+    for (&c, &(n, _)) in summed.iter().zip(&sums) {
+        size[usize::from(c)] = n;
+    }
+    let bcast = rng.random_bool(0.2);
+    let mut holder = [usize::MAX; 128];
+    let wide = e.wide;
+    let mut fill = |rng: &mut SmallRng| {
+        if wide {
+            T::wide(rng)
+        } else {
+            T::small(rng, 3)
+        }
+    };
+    let ops = p
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, term)| {
+            let mut mine = [0usize; 128];
+            for t in term {
+                let Tok::L(c) = *t else { unreachable!() };
+                let c = usize::from(c);
+                if holder[c] == usize::MAX {
+                    holder[c] = k;
+                }
+                let n = size[c];
+                let b = bcast
+                    && holder[c] != k
+                    && bound(c as u8).is_none()
+                    && n >= 2
+                    && rng.random_bool(0.3);
+                mine[c] = if b { 1 } else { n };
+            }
+            let shape: Vec<usize> = term
+                .iter()
+                .map(|t| match *t {
+                    Tok::L(c) => mine[usize::from(c)],
+                    Tok::Ell => unreachable!(),
+                })
+                .collect();
+            let layout = LAYOUTS[rng.random_range(0..LAYOUTS.len())];
+            Strided::new(&shape, layout, false, rng, &mut fill)
+        })
+        .collect();
+    WinCase {
+        geom: Geom {
+            window: window.iter().map(|&(n, _)| n).collect(),
+            step,
+        },
+        axes,
+        roles,
+        base_shape,
+        view_shape,
+        ops,
+    }
+}
+
+// The last arguments are the windows' lengths and steps and
+// `(alpha, beta)`.
+type WinInto<'f, T> = &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &Geom, &[ArrayViewD<'_, T>], (T, T));
+type WinTryInto<'f, T> = &'f dyn Fn(
+    &mut ArrayViewMutD<'_, T>,
+    &Geom,
+    &[ArrayViewD<'_, T>],
+    (T, T),
+) -> Result<(), EinsumError>;
+
+/// Runs one windows expression on every shape seed, through every mode:
+/// `einsum_into!` (`beta` one), `try_einsum_into!` with `beta` one, and
+/// `try_einsum_into!` with another `beta`, each into windows over a fresh
+/// array of a random layout holding the same values.
+fn run_windows<T: One>(
+    c: &mut Checker,
+    e: &WinExpr,
+    combine: Option<fn(T, T) -> T>,
+    into: WinInto<'_, T>,
+    try_into: WinTryInto<'_, T>,
+) {
+    c.exprs += 1;
+    let shapes: u64 = env_or("EINSUM_FUZZ_SHAPES", DEFAULT_SHAPES);
+    let only = only();
+    for seed in 0..shapes {
+        if only.seed.is_some_and(|s| s != seed) {
+            continue;
+        }
+        let large = seed % 4 == 3;
+        let mut rng = SmallRng::seed_from_u64(case_seed(e.subscripts, seed) ^ WINDOWS_STREAM);
+        let case = window_case::<T>(e, &mut rng, large);
+        let g = &case.geom;
+        c.window_cases += 1;
+        c.overlaps += usize::from(g.window.iter().zip(&g.step).any(|(w, s)| s < w));
+        c.gaps += usize::from(g.window.iter().zip(&g.step).any(|(w, s)| s > w));
+        let views: Vec<ArrayViewD<'_, T>> = case.ops.iter().map(|o| o.view()).collect();
+        let mut srng =
+            SmallRng::seed_from_u64(case_seed(e.subscripts, seed) ^ WINDOWS_STREAM ^ SCALE_STREAM);
+        let alpha = if e.scaled {
+            T::small(&mut srng, 3)
+        } else {
+            T::one()
+        };
+        let wrong = match T::small(&mut srng, 3) {
+            b if b == T::one() => T::zero(),
+            b => b,
+        };
+        let before = ArrayD::from_shape_simple_fn(IxDyn(&case.base_shape), || {
+            if e.wide {
+                T::wide(&mut srng)
+            } else {
+                T::small(&mut srng, 3)
+            }
+        });
+        let tile = SCATTER_TILES[rng.random_range(0..SCATTER_TILES.len())];
+        let report = |form: usize, mode: &str, base: Option<String>, detail: String| {
+            let fixed = if e.bindings.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", e.bindings)
+            };
+            let base = base.map_or(String::new(), |b| format!("; array {b}"));
+            format!(
+                "windows expression w{} {:?}{fixed} ({}{}, alpha {alpha:?}{}), {} [{}], mode {mode}, \
+                 shape seed {seed}\n  window {:?} step {:?}: view shape {:?} over an array of shape \
+                 {:?}\n  operands {}{base}\n  {detail}\n  \
+                 replay: EINSUM_FUZZ_SEED={} EINSUM_FUZZ_EXPRS={} EINSUM_FUZZ_ONLY=w{}:{seed}",
+                e.id,
+                e.subscripts,
+                T::NAME,
+                if e.wide { ", wide values" } else { "" },
+                if e.reduce.is_empty() {
+                    String::new()
+                } else {
+                    format!(", reduce = {}", e.reduce)
+                },
+                [
+                    "einsum_into!".to_string(),
+                    "try_einsum_into!".to_string(),
+                    format!("try_einsum_into! with beta {wrong:?}"),
+                ][form],
+                e.forms[form.min(1)],
+                case.geom.window,
+                case.geom.step,
+                case.view_shape,
+                case.base_shape,
+                describe_all(&case.ops),
+                FUZZ_SEED,
+                EXPRS.len(),
+                e.id,
+            )
+        };
+        let result = match catch_unwind(AssertUnwindSafe(|| match combine {
+            Some(f) => reference_by(e.subscripts, &views, &f),
+            None => reference(e.subscripts, &views),
+        })) {
+            Ok(x) if x.shape() == case.view_shape => x,
+            Ok(x) => {
+                let msg = format!("the harness: a result of shape {:?}", x.shape());
+                c.fail(report(0, "-", None, msg));
+                continue;
+            }
+            Err(p) => {
+                let msg = format!("the reference panicked: {}", panic_message(p));
+                c.fail(report(0, "-", None, msg));
+                continue;
+            }
+        };
+        // As in `run`.
+        let empty = combine.is_some() && views.iter().any(|v| v.is_empty()) && !result.is_empty();
+        // The array after the call, by a plain loop: its values before,
+        // alpha times each element of the result added into the element of
+        // the array its window view's index is.
+        let mut want = before.clone();
+        if !empty {
+            for (idx, &r) in result.indexed_iter() {
+                let at = case.base_index(idx.slice());
+                let w = &mut want[IxDyn(&at)];
+                *w = w.add(alpha.mul(r));
+            }
+        }
+        let with_before = |d: String| format!("{d}\n  array before the call {before:?}");
+        // A fresh array holding `before`, the storage around its view
+        // garbage.
+        let fresh = |rng: &mut SmallRng| {
+            let mut base = random_out::<T>(&case.base_shape, rng);
+            base.view_mut().assign(&before);
+            base
+        };
+        // What a call of `try_einsum_into!` must return: `Ok`, or the error
+        // of an empty reduction, or (`wrong_beta`) that of a beta other than
+        // one (either, when both apply).
+        let expect = |r: Result<(), EinsumError>, wrong_beta: bool| match r {
+            Ok(()) if !empty && !wrong_beta => Ok(()),
+            Err(err)
+                if (wrong_beta && matches!(err.kind(), ErrorKind::WindowsNeedBetaOne))
+                    || (empty && matches!(err.kind(), ErrorKind::EmptyReduction { .. })) =>
+            {
+                Ok(())
+            }
+            r => Err(format!(
+                "expected {}, got {}",
+                match (wrong_beta, empty) {
+                    (true, false) => "a WindowsNeedBetaOne error",
+                    (true, true) => "a WindowsNeedBetaOne or EmptyReduction error",
+                    (false, true) => "an EmptyReduction error",
+                    (false, false) => "Ok",
+                },
+                r.map_or_else(|err| format!("Err({err})"), |()| "Ok".to_string())
+            )),
+        };
+
+        for mode in MODES.iter().filter(|m| match m.applies {
+            Applies::All | Applies::Windows => true,
+            Applies::Fixed => !e.fixed.is_empty(),
+        }) {
+            let mut t = mode.t;
+            let name = if mode.applies == Applies::Windows {
+                t.scatter_tile_bytes = tile;
+                Cow::Owned(format!("{} ({tile} bytes)", mode.name))
+            } else {
+                Cow::Borrowed(mode.name)
+            };
+            let forced = |f: &mut dyn FnMut() -> Result<(), String>| {
+                catch_unwind(AssertUnwindSafe(|| with_thresholds(t, f)))
+                    .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(p))))
+            };
+
+            if !empty {
+                c.evals += 1;
+                c.window_evals += 1;
+                let mut base = fresh(&mut rng);
+                let bctx = base.describe();
+                if let Err(d) = forced(&mut || {
+                    into(&mut base.view_mut(), &case.geom, &views, (alpha, T::one()));
+                    Ok(())
+                })
+                .and_then(|()| check_out(&base, &want).map_err(&with_before))
+                {
+                    c.fail(report(0, &name, Some(bctx), d));
+                }
+            }
+
+            c.evals += 1;
+            c.window_evals += 1;
+            c.empty_evals += usize::from(empty);
+            let mut base = fresh(&mut rng);
+            let bctx = base.describe();
+            if let Err(d) = forced(&mut || {
+                expect(
+                    try_into(&mut base.view_mut(), &case.geom, &views, (alpha, T::one())),
+                    false,
+                )
+            })
+            .and_then(|()| {
+                if empty {
+                    unchanged(&base, &before)
+                } else {
+                    check_out(&base, &want).map_err(&with_before)
+                }
+            }) {
+                c.fail(report(1, &name, Some(bctx), d));
+            }
+
+            c.evals += 1;
+            c.window_evals += 1;
+            c.beta_evals += 1;
+            let mut base = fresh(&mut rng);
+            let bctx = base.describe();
+            if let Err(d) = forced(&mut || {
+                expect(
+                    try_into(&mut base.view_mut(), &case.geom, &views, (alpha, wrong)),
+                    true,
+                )
+            })
+            .and_then(|()| unchanged(&base, &before))
+            {
+                c.fail(report(2, &name, Some(bctx), d));
+            }
+        }
+    }
+}
+
 impl Checker {
     fn fail(&mut self, msg: String) {
         self.failures.push(msg);
@@ -513,11 +1215,16 @@ fn fuzz() {
                     let mut c = Checker::default();
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
-                        if k >= EXPRS.len() {
+                        let (target, run) = if k < EXPRS.len() {
+                            (Target::Expr(k), EXPRS[k])
+                        } else if k - EXPRS.len() < WINDOWS.len() {
+                            let j = k - EXPRS.len();
+                            (Target::Windows(j), WINDOWS[j])
+                        } else {
                             break c;
-                        }
-                        if only.expr.is_none_or(|e| e == k) {
-                            EXPRS[k](&mut c);
+                        };
+                        if only.expr.is_none_or(|e| e == target) {
+                            run(&mut c);
                         }
                     }
                 })
@@ -527,16 +1234,37 @@ fn fuzz() {
     });
     let exprs: usize = checkers.iter().map(|c| c.exprs).sum();
     let evals: usize = checkers.iter().map(|c| c.evals).sum();
+    let sum = |f: fn(&Checker) -> usize| checkers.iter().map(f).sum::<usize>();
+    let (window_evals, empty_evals, beta_evals) = (
+        sum(|c| c.window_evals),
+        sum(|c| c.empty_evals),
+        sum(|c| c.beta_evals),
+    );
+    let (window_cases, overlaps, gaps) = (
+        sum(|c| c.window_cases),
+        sum(|c| c.overlaps),
+        sum(|c| c.gaps),
+    );
     let mut failures: Vec<&String> = checkers.iter().flat_map(|c| &c.failures).collect();
-    // Lowest expression first, so the first failure shown is stable.
+    // Lowest expression first, then the windows ones, so the first failure
+    // shown is stable.
     failures.sort_by_key(|f| {
-        f.strip_prefix("expression #")
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse::<usize>().ok())
+        let index = |r: &str| r.split(' ').next().and_then(|n| n.parse::<usize>().ok());
+        match f.strip_prefix("windows expression w") {
+            Some(r) => (1, index(r)),
+            None => (0, f.strip_prefix("expression #").and_then(index)),
+        }
     });
     eprintln!("einsum fuzz coverage: {COVERAGE}");
+    eprintln!("einsum fuzz coverage: {WINDOWS_COVERAGE}");
     eprintln!(
-        "einsum fuzz (seed {FUZZ_SEED}): {exprs} expressions, {evals} evaluations, {} mismatches, {:.1} s",
+        "einsum fuzz: {window_cases} cases into windows, {overlaps} with overlapping windows, \
+         {gaps} with gaps between them"
+    );
+    eprintln!(
+        "einsum fuzz (seed {FUZZ_SEED}): {exprs} expressions, {evals} evaluations ({window_evals} \
+         into windows; {empty_evals} empty reductions and {beta_evals} windows with a beta not \
+         one, which must fail), {} mismatches, {:.1} s",
         failures.len(),
         start.elapsed().as_secs_f64()
     );
