@@ -514,6 +514,20 @@ fn combine(reduce: Option<&str>) -> String {
     }
 }
 
+/// An expression's fixed sizes as the harness's `(label, size)` list
+/// entries, and as the macro's `; label = size` bindings.
+fn bindings(fixed: &[(u8, usize, String)]) -> (Vec<String>, Vec<String>) {
+    let sizes = fixed
+        .iter()
+        .map(|(c, n, _)| format!("('{}', {n})", *c as char))
+        .collect();
+    let binding = fixed
+        .iter()
+        .map(|(c, _, w)| format!("{} = {w}", *c as char))
+        .collect();
+    (sizes, binding)
+}
+
 /// The output argument of `einsum_into!` and its description.
 fn out_arg(rng: &mut Rng, e: &Expr) -> (String, String) {
     let out = e.resolved_output();
@@ -877,16 +891,7 @@ fn main() {
         let both: Vec<&str> = both.iter().map(String::as_str).collect();
         stats.add(&e, &s, scaled, reduce);
         let ty = TYPES[e.ty].0;
-        let fixed: Vec<String> = e
-            .fixed
-            .iter()
-            .map(|(c, n, _)| format!("('{}', {n})", *c as char))
-            .collect();
-        let binding: Vec<String> = e
-            .fixed
-            .iter()
-            .map(|(c, _, w)| format!("{} = {w}", *c as char))
-            .collect();
+        let (fixed, binding) = bindings(&e.fixed);
         let (a_plain, f_plain) = call_args(&mut rng, &e, &alpha, &mut place);
         let (a_tried, f_tried) = call_args(&mut rng, &e, &alpha, &mut place);
         let (a_into, f_into) = call_args(&mut rng, &e, &both, &mut place);
@@ -972,16 +977,7 @@ fn main() {
         let (l_into, d_into, df_into) = window_dest(&mut rng, &w.kind);
         let (l_try, d_try, df_try) = window_dest(&mut rng, &w.kind);
         wstats.add(&w, scaled, reduce, d_into == "&mut w" || d_try == "&mut w");
-        let fixed: Vec<String> = e
-            .fixed
-            .iter()
-            .map(|(c, n, _)| format!("('{}', {n})", *c as char))
-            .collect();
-        let binding: Vec<String> = e
-            .fixed
-            .iter()
-            .map(|(c, _, w)| format!("{} = {w}", *c as char))
-            .collect();
+        let (fixed, binding) = bindings(&e.fixed);
         // `einsum_into!` with the literal one and no alpha ignores `s`.
         let sp = if scaled || !literal { "s" } else { "_" };
         writeln!(
