@@ -306,14 +306,7 @@ fn gen_expr(rng: &mut Rng, id: usize) -> Expr {
         };
         rng.shuffle(&mut chosen);
         for c in chosen {
-            let n = rng.range(1, 4);
-            let written = if rng.chance(0.15) {
-                // A constant expression rather than a literal.
-                format!("{} - 1", n + 1)
-            } else {
-                n.to_string()
-            };
-            e.fixed.push((c, n, written));
+            fix(rng, &mut e, c, 4);
         }
     }
     e
@@ -514,6 +507,18 @@ fn combine(reduce: Option<&str>) -> String {
     }
 }
 
+/// Binds label `c` of `e` to a size from 1 to `most`, written as a literal
+/// or, now and then, as a constant expression.
+fn fix(rng: &mut Rng, e: &mut Expr, c: u8, most: usize) {
+    let n = rng.range(1, most);
+    let written = if rng.chance(0.15) {
+        format!("{} - 1", n + 1)
+    } else {
+        n.to_string()
+    };
+    e.fixed.push((c, n, written));
+}
+
 /// An expression's fixed sizes as the harness's `(label, size)` list
 /// entries, and as the macro's `; label = size` bindings.
 fn bindings(fixed: &[(u8, usize, String)]) -> (Vec<String>, Vec<String>) {
@@ -684,13 +689,7 @@ fn gen_windows(rng: &mut Rng, j: usize) -> Win {
         rng.shuffle(&mut can);
         can.truncate(rng.range(1, can.len().min(3)));
         for c in can {
-            let n = rng.range(1, 3);
-            let written = if rng.chance(0.15) {
-                format!("{} - 1", n + 1)
-            } else {
-                n.to_string()
-            };
-            e.fixed.push((c, n, written));
+            fix(rng, &mut e, c, 3);
         }
     }
     Win { e, kind, product }
