@@ -415,11 +415,11 @@ unsafe fn scatter_product<const K: usize, const N: usize>(
     }
 }
 
-/// [`scatter`] in general: a tile at a time: each step computes the result over a block of output indices
-/// into this thread's tile memory, contiguous, where its elements are
-/// distinct (the ordinary kernels, `alpha` applied), then adds the block
-/// into the windows, where elements repeat, in order
-/// ([`kernel::add_tile`]). The steps go over the output axes of the largest
+/// [`scatter`] of any sum, a tile at a time: each step computes the result
+/// over a block of output indices into this thread's tile memory,
+/// contiguous, where its elements are distinct (the ordinary kernels,
+/// `alpha` applied), then adds the block into the windows, where elements
+/// repeat, in order ([`kernel::add_tile`]). The steps go over the output axes of the largest
 /// strides in the windows first, one index at a time, the last of them in
 /// pieces, so that a tile fills [`tuning::Thresholds::scatter_tile_bytes`].
 /// The steps of one index of the outermost run in order on one thread;
