@@ -2,6 +2,7 @@
 //! the stack.
 
 use core::cell::RefCell;
+use std::thread::LocalKey;
 
 use crate::element::Scalar;
 
@@ -18,44 +19,47 @@ thread_local! {
     static TILE: RefCell<Vec<u128>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with `bytes` bytes of this thread's tile memory, 16-byte
-/// aligned (values left from earlier calls; a fresh buffer when the tile is
-/// in use further up this thread's stack).
-pub(crate) fn with_tile<R>(bytes: usize, f: impl FnOnce(*mut ()) -> R) -> R {
-    let words = bytes.div_ceil(16);
-    let view = |v: &mut Vec<u128>| {
+/// Runs `f` with at least `words` words of `memory`, this thread's
+/// (values left from earlier calls; a fresh buffer when it is in use
+/// further up this thread's stack).
+fn with_words<R>(
+    memory: &'static LocalKey<RefCell<Vec<u128>>>,
+    words: usize,
+    f: impl FnOnce(&mut [u128]) -> R,
+) -> R {
+    memory.with(|cell| {
+        let mut fresh = Vec::new();
+        let mut held = cell.try_borrow_mut();
+        let v = match held {
+            Ok(ref mut v) => &mut **v,
+            Err(_) => &mut fresh,
+        };
         if v.len() < words {
             v.resize(words, 0);
         }
-        v.as_mut_ptr().cast::<()>()
-    };
-    TILE.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut v) => f(view(&mut v)),
-        Err(_) => f(view(&mut Vec::new())),
+        f(v)
     })
 }
 
-/// Runs `f` with `len` elements of this thread's scratch memory (values
-/// left from earlier calls; a fresh buffer when the scratch is in use
-/// further up this thread's stack).
+/// Runs `f` with `bytes` bytes of this thread's tile memory, 16-byte
+/// aligned (as [`with_words`]).
+pub(crate) fn with_tile<R>(bytes: usize, f: impl FnOnce(*mut ()) -> R) -> R {
+    with_words(&TILE, bytes.div_ceil(16), |v| f(v.as_mut_ptr().cast()))
+}
+
+/// Runs `f` with `len` elements of this thread's scratch memory (as
+/// [`with_words`]).
 pub(crate) fn with_scratch<T: Scalar, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     let words = len
         .checked_mul(core::mem::size_of::<T>())
         .expect("einsum: scratch size")
         .div_ceil(16);
-    let view = |v: &mut Vec<u128>| {
-        if v.len() < words {
-            v.resize(words, 0);
-        }
+    with_words(&SCRATCH, words, |v| {
         // SAFETY: the words are initialized and 16-byte aligned, and `len`
-        // elements of `T` fit in them (resized above); `Pod` (a bound of
+        // elements of `T` fit in them (`with_words`); `Pod` (a bound of
         // `Scalar`) says `T` needs at most that alignment and that every bit
         // pattern is a value; the slice borrows `v` uniquely while it lives.
-        unsafe { core::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<T>(), len) }
-    };
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut v) => f(view(&mut v)),
-        Err(_) => f(view(&mut Vec::new())),
+        f(unsafe { core::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<T>(), len) })
     })
 }
 
