@@ -101,38 +101,6 @@ const CHUNK: usize = 64;
 /// chunked one.
 const WIDE_MAX: usize = 16;
 
-/// `buf[i·w + k] ← pick(buf[i·w + k], p[i·sy + k·sx])` for every row `i`
-/// of `buf` and `k < w`: a chunk's extremes over one point of a single
-/// operand (pooling), in runs of a slice when `sx` is one.
-///
-/// # Safety
-/// Every such element of `p` is valid for reads; `w` divides `buf.len()`.
-#[inline(always)]
-unsafe fn pick_rows<T: Ordered, const MIN: bool>(
-    buf: &mut [T],
-    w: usize,
-    p: *const T,
-    sy: isize,
-    sx: isize,
-) {
-    for (i, row) in buf.chunks_exact_mut(w).enumerate() {
-        let r = p.wrapping_offset(sy.wrapping_mul(i as isize));
-        if sx == 1 {
-            // SAFETY: `w` elements from `r` (caller).
-            let src = unsafe { core::slice::from_raw_parts(r, w) };
-            for (b, &x) in row.iter_mut().zip(src) {
-                *b = pick::<T, MIN>(*b, x);
-            }
-        } else {
-            for (k, b) in row.iter_mut().enumerate() {
-                // SAFETY: an element of the row (caller).
-                let x = unsafe { r.wrapping_offset(sx.wrapping_mul(k as isize)).read() };
-                *b = pick::<T, MIN>(*b, x);
-            }
-        }
-    }
-}
-
 /// The nest on this thread, over axes ordered by [`arrange`]: with the
 /// innermost axis summed, each output element's extreme in a register;
 /// with it an output axis, the extremes of a chunk of the longest output
@@ -200,12 +168,6 @@ unsafe fn serial<T: Ordered, const K: usize, const MIN: bool>(
                     let buf = &mut buf[..m * w];
                     buf.fill(start);
                     walk_masked(axes, summed, q0, o, &mut |q, _| {
-                        if count == 1 {
-                            // One operand (pooling): its elements as they are.
-                            let (sy, sx) = (inner.strides[0], across.strides[0]);
-                            pick_rows::<T, MIN>(buf, w, q[0], sy, sx);
-                            return;
-                        }
                         for (i, row) in buf.chunks_exact_mut(w).enumerate() {
                             let mut r = q;
                             for (r, &s) in r.iter_mut().zip(&inner.strides) {
