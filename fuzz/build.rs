@@ -363,11 +363,7 @@ impl Stats {
 
     fn render(&self, count: usize) -> String {
         let nops: Vec<String> = (1..=6).map(|n| format!("{n}: {}", self.nops[n])).collect();
-        let types: Vec<String> = TYPES
-            .iter()
-            .zip(&self.types)
-            .map(|((t, _), n)| format!("{}: {n}", t.rsplit("::").next().unwrap_or(t)))
-            .collect();
+        let types = type_counts(&self.types);
         format!(
             "{count} expressions; operands {}; ellipsis {}, output ellipsis {}, implicit {}, \
              diagonal {}, empty term {}, scalar output {}, uppercase {}, spaces {}, fixed sizes {}, \
@@ -505,6 +501,15 @@ fn combine(reduce: Option<&str>) -> String {
         Some(r) => format!("Some({r}_of::<T>)"),
         None => "None".into(),
     }
+}
+
+/// How many expressions of each element type, as `name: count` entries.
+fn type_counts(counts: &[usize; TYPES.len()]) -> Vec<String> {
+    TYPES
+        .iter()
+        .zip(counts)
+        .map(|((t, _), n)| format!("{}: {n}", t.rsplit("::").next().unwrap_or(t)))
+        .collect()
 }
 
 /// Binds label `c` of `e` to a size from 1 to `most`, written as a literal
@@ -815,11 +820,7 @@ impl WinStats {
 
     fn render(&self, count: usize) -> String {
         let nops: Vec<String> = (1..=3).map(|n| format!("{n}: {}", self.nops[n])).collect();
-        let types: Vec<String> = TYPES
-            .iter()
-            .zip(&self.types)
-            .map(|((t, _), n)| format!("{}: {n}", t.rsplit("::").next().unwrap_or(t)))
-            .collect();
+        let types = type_counts(&self.types);
         format!(
             "{count} windows expressions; windows2_mut {}, windows_nhwc_mut {}, \
              sliding_window_view_mut {}; operands {} ({} as a matrix product); summed labels {}, \

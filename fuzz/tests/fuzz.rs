@@ -465,6 +465,14 @@ type Into<'f, T> = &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>], (
 type TryInto<'f, T> =
     &'f dyn Fn(&mut ArrayViewMutD<'_, T>, &[ArrayViewD<'_, T>], (T, T)) -> Result<(), EinsumError>;
 
+/// The shape seeds to run: `EINSUM_FUZZ_SHAPES` of them, or the one
+/// `EINSUM_FUZZ_ONLY` names.
+fn shape_seeds() -> impl Iterator<Item = u64> {
+    let shapes: u64 = env_or("EINSUM_FUZZ_SHAPES", DEFAULT_SHAPES);
+    let only = only().seed;
+    (0..shapes).filter(move |&s| only.is_none_or(|o| o == s))
+}
+
 /// Runs one expression on every shape seed, through every mode and form;
 /// `combine` the reduction of `reduce = max` or `min`, `None` for sums.
 fn run<T: Poison>(
@@ -477,12 +485,7 @@ fn run<T: Poison>(
     try_into: TryInto<'_, T>,
 ) {
     c.exprs += 1;
-    let shapes: u64 = env_or("EINSUM_FUZZ_SHAPES", DEFAULT_SHAPES);
-    let only = only();
-    for seed in 0..shapes {
-        if only.seed.is_some_and(|s| s != seed) {
-            continue;
-        }
+    for seed in shape_seeds() {
         let large = seed % 4 == 3;
         let g = Gen {
             max_work: if large { MAX_WORK_LARGE } else { MAX_WORK },
@@ -985,12 +988,7 @@ fn run_windows<T: One>(
     try_into: WinTryInto<'_, T>,
 ) {
     c.exprs += 1;
-    let shapes: u64 = env_or("EINSUM_FUZZ_SHAPES", DEFAULT_SHAPES);
-    let only = only();
-    for seed in 0..shapes {
-        if only.seed.is_some_and(|s| s != seed) {
-            continue;
-        }
+    for seed in shape_seeds() {
         let large = seed % 4 == 3;
         let mut rng = SmallRng::seed_from_u64(case_seed(e.subscripts, seed) ^ WINDOWS_STREAM);
         let case = window_case::<T>(e, &mut rng, large);
