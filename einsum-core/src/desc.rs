@@ -105,6 +105,9 @@ pub struct WindowProduct<'a> {
     pub sums: &'a [(usize, isize, isize)],
     /// The columns' axes: size, stride in the windows, stride in B.
     pub cols: &'a [(usize, isize, isize)],
+    /// The row axis whose indices go over the pool, when they address
+    /// disjoint elements of the windows and the work is worth it.
+    pub split: Option<usize>,
 }
 
 /// A (batched) matrix product `C[b, m, n] ← Σ_k A[b, m, k] · B[b, k, n]`

@@ -255,9 +255,7 @@ unsafe fn scatter<const K: usize, const N: usize>(
     // SAFETY (both): the caller's promise, with the kernels' own.
     unsafe {
         match product {
-            Some(product) => {
-                scatter_product(layout, ops, out, &product, kernels.size, scale, add_product)
-            }
+            Some(product) => scatter_product(layout, ops, out, &product, scale, add_product),
             None => scatter_tiles(layout, ops, out, kernels, many, scale, add_tile),
         }
     }
@@ -356,63 +354,32 @@ fn read_product<const K: usize, const N: usize>(layout: &Layout<K, N>) -> Option
 /// same for any number of threads.
 ///
 /// # Safety
-/// As [`scatter`], `product` read from `layout`, `size` the element's
-/// bytes, `add_product` the kernels' own.
+/// As [`scatter`], `product` read from `layout`, `add_product` the
+/// kernels' own.
 unsafe fn scatter_product<const K: usize, const N: usize>(
     layout: &Layout<K, N>,
     ops: &[RawOperand<'_, ()>],
     out: *mut (),
     product: &ProductAxes,
-    size: usize,
     scale: Scale,
     add_product: AddProduct,
 ) {
     let p = product;
     let (a, b) = (ops[p.a].ptr(), ops[1 - p.a].ptr());
     let rows = &p.rows[..p.rank];
-    let sums = &p.sums[..p.sum_count];
-    let cols = &p.cols[..p.col_count];
-    let outer = (0..p.rank).max_by_key(|&r| rows[r].1.unsigned_abs());
-    let axes = layout.axes();
-    match outer {
-        Some(r) if disjoint(axes, p.row_ids[r]) && parallel(layout) => {
-            let (n, sw, sa) = rows[r];
-            let mut rest = [(0usize, 0isize, 0isize); MAX_AXES];
-            rest[..r].copy_from_slice(&rows[..r]);
-            rest[r..p.rank - 1].copy_from_slice(&rows[r + 1..]);
-            let rest = &rest[..p.rank - 1];
-            let size = size as isize;
-            let (a, b, out) = (SendPtr(a), SendPtr(b), SendPtr(out.cast_const()));
-            let alpha = SendPtr(scale.alpha);
-            for_each_task(n, &|i| {
-                let i = i as isize;
-                let at = |p: *const (), offset: isize| {
-                    p.cast::<u8>().wrapping_offset(offset * size).cast::<()>()
-                };
-                let part = WindowProduct {
-                    rows: rest,
-                    sums,
-                    cols,
-                };
-                // SAFETY: one index of the outer rows, whose elements no
-                // other index shares (`disjoint`); the rest as the caller's.
-                unsafe {
-                    add_product(
-                        &part,
-                        at(a.get(), i * sa),
-                        b.get(),
-                        at(out.get(), i * sw).cast_mut(),
-                        alpha.get(),
-                    )
-                }
-            });
-        }
-        _ => {
-            let whole = WindowProduct { rows, sums, cols };
-            // SAFETY: the caller's promise.
-            unsafe { add_product(&whole, a, b, out, scale.alpha) }
-        }
-    }
+    // The row axis of the largest stride in the windows: a batch's images.
+    let split = (0..p.rank)
+        .max_by_key(|&r| rows[r].1.unsigned_abs())
+        .filter(|&r| disjoint(layout.axes(), p.row_ids[r]) && parallel(layout));
+    let whole = WindowProduct {
+        rows,
+        sums: &p.sums[..p.sum_count],
+        cols: &p.cols[..p.col_count],
+        split,
+    };
+    // SAFETY: the caller's promise; `split`'s indices address disjoint
+    // elements (`disjoint`).
+    unsafe { add_product(&whole, a, b, out, scale.alpha) }
 }
 
 /// [`scatter`] of any sum, a tile at a time: each step computes the result

@@ -4,6 +4,7 @@
 //! after another in a fixed order, never two in one vector.
 
 use super::isa;
+use super::pool::{for_each_task, SendPtr};
 use crate::desc::WindowProduct;
 use crate::element::Scalar;
 use crate::limits::MAX_AXES;
@@ -125,110 +126,188 @@ impl Apart {
 /// Elements of one (vector) load of the packed columns.
 const LANES: usize = 8;
 
-multiversion! {
+/// What every row of a product added into windows shares, made once per
+/// call: each summed index's offsets in A and B, B packed (for each summed
+/// index, its columns, zeros past the last up to `width`, a whole number of
+/// the widest blocks), the columns as runs that continue each other in the
+/// windows (first column, length, offset in the windows), and the offsets
+/// in the windows of a row's elements, sorted.
+struct Packed<T> {
+    sums: Vec<(isize, isize)>,
+    columns: usize,
+    width: usize,
+    packed: Vec<T>,
+    runs: Vec<(usize, usize, isize)>,
+    touched: Vec<isize>,
+}
+
+/// The widest block of columns [`add_rows`] computes at once.
+const WIDEST: usize = 4 * LANES;
+
+impl<T: Scalar> Packed<T> {
+    /// `p`'s shared parts, with B at `b`; `None` when it has no element.
+    ///
+    /// # Safety
+    /// As [`add_product`].
+    unsafe fn new(p: &WindowProduct<'_>, b: *const T) -> Option<Packed<T>> {
+        // Each index's offsets in the two arrays of its axes.
+        let offsets = |axes: &[Loop]| {
+            let mut all = vec![(0isize, 0isize)];
+            for &(n, s1, s2) in axes.iter().rev() {
+                all = (0..n as isize)
+                    .flat_map(|i| all.iter().map(move |&(o1, o2)| (o1 + i * s1, o2 + i * s2)))
+                    .collect();
+            }
+            all
+        };
+        let (sums, cols) = (offsets(p.sums), offsets(p.cols));
+        if cols.is_empty() || p.rows.iter().any(|r| r.0 == 0) {
+            return None;
+        }
+        let width = cols.len().div_ceil(WIDEST) * WIDEST;
+        let mut packed = vec![T::zero(); sums.len() * width];
+        for (row, &(_, sb)) in packed.chunks_exact_mut(width).zip(&sums) {
+            for (x, &(_, cb)) in row.iter_mut().zip(&cols) {
+                // SAFETY: a summed index and a column, within B (caller).
+                *x = unsafe { b.wrapping_offset(sb + cb).read() };
+            }
+        }
+        let mut runs: Vec<(usize, usize, isize)> = Vec::new();
+        for (c, &(cw, _)) in cols.iter().enumerate() {
+            match runs.last_mut() {
+                Some(run) if run.2 + run.1 as isize == cw => run.1 += 1,
+                _ => runs.push((c, 1, cw)),
+            }
+        }
+        let mut touched: Vec<isize> = cols.iter().map(|&(cw, _)| cw).collect();
+        touched.sort_unstable();
+        Some(Packed {
+            sums,
+            columns: cols.len(),
+            width,
+            packed,
+            runs,
+            touched,
+        })
+    }
+}
+
 /// `W[rows, cols] ← W[rows, cols] + alpha · Σ_sums A[rows, sums] ·
 /// B[sums, cols]` (`p`), one row after another: a row's sums in registers,
-/// then added into the windows, where rows may overlap.
+/// then added into the windows, where rows may overlap. B is packed once;
+/// with `p.split`, that row axis's indices go over the pool, each with its
+/// rows in order.
 ///
 /// # Safety
 /// Every index of `p`'s axes addresses elements of `a` and `b` valid for
-/// reads and one of `dst` valid for reads and writes, apart from them;
-/// distinct columns address distinct elements of `dst`; the axes number at
-/// most [`MAX_AXES`] each.
+/// reads and one of `dst` valid for reads and writes, apart from them; the
+/// axes number at most [`MAX_AXES`] each; the indices of the row axis
+/// `p.split` address disjoint elements of `dst`.
 pub(crate) unsafe fn add_product<T: Scalar>(
     p: &WindowProduct<'_>,
     a: *const T,
     b: *const T,
     dst: *mut T,
     alpha: T,
-) => add_product_body;
-}
-
-/// The body of [`add_product`], inlined into each instruction-set build:
-/// the sums of `R` rows over blocks of `V` times [`LANES`] columns in
-/// registers, 16 of AVX-512's 32 (in blocks of 16 columns when that pads
-/// fewer, for 8 rows), 8 of AVX2's 16.
-///
-/// # Safety
-/// As [`add_product`].
-#[inline(always)]
-unsafe fn add_product_body<T: Scalar, const B: u8>(
-    p: &WindowProduct<'_>,
-    a: *const T,
-    b: *const T,
-    dst: *mut T,
-    alpha: T,
 ) {
-    let columns = p.cols.iter().map(|c| c.0).product::<usize>();
-    let padded = |block: usize| columns.div_ceil(block) * block;
-    // SAFETY (each): the caller's promise.
-    if B != isa::AVX512 {
-        unsafe { add_rows::<T, B, 4, 1>(p, a, b, dst, alpha) }
-    } else if padded(2 * LANES) < padded(4 * LANES) {
-        unsafe { add_rows::<T, B, 4, 2>(p, a, b, dst, alpha) }
-    } else {
-        unsafe { add_rows::<T, B, 4, 4>(p, a, b, dst, alpha) }
+    // SAFETY: the caller's promise.
+    let Some(packed) = (unsafe { Packed::new(p, b) }) else {
+        return;
+    };
+    let packed = &packed;
+    match p.split {
+        Some(r) => {
+            let (n, sw, sa) = p.rows[r];
+            let mut rest = [(0usize, 0isize, 0isize); MAX_AXES];
+            rest[..r].copy_from_slice(&p.rows[..r]);
+            rest[r..p.rows.len() - 1].copy_from_slice(&p.rows[r + 1..]);
+            let rest = &rest[..p.rows.len() - 1];
+            let (a, dst) = (SendPtr(a), SendPtr(dst));
+            for_each_task(n, &|i| {
+                let i = i as isize;
+                // SAFETY: the rows of one index of the split axis, whose
+                // elements no other index's share (caller).
+                unsafe {
+                    add_rows(
+                        packed,
+                        rest,
+                        a.get().wrapping_offset(i * sa),
+                        dst.get().wrapping_offset(i * sw),
+                        alpha,
+                    )
+                }
+            });
+        }
+        // SAFETY: the caller's promise.
+        None => unsafe { add_rows(packed, p.rows, a, dst, alpha) },
     }
 }
 
-/// [`add_product_body`] for `R` rows at a time, blocks of `V` times
-/// [`LANES`] columns.
+multiversion! {
+/// [`add_product`] over `rows` (size, stride in the windows, stride in A),
+/// B packed.
 ///
 /// # Safety
-/// As [`add_product`].
-#[inline(always)]
-unsafe fn add_rows<T: Scalar, const B: u8, const R: usize, const V: usize>(
-    p: &WindowProduct<'_>,
+/// As [`add_product`], `packed` made from its B.
+unsafe fn add_rows<T: Scalar>(
+    packed: &Packed<T>,
+    rows: &[Loop],
     a: *const T,
-    b: *const T,
+    dst: *mut T,
+    alpha: T,
+) => add_rows_body;
+}
+
+/// The body of [`add_rows`], inlined into each instruction-set build: the
+/// sums of 4 rows over blocks of `V` times [`LANES`] columns in registers,
+/// 16 of AVX-512's 32 (8 in blocks of 16 columns when that pads fewer), 8 of
+/// AVX2's 16.
+///
+/// # Safety
+/// As [`add_rows`].
+#[inline(always)]
+unsafe fn add_rows_body<T: Scalar, const B: u8>(
+    packed: &Packed<T>,
+    rows: &[Loop],
+    a: *const T,
+    dst: *mut T,
+    alpha: T,
+) {
+    let padded = |block: usize| packed.columns.div_ceil(block) * block;
+    // SAFETY (each): the caller's promise.
+    if B != isa::AVX512 {
+        unsafe { add_blocks::<T, B, 4, 1>(packed, rows, a, dst, alpha) }
+    } else if padded(2 * LANES) < padded(4 * LANES) {
+        unsafe { add_blocks::<T, B, 4, 2>(packed, rows, a, dst, alpha) }
+    } else {
+        unsafe { add_blocks::<T, B, 4, 4>(packed, rows, a, dst, alpha) }
+    }
+}
+
+/// [`add_rows_body`] for `R` rows at a time, blocks of `V` times [`LANES`]
+/// columns.
+///
+/// # Safety
+/// As [`add_rows`].
+#[inline(always)]
+unsafe fn add_blocks<T: Scalar, const B: u8, const R: usize, const V: usize>(
+    packed: &Packed<T>,
+    rows: &[Loop],
+    a: *const T,
     dst: *mut T,
     alpha: T,
 ) {
     let block = V * LANES;
-    // Each summed index's offsets in A and B, each column's in the windows
-    // and in B.
-    let offsets = |axes: &[Loop]| {
-        let mut all = vec![(0isize, 0isize)];
-        for &(n, s1, s2) in axes.iter().rev() {
-            all = (0..n as isize)
-                .flat_map(|i| all.iter().map(move |&(o1, o2)| (o1 + i * s1, o2 + i * s2)))
-                .collect();
-        }
-        all
-    };
-    let (sums, cols) = (offsets(p.sums), offsets(p.cols));
-    if cols.is_empty() || p.rows.iter().any(|r| r.0 == 0) {
-        return;
-    }
-    // B packed: the columns of each sum index in a row padded to whole
-    // blocks, zeros past the last column.
-    let width = cols.len().div_ceil(block) * block;
-    let mut packed = vec![T::zero(); sums.len() * width];
-    for (row, &(_, sb)) in packed.chunks_exact_mut(width).zip(&sums) {
-        for (x, &(_, cb)) in row.iter_mut().zip(&cols) {
-            // SAFETY: a summed index and a column, within B (caller).
-            *x = unsafe { b.wrapping_offset(sb + cb).read() };
-        }
-    }
-    // The columns as runs that continue each other in the windows:
-    // (first column, length, offset in the windows).
-    let mut runs: Vec<(usize, usize, isize)> = Vec::new();
-    for (c, &(cw, _)) in cols.iter().enumerate() {
-        match runs.last_mut() {
-            Some(run) if run.2 + run.1 as isize == cw => run.1 += 1,
-            _ => runs.push((c, 1, cw)),
-        }
-    }
-    // The group's rows of sums, each `width` long, from a cache line on
-    // (`Sums`: each block stored whole, read back in runs).
-    let blocks = width / block;
+    let blocks = packed.columns.div_ceil(block);
+    let width = packed.width;
+    // The group's rows of sums, each `width` long, from a cache line on:
+    // each block stored whole, read back in runs.
     let line = 64 / core::mem::size_of::<T>().max(1);
     let mut rows_memory = vec![T::zero(); R * width + line];
     let skip = rows_memory.as_ptr().align_offset(64).min(line);
     let group_sums = &mut rows_memory[skip..][..R * width];
     // Whether a row's elements meet those of a row `d` further on.
-    let mut touched: Vec<isize> = cols.iter().map(|&(cw, _)| cw).collect();
-    touched.sort_unstable();
+    let touched = &packed.touched;
     let overlaps = |d: isize| {
         touched
             .iter()
@@ -242,7 +321,7 @@ unsafe fn add_rows<T: Scalar, const B: u8, const R: usize, const V: usize>(
             s.add(x.mul(y))
         }
     };
-    let mut rows = Apart::new(p.rows, overlaps);
+    let mut rows = Apart::new(rows, overlaps);
     loop {
         // The next rows, in order (the last repeated past the end: their
         // sums are computed and left).
@@ -264,11 +343,12 @@ unsafe fn add_rows<T: Scalar, const B: u8, const R: usize, const V: usize>(
         for k in 0..blocks {
             // (In registers: copied to memory after the sums.)
             let mut acc = [[[T::zero(); LANES]; V]; R];
-            for (&(sa, _), packed) in sums.iter().zip(packed.chunks_exact(width)) {
+            let b_rows = packed.packed.chunks_exact(width);
+            for (&(sa, _), b_row) in packed.sums.iter().zip(b_rows) {
                 // One (vector) load per `LANES` columns, for every row.
-                // SAFETY: a block of `packed`, `V · LANES` elements.
+                // SAFETY: a block of the packed row, `V · LANES` elements.
                 let ys = unsafe {
-                    packed[k * block..][..block]
+                    b_row[k * block..][..block]
                         .as_ptr()
                         .cast::<[[T; LANES]; V]>()
                         .read_unaligned()
@@ -299,7 +379,7 @@ unsafe fn add_rows<T: Scalar, const B: u8, const R: usize, const V: usize>(
                     *v = alpha.mul(*v);
                 }
             }
-            for &(c, len, cw) in &runs {
+            for &(c, len, cw) in &packed.runs {
                 // SAFETY: the run's columns address distinct elements of
                 // this row of the windows (caller), and the sums are apart;
                 // the rows are added one after another.
